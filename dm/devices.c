@@ -11,7 +11,12 @@ static void debugcon_flush(struct dm_devices *d)
 {
     if (d->debugcon_len == 0)
         return;
-    log_info("guest debug: %.*s", (int)d->debugcon_len, d->debugcon_line);
+    if (d->debugcon_lines < DM_DEBUGCON_MAX_LINES)
+        log_info("guest debug: %.*s", (int)d->debugcon_len, d->debugcon_line);
+    else if (d->debugcon_lines == DM_DEBUGCON_MAX_LINES)
+        log_info("guest debug: (more output suppressed)");
+    if (d->debugcon_lines <= DM_DEBUGCON_MAX_LINES)
+        d->debugcon_lines++;
     d->debugcon_len = 0;
 }
 

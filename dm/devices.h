@@ -15,7 +15,10 @@ struct dm_devices {
     struct uart com1;
     char debugcon_line[128]; /* QEMU's debug console, logged line by line */
     unsigned debugcon_len;
+    unsigned debugcon_lines; /* logged so far: a guest must not flood the log */
 };
+
+#define DM_DEBUGCON_MAX_LINES 16
 
 /* COM1 (16550 at 0x3f8, IRQ 4, console 3), the debug console on port 0x402
  * (written to the log, reads 0xe9 as in QEMU) and isa-debug-exit at 0xf4

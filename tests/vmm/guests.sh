@@ -1,0 +1,33 @@
+#!/bin/sh
+# The test guests in one placement: guests.sh inline|process|stubdom.
+# hello prints and exits 0; echo echoes COM1 until 'q'; hostile attacks the
+# device model and must still print "hostile: done" and exit 0.
+. "$STUBVISOR_SRC/tests/lib.sh"
+. "$STUBVISOR_SRC/tests/vmm/lib-vmm.sh"
+need_kvm
+placement=$1
+need_placement "$placement"
+hello=$(need_guest hello)
+echo_elf=$(need_guest echo)
+hostile=$(need_guest hostile)
+vmm="$STUBVISOR_BIN/stubvmm"
+
+out=$(timeout 30 "$vmm" --kernel "$hello" --dm "$placement" </dev/null) || fail "hello: exit $?"
+expect_eq "hello output" "hello from guest" "$(printf '%s' "$out" | tr -d '\r')"
+
+out=$(printf 'ping 123\nq' | timeout 30 "$vmm" --kernel "$echo_elf" --dm "$placement") ||
+    fail "echo: exit $?"
+expect_contains "echo output" "ping 123" "$out"
+
+out=$(timeout 120 "$vmm" --kernel "$hostile" --dm "$placement" --cmdline "rounds=1 seed=7" \
+    </dev/null 2>"$TEST_TMP/hostile.err") || {
+    cat "$TEST_TMP/hostile.err" >&2
+    fail "hostile: exit $?"
+}
+expect_contains "hostile output" "hostile: done" "$out"
+
+# The serial port can go to a file instead of stdout.
+timeout 30 "$vmm" --kernel "$hello" --dm "$placement" --serial "file:$TEST_TMP/serial" </dev/null ||
+    fail "hello with --serial file: exit $?"
+expect_contains "serial file" "hello from guest" "$(cat "$TEST_TMP/serial")"
+pass
