@@ -7,6 +7,8 @@
  */
 #include "cpu.h"
 
+#include <stddef.h>
+
 #include "guest.h"
 #include "print.h"
 #include "uart.h"
@@ -27,6 +29,13 @@ struct tss {
     uint64_t reserved2;
     uint16_t reserved3;
     uint16_t iopb_offset;
+    /*
+     * All-zero I/O permission bitmap: every port allowed at CPL3.  IOPL 3
+     * alone should be enough, but the nested KVM here drops IOPL on the
+     * way to CPL3, so the bitmap is what actually grants access.
+     */
+    uint8_t iomap[65536 / 8];
+    uint8_t iomap_end; /* must be 0xff */
 } __attribute__((packed));
 
 struct idt_gate {
@@ -59,8 +68,8 @@ static void tss_init(void)
 
     tss.rsp[0] = (uint64_t)(uintptr_t)boot_stack_top;
     tss.ist[0] = (uint64_t)(uintptr_t)exception_stack_top;
-    /* No I/O bitmap: IOPL 3 alone grants CPL3 port access. */
-    tss.iopb_offset = sizeof(tss);
+    tss.iopb_offset = offsetof(struct tss, iomap);
+    tss.iomap_end = 0xff;
 
     gdt[SEL_TSS / 8] = (limit & 0xffff) | (base & 0xffffff) << 16 | 0x89ull << 40 |
                        ((limit >> 16) & 0xf) << 48 | ((base >> 24) & 0xff) << 56;
@@ -95,8 +104,8 @@ void guest_exception(const struct exception_frame *frame)
 {
     /* The guest may have left COM1 in any state (hostile does on purpose). */
     uart_init();
-    gprintf("guest: exception %lu at %lx (error %lx, cs %lx, rsp %lx)\n", frame->vector, frame->rip,
-            frame->error, frame->cs, frame->rsp);
+    gprintf("guest: exception %lu at %lx (error %lx, cs %lx, rflags %lx, rsp %lx)\n",
+            frame->vector, frame->rip, frame->error, frame->cs, frame->rflags, frame->rsp);
     guest_exit(GUEST_EXIT_EXCEPTION);
 }
 
@@ -107,7 +116,9 @@ void cpu_enter_user(void (*fn)(void), void *stack_top)
     /* The CPU pushes a return address's worth of alignment for us: keep the
      * SysV invariant (rsp + 8 aligned to 16 at function entry). */
     rsp -= 8;
-    __asm__ volatile("pushq %[ss]\n\t"
+    __asm__ volatile("pushq %[rflags]\n\t"
+                     "popfq\n\t"
+                     "pushq %[ss]\n\t"
                      "pushq %[rsp]\n\t"
                      "pushq %[rflags]\n\t"
                      "pushq %[cs]\n\t"

@@ -13,7 +13,12 @@ void uart_init(void)
     outb(COM1 + UART_DLL, 1); /* 115200 baud */
     outb(COM1 + UART_DLM, 0);
     outb(COM1 + UART_LCR, UART_LCR_8N1);
-    outb(COM1 + UART_FCR, 0x07); /* enable, clear both FIFOs */
+    /*
+     * FIFOs stay off: switching them on resets the receive side, which
+     * would drop input that arrived before we got here (a test feeding the
+     * echo guest races with boot).  Polled byte-at-a-time I/O needs no FIFO.
+     */
+    outb(COM1 + UART_FCR, 0);
     outb(COM1 + UART_MCR, 0x03); /* DTR | RTS, no loopback */
 }
 

@@ -26,7 +26,7 @@
 #define UART_LSR_THRE 0x20
 #define UART_MCR_LOOP 0x10
 
-/* 115200 8N1, FIFOs on and cleared, interrupts off, loopback off. */
+/* 115200 8N1, FIFOs off, interrupts off, loopback off; keeps pending input. */
 void uart_init(void);
 void uart_putc(char c);
 void uart_puts(const char *s);
