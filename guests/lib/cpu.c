@@ -104,8 +104,8 @@ void guest_exception(const struct exception_frame *frame)
 {
     /* The guest may have left COM1 in any state (hostile does on purpose). */
     uart_init();
-    gprintf("guest: exception %lu at %lx (error %lx, cs %lx, rflags %lx, rsp %lx)\n",
-            frame->vector, frame->rip, frame->error, frame->cs, frame->rflags, frame->rsp);
+    gprintf("guest: exception %lu at %lx (error %lx, cs %lx, rflags %lx, rsp %lx)\n", frame->vector,
+            frame->rip, frame->error, frame->cs, frame->rflags, frame->rsp);
     guest_exit(GUEST_EXIT_EXCEPTION);
 }
 

@@ -20,7 +20,7 @@ for elf in "$STUBVISOR_GUESTS"/*.elf; do
     expect_eq "$elf load address" "0x0000000000100000" "$first_load"
     n=$((n + 1))
 done
-for g in hello echo pio-bench counter; do
+for g in hello echo pio-bench hostile counter; do
     [ -f "$STUBVISOR_GUESTS/$g.elf" ] || fail "$g.elf is missing"
 done
 echo "$n guest images carry the PVH note"
