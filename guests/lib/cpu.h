@@ -22,9 +22,12 @@ void cpu_init(void);
 _Noreturn void guest_exception(const struct exception_frame *frame);
 
 /*
- * Continues at CPL3 with IOPL 3 (port I/O allowed) in `fn` on the stack that
- * ends at `stack_top`.  For computation-heavy loops: under nested KVM, CPL3
- * code runs natively while CPL0 code is emulated.  `fn` must not return.
+ * Continues at CPL3 in `fn` on the stack that ends at `stack_top`, with port
+ * I/O allowed (IOPL 3 and an all-zero TSS I/O bitmap; the nested KVM here
+ * drops IOPL on the way to CPL3, so the bitmap is what counts).  For
+ * computation-heavy loops: under nested KVM, CPL3 code runs natively while
+ * CPL0 code is emulated, but each exit from CPL3 costs about 8 times more.
+ * Exceptions still end the run.  `fn` must not return.
  */
 _Noreturn void cpu_enter_user(void (*fn)(void), void *stack_top);
 
