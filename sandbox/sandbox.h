@@ -95,22 +95,21 @@ enum sandbox_cgroup_mode {
 
 /* Longest cgroup directory path kept in sandbox_child. */
 #define SANDBOX_CGROUP_PATH_MAX 512
+/* Index in sandbox_child.cgroup_path: v2 uses [0] only; v1 one per controller. */
+enum { SANDBOX_CG_MEMORY, SANDBOX_CG_PIDS, SANDBOX_CG_CPUACCT, SANDBOX_CG_DIRS };
 
 /* What sandbox_spawn() fills in.  Plain data: may be copied. */
 struct sandbox_child {
     pid_t pid; /* host pid, for waitpid() */
-    int pidfd; /* pidfd of the child (readable when it exits), owned by this struct */
+    int pidfd; /* pidfd of the child (readable once it exits), owned by this struct */
     enum sandbox_level level;
     uint32_t host_id; /* host uid/gid of the sandbox's root (SANDBOX_STUBDOM), else 0 */
     enum sandbox_cgroup_mode cgroup_mode;
-    /* The child's cgroup directory: V2: the one directory; V1: in the
-     * memory hierarchy, with the same path below the pids and cpuacct
-     * mounts (cgroup_v1_mask says which exist).  Empty: none. */
-    char cgroup_path[SANDBOX_CGROUP_PATH_MAX];
-    unsigned cgroup_v1_mask; /* bit 0 memory, bit 1 pids, bit 2 cpuacct */
-    /* Path of the group inside each hierarchy (e.g.
-     * "/stubvisor/web1-dm.1234.1"), as /proc/<pid>/cgroup shows it. */
-    char cgroup_name[SANDBOX_CGROUP_PATH_MAX];
+    /* Full paths of the child's cgroup directories (e.g.
+     * "/sys/fs/cgroup/memory/stubvisor/web1-dm.1234.1"): v2: [0]; v1:
+     * [SANDBOX_CG_MEMORY], [SANDBOX_CG_PIDS], [SANDBOX_CG_CPUACCT], ""
+     * where that controller is not mounted.  All "" without a cgroup. */
+    char cgroup_path[SANDBOX_CG_DIRS][SANDBOX_CGROUP_PATH_MAX];
 };
 
 /* Spawn spec->argv from spec->exe_fd at spec->level and fill in *child.
