@@ -2,9 +2,11 @@
  * See cgroup.h for where the groups go and docs/sandbox.md for the files. */
 #include "sandbox/cgroup.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -128,19 +130,41 @@ static int parent_dir(const char *mount, const char *controller, char *out, size
     return 0;
 }
 
-/* mkdir "<parent>/<name>.<pid>.<n>", the first n that is free. */
-static int make_group(const char *parent, const char *name, char *out, size_t len)
+/* Groups are named "<name>.<monitor pid>.<n>": unique among monitors that
+ * run side by side, the same in every v1 hierarchy.  A monitor that died
+ * without disposing leaves empty groups behind; remove those of monitors
+ * that no longer exist (rmdir refuses a group that still holds a process,
+ * so this cannot harm a live one). */
+static void sweep_stale(const char *parent)
 {
-    for (int tries = 0; tries < 100; tries++) {
-        unsigned n = atomic_fetch_add(&cgroup_counter, 1) + 1;
-        if ((size_t)snprintf(out, len, "%s/%s.%d.%u", parent, name, (int)getpid(), n) >= len)
-            return -ENAMETOOLONG;
-        if (mkdir(out, 0755) == 0)
-            return 0;
-        if (errno != EEXIST)
-            return -errno;
+    DIR *d = opendir(parent);
+    struct dirent *e;
+
+    if (!d)
+        return;
+    while ((e = readdir(d))) {
+        const char *dot = strchr(e->d_name, '.');
+        char *end;
+        if (e->d_type != DT_DIR || !dot || dot == e->d_name)
+            continue;
+        long pid = strtol(dot + 1, &end, 10);
+        if (pid <= 0 || *end != '.' || pid == getpid())
+            continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        char path[SANDBOX_CGROUP_PATH_MAX + 300];
+        snprintf(path, sizeof(path), "%s/%s", parent, e->d_name);
+        if (rmdir(path) == 0)
+            log_debug("sandbox: removed stale cgroup %s", path);
     }
-    return -EEXIST;
+    closedir(d);
+}
+
+static int make_group(const char *parent, const char *name, unsigned n, char *out, size_t len)
+{
+    if ((size_t)snprintf(out, len, "%s/%s.%d.%u", parent, name, (int)getpid(), n) >= len)
+        return -ENAMETOOLONG;
+    return mkdir(out, 0755) < 0 ? -errno : 0;
 }
 
 static enum sandbox_cgroup_mode pick_mode(const char **v2_mount, int *forced)
@@ -196,10 +220,18 @@ static int create_v2(struct sandbox_child *child, const char *mount, const char 
     (void)cg_write(up, "cgroup.subtree_control", "+memory +pids");
     (void)cg_write(parent, "cgroup.subtree_control", "+memory +pids");
 
+    sweep_stale(parent);
     *step = "cgroup: mkdir";
-    rc = make_group(parent, name, dir, SANDBOX_CGROUP_PATH_MAX);
-    if (rc < 0)
+    for (int tries = 0; tries < 100; tries++) {
+        rc = make_group(parent, name, atomic_fetch_add(&cgroup_counter, 1) + 1, dir,
+                        SANDBOX_CGROUP_PATH_MAX);
+        if (rc != -EEXIST)
+            break;
+    }
+    if (rc < 0) {
+        dir[0] = '\0';
         return rc;
+    }
     *step = "cgroup: memory.max";
     snprintf(num, sizeof(num), "%" PRIu64, memory_limit);
     rc = cg_write(dir, "memory.max", num);
@@ -225,44 +257,62 @@ fail:
 static int create_v1(struct sandbox_child *child, const char *name, uint64_t memory_limit,
                      unsigned max_tasks, const char **step)
 {
-    char num[32];
+    char parents[SANDBOX_CG_DIRS][SANDBOX_CGROUP_PATH_MAX], num[32];
     int rc = 0, made = 0;
 
     for (int i = 0; i < SANDBOX_CG_DIRS; i++) {
-        char mount[64], parent[SANDBOX_CGROUP_PATH_MAX];
-        char *dir = child->cgroup_path[i];
-
+        char mount[64];
+        parents[i][0] = '\0';
         snprintf(mount, sizeof(mount), CG_MOUNT "/%s", v1_controllers[i]);
         if (!is_fs(mount, CGROUP_SUPER_MAGIC))
             continue;
         *step = "cgroup: stubvisor group";
-        rc = parent_dir(mount, v1_controllers[i], parent, sizeof(parent));
+        rc = parent_dir(mount, v1_controllers[i], parents[i], sizeof(parents[i]));
         if (rc < 0)
-            goto fail;
-        *step = "cgroup: mkdir";
-        rc = make_group(parent, name, dir, SANDBOX_CGROUP_PATH_MAX);
-        if (rc < 0)
-            goto fail;
+            return rc;
+        sweep_stale(parents[i]);
         made++;
-        if (i == SANDBOX_CG_MEMORY) {
-            *step = "cgroup: memory.limit_in_bytes";
-            snprintf(num, sizeof(num), "%" PRIu64, memory_limit);
-            rc = cg_write(dir, "memory.limit_in_bytes", num);
-            if (rc < 0)
-                goto fail;
-            /* Memory + swap: only where swap accounting exists. */
-            (void)cg_write(dir, "memory.memsw.limit_in_bytes", num);
-        } else if (i == SANDBOX_CG_PIDS) {
-            *step = "cgroup: pids.max";
-            snprintf(num, sizeof(num), "%u", max_tasks);
-            rc = cg_write(dir, "pids.max", num);
-            if (rc < 0)
-                goto fail;
-        }
     }
     if (!made) {
         *step = "cgroup: no v1 memory, pids or cpuacct hierarchy";
         return -ENOENT;
+    }
+
+    /* The same leaf name in every hierarchy: retry all with the next
+     * number if one of them is taken. */
+    *step = "cgroup: mkdir";
+    for (int tries = 0; tries < 100; tries++) {
+        unsigned n = atomic_fetch_add(&cgroup_counter, 1) + 1;
+        for (int i = 0; i < SANDBOX_CG_DIRS && rc >= 0; i++) {
+            if (parents[i][0])
+                rc =
+                    make_group(parents[i], name, n, child->cgroup_path[i], SANDBOX_CGROUP_PATH_MAX);
+            if (rc < 0)
+                child->cgroup_path[i][0] = '\0';
+        }
+        if (rc != -EEXIST)
+            break;
+        sandbox_cgroup_remove(child);
+        rc = 0;
+    }
+    if (rc < 0)
+        goto fail;
+
+    if (child->cgroup_path[SANDBOX_CG_MEMORY][0]) {
+        *step = "cgroup: memory.limit_in_bytes";
+        snprintf(num, sizeof(num), "%" PRIu64, memory_limit);
+        rc = cg_write(child->cgroup_path[SANDBOX_CG_MEMORY], "memory.limit_in_bytes", num);
+        if (rc < 0)
+            goto fail;
+        /* Memory + swap: only where swap accounting exists. */
+        (void)cg_write(child->cgroup_path[SANDBOX_CG_MEMORY], "memory.memsw.limit_in_bytes", num);
+    }
+    if (child->cgroup_path[SANDBOX_CG_PIDS][0]) {
+        *step = "cgroup: pids.max";
+        snprintf(num, sizeof(num), "%u", max_tasks);
+        rc = cg_write(child->cgroup_path[SANDBOX_CG_PIDS], "pids.max", num);
+        if (rc < 0)
+            goto fail;
     }
     return 0;
 fail:

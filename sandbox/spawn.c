@@ -7,8 +7,9 @@
  *   cgroup dirs made, limits set
  *   clone() ------------------------->  PR_SET_PDEATHSIG(SIGKILL); wait for "go"
  *   uid_map/gid_map, cgroup.procs
- *   send "go" ----------------------->  hostname, empty root, rlimits,
- *                                       descriptors, capabilities, no_new_privs
+ *   send "go" ----------------------->  become the mapped uid/gid, hostname,
+ *                                       empty root, rlimits, descriptors,
+ *                                       capabilities, no_new_privs
  *   recv(): 0 bytes = exec happened <-  execveat(exe_fd) closes its end (CLOEXEC)
  *           a report = step + errno <-  or: report the failing step, _exit(127)
  *
@@ -191,6 +192,18 @@ static noreturn void child_main(struct child_args *a)
     ssize_t n = recv(sock, &go, 1, 0);
     if (n != 1)
         _exit(127); /* the parent is gone or gave up: nobody to report to */
+    if (spec->level == SANDBOX_STUBDOM) {
+        /* A new user namespace does not change who we are on the host
+         * (still host root): become the mapped id for real.  Changing the
+         * effective uid clears the parent-death signal, so set it again,
+         * then make sure the parent did not die in between (it keeps its
+         * end of the socket open until our exec). */
+        TRY(setresgid(0, 0, 0), "setresgid");
+        TRY(setresuid(0, 0, 0), "setresuid");
+        TRY(prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0), "prctl(PR_SET_PDEATHSIG)");
+        if (recv(sock, &go, 1, MSG_DONTWAIT) == 0)
+            _exit(127);
+    }
     TRY(setsid(), "setsid");
 
     if (spec->level == SANDBOX_STUBDOM) {
