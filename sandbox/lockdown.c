@@ -13,6 +13,7 @@
 #include <sched.h>
 #include <seccomp.h>
 #include <stddef.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -110,6 +111,28 @@ static const int refused[] = {
     SCMP_SYS(vfork),
 };
 
+#if SANDBOX_ASAN
+/* Sanitizer defaults for every program that locks itself down.  In the
+ * sandbox the sanitizers cannot read their *_OPTIONS variables (they read
+ * them from /proc/self/environ, and there is no /proc), so these defaults are
+ * what applies there.  LeakSanitizer must be off: it stops the world with
+ * ptrace from a helper, which seccomp forbids (the process would be killed
+ * at exit).  No abort_on_error: the device model is PID 1 of its namespace,
+ * which ignores its own SIGABRT, so it would die of a second fault instead;
+ * after a report it exits with status 1.  Options from the environment,
+ * where readable, still override. */
+const char *__asan_default_options(void);
+const char *__ubsan_default_options(void);
+__attribute__((used, visibility("default"))) const char *__asan_default_options(void)
+{
+    return "detect_leaks=0";
+}
+__attribute__((used, visibility("default"))) const char *__ubsan_default_options(void)
+{
+    return "halt_on_error=1:print_stacktrace=1";
+}
+#endif
+
 #define ADD(action, nr, ...)                                                                       \
     do {                                                                                           \
         rc = seccomp_rule_add(ctx, action, nr, __VA_ARGS__);                                       \
@@ -163,6 +186,10 @@ int sandbox_lockdown(void)
     ADD(SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1, SCMP_A1(SCMP_CMP_EQ, F_SETFD));
     ADD(SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1, SCMP_A1(SCMP_CMP_EQ, F_GETFL));
     ADD(SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1, SCMP_A1(SCMP_CMP_EQ, F_SETFL));
+
+    /* isatty(): stdio asks it of character devices (stdout is /dev/null),
+     * the sanitizers of stderr.  Not a terminal; every other ioctl kills. */
+    ADD(SCMP_ACT_ERRNO(ENOTTY), SCMP_SYS(ioctl), 1, SCMP_A1(SCMP_CMP_EQ, TCGETS));
 
     /* Signals: only to its own threads (raise/abort use tgkill(getpid())). */
     ADD(SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1, SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));

@@ -7,7 +7,9 @@
  *   sandbox-probe lockdown HOSTPID   facts, sandbox_lockdown(), forbidden calls
  *   sandbox-probe die CALL           sandbox_lockdown(), then CALL, which must
  *                                    kill it (SIGSYS): uname, execve, ioctl, unshare
- *   sandbox-probe plain              facts only (SANDBOX_NONE) */
+ *   sandbox-probe plain              facts only (SANDBOX_NONE)
+ *   sandbox-probe overflow           sandbox_lockdown(), then a heap overflow:
+ *                                    a sanitizer build must report it and abort */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -140,6 +142,19 @@ int main(int argc, char **argv)
         errno = -rc;
         report("lockdown", rc);
         forbidden((pid_t)atoi(argv[2]));
+    } else if (strcmp(argv[1], "overflow") == 0) {
+        int rc = sandbox_lockdown();
+        if (rc < 0)
+            return 1;
+        say("locked", "overflow");
+        /* The size comes from outside so that the compiler cannot see the
+         * overflow coming. */
+        size_t size = strlen(argv[1]) + 8; /* 16 */
+        volatile char *p = malloc(size);
+        p[size] = 1;
+        free((void *)p);
+        say("alive", "overflow");
+        return 0;
     } else if (strcmp(argv[1], "die") == 0 && argc == 3) {
         int rc = sandbox_lockdown();
         if (rc < 0) {

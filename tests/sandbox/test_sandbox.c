@@ -380,6 +380,52 @@ static void test_unlisted_calls_kill(void **state)
     }
 }
 
+/* A sanitizer build of the device model must still be able to report a bug
+ * once locked down (writing the report needs no forbidden call), and then
+ * exit rather than be killed by seccomp. */
+static void test_sanitizer_report(void **state)
+{
+#if defined(__SANITIZE_ADDRESS__)
+    struct run r;
+    int logp[2];
+    char *argv[] = {"sandbox-probe", "overflow", NULL};
+    assert_int_equal(pipe2(logp, O_CLOEXEC), 0);
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    struct sandbox_spec spec = {.level = SANDBOX_STUBDOM,
+                                .name = "probe-asan",
+                                .exe_fd = probe_fd,
+                                .argv = argv,
+                                .fds = &sv[1],
+                                .nfds = 1,
+                                .log_fd = logp[1]};
+    memset(&r, 0, sizeof(r));
+    assert_int_equal(sandbox_spawn(&spec, &r.child), 0);
+    close(sv[1]);
+    close(logp[1]);
+    r.sock = sv[0];
+    read_until(&r, "alive=");
+    int status = wait_child(r.child.pid);
+    char log[16384];
+    size_t len = 0;
+    ssize_t n;
+    while ((n = read(logp[0], log + len, sizeof(log) - 1 - len)) > 0)
+        len += (size_t)n;
+    log[len] = '\0';
+    if (!WIFEXITED(status) || WEXITSTATUS(status) == 0)
+        fail_msg("expected an exit with an error, status %#x\n%s", status, log);
+    assert_non_null(strstr(r.out, "locked=overflow"));
+    assert_null(strstr(r.out, "alive="));
+    if (!strstr(log, "AddressSanitizer: heap-buffer-overflow"))
+        fail_msg("no ASan report in the log:\n%s", log);
+    close(logp[0]);
+    close(r.sock);
+    sandbox_child_dispose(&r.child);
+#else
+    skip();
+#endif
+}
+
 /* ---- 'process' placement ---- */
 
 static void test_none_fds_and_env(void **state)
@@ -569,7 +615,8 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stubdom_auto),      cmocka_unit_test(test_stubdom_v2),
         cmocka_unit_test(test_stubdom_no_cgroup), cmocka_unit_test(test_unlisted_calls_kill),
-        cmocka_unit_test(test_none_fds_and_env),  cmocka_unit_test(test_failures),
+        cmocka_unit_test(test_sanitizer_report),  cmocka_unit_test(test_none_fds_and_env),
+        cmocka_unit_test(test_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
