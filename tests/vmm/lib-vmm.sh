@@ -7,10 +7,10 @@ need_guest() {
     echo "$g"
 }
 
-# need_placement P: skip the stubdom placement when the sandbox cannot run here.
+# need_placement P: the stubdom placement needs root (namespaces, cgroups).
 need_placement() {
-    if [ "$1" = stubdom ] && [ ! -d "$STUBVISOR_SRC/sandbox" ]; then
-        skip "the stub domain sandbox is not in this tree"
+    if [ "$1" = stubdom ] && [ "$(id -u)" -ne 0 ]; then
+        skip "the stub domain sandbox needs root"
     fi
 }
 
