@@ -10,12 +10,8 @@
 #include "lib/log.h"
 #include "vmm/vmm.h"
 
-int vmm_create(struct vmm *vmm, unsigned memory_mib)
+void vmm_init(struct vmm *vmm)
 {
-    struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
-    struct kvm_userspace_memory_region region;
-    int r;
-
     memset(vmm, 0, sizeof(*vmm));
     vmm->kvm_fd = vmm->vm_fd = vmm->ram_fd = vmm->shm_fd = vmm->notify_fd = -1;
     vmm->stop_efd = vmm->in_fd = vmm->out_fd = -1;
@@ -23,7 +19,15 @@ int vmm_create(struct vmm *vmm, unsigned memory_mib)
         vmm->vcpus[i].fd = vmm->vcpus[i].efd = -1;
     pthread_rwlock_init(&vmm->io_lock, NULL);
     pthread_mutex_init(&vmm->buf_lock, NULL);
+}
 
+int vmm_create(struct vmm *vmm, unsigned memory_mib)
+{
+    struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
+    struct kvm_userspace_memory_region region;
+    int r;
+
+    vmm_init(vmm);
     vmm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
     if (vmm->kvm_fd < 0) {
         log_error("/dev/kvm: %s", strerror(errno));

@@ -129,6 +129,10 @@ struct vmm {
 
 /* ---- kvm.c ---- */
 
+/* Put *vmm in its empty state: zeroes, every descriptor -1, locks ready.
+ * Enough for dm_op dispatch without KVM (tests, fuzzers). */
+void vmm_init(struct vmm *vmm);
+
 /* Open /dev/kvm, create the VM (in-kernel irqchip, PIT) and memory_mib MiB
  * of guest RAM backed by a memfd, mapped at guest-physical 0.  Initialises
  * every descriptor in *vmm to -1 first, so vmm_destroy() is always safe.
