@@ -91,18 +91,19 @@ static int set_msrs(struct vcpu *v)
         {MSR_IA32_MISC_ENABLE, MISC_ENABLE_FAST_STRING},
     };
     enum { N = sizeof(init) / sizeof(init[0]) };
-    struct {
-        struct kvm_msrs hdr;
-        struct kvm_msr_entry e[N];
-    } m;
+    struct kvm_msrs *m = calloc(1, sizeof(*m) + N * sizeof(m->entries[0]));
+    int r;
 
-    memset(&m, 0, sizeof(m));
-    m.hdr.nmsrs = N;
+    if (!m)
+        return -ENOMEM;
+    m->nmsrs = N;
     for (unsigned i = 0; i < N; i++) {
-        m.e[i].index = init[i].index;
-        m.e[i].data = init[i].data;
+        m->entries[i].index = init[i].index;
+        m->entries[i].data = init[i].data;
     }
-    return ioctl(v->fd, KVM_SET_MSRS, &m) == N ? 0 : -EIO;
+    r = ioctl(v->fd, KVM_SET_MSRS, m);
+    free(m);
+    return r == N ? 0 : -EIO;
 }
 
 /* LINT0 delivers the 8259's ExtINT, LINT1 NMI: the PC wiring. */

@@ -146,14 +146,14 @@ static void outb(void **state, uint16_t port, uint8_t v)
 }
 
 #define COM1 0x3f8
-#define RBR 0
-#define IER 1
-#define IIR 2
-#define LCR 3
-#define MCR 4
-#define LSR 5
-#define MSR 6
-#define SCR 7
+#define RBR  0
+#define IER  1
+#define IIR  2
+#define LCR  3
+#define MCR  4
+#define LSR  5
+#define MSR  6
+#define SCR  7
 
 static void test_reset_state(void **state)
 {
@@ -261,8 +261,8 @@ static void test_loopback(void **state)
     /* Modem outputs appear on the modem inputs. */
     outb(state, COM1 + MCR, 0x10 | 0x01 | 0x02); /* DTR, RTS */
     uint8_t msr = inb(state, COM1 + MSR);
-    assert_int_equal(msr & 0xf0, 0x30);           /* CTS, DSR */
-    assert_int_not_equal(msr & 0x03, 0);          /* deltas */
+    assert_int_equal(msr & 0xf0, 0x30);                 /* CTS, DSR */
+    assert_int_not_equal(msr & 0x03, 0);                /* deltas */
     assert_int_equal(inb(state, COM1 + MSR) & 0x0f, 0); /* cleared on read */
     /* Overrun: more than the FIFO holds. */
     for (int i = 0; i < UART_FIFO_SIZE + 1; i++)
@@ -312,8 +312,13 @@ static void test_ioreq_handle(void **state)
 
     /* A scratch write and read through string I/O in the bounce page. */
     memset(&r, 0, sizeof(r));
-    r = (struct ioreq){.addr = COM1 + SCR, .count = 3, .size = 1, .dir = IOREQ_WRITE,
-                       .type = IOREQ_TYPE_PIO, .flags = IOREQ_F_DATA_IS_PTR, .data = 100};
+    r = (struct ioreq){.addr = COM1 + SCR,
+                       .count = 3,
+                       .size = 1,
+                       .dir = IOREQ_WRITE,
+                       .type = IOREQ_TYPE_PIO,
+                       .flags = IOREQ_F_DATA_IS_PTR,
+                       .data = 100};
     memcpy(bounce + 100, "\x01\x02\x03", 3);
     assert_int_equal(ioreq_handle(f->dm, &r, bounce), 0);
     assert_int_equal(inb(state, COM1 + SCR), 3);
@@ -324,9 +329,16 @@ static void test_ioreq_handle(void **state)
         {.addr = COM1, .count = 1, .size = 1, .dir = IOREQ_READ, .type = 9},
         {.addr = COM1, .count = 0, .size = 1, .dir = IOREQ_READ},
         {.addr = COM1, .count = 2, .size = 1, .dir = IOREQ_READ},
-        {.addr = COM1, .count = 2, .size = 4, .dir = IOREQ_READ, .flags = IOREQ_F_DATA_IS_PTR,
+        {.addr = COM1,
+         .count = 2,
+         .size = 4,
+         .dir = IOREQ_READ,
+         .flags = IOREQ_F_DATA_IS_PTR,
          .data = IOREQ_PAGE_SIZE - 4},
-        {.addr = COM1, .count = 0x80000000u, .size = 8, .dir = IOREQ_READ,
+        {.addr = COM1,
+         .count = 0x80000000u,
+         .size = 8,
+         .dir = IOREQ_READ,
          .flags = IOREQ_F_DATA_IS_PTR},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
