@@ -33,6 +33,9 @@ static void copy_truncated(char *dst, size_t size, const char *src)
 
 static void format_message(char *buf, size_t size, const char *origin, unsigned line,
                            const char *key, const char *fmt, va_list ap)
+    __attribute__((format(printf, 6, 0)));
+static void format_message(char *buf, size_t size, const char *origin, unsigned line,
+                           const char *key, const char *fmt, va_list ap)
 {
     int n;
     if (line)
