@@ -1173,6 +1173,14 @@ void config_dispose(struct domain_config *cfg)
     memset(cfg, 0, sizeof(*cfg));
 }
 
+void config_uuid_format(const uint8_t uuid[16], char out[CONFIG_UUID_STRLEN])
+{
+    snprintf(out, CONFIG_UUID_STRLEN,
+             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", uuid[0],
+             uuid[1], uuid[2], uuid[3], uuid[4], uuid[5], uuid[6], uuid[7], uuid[8], uuid[9],
+             uuid[10], uuid[11], uuid[12], uuid[13], uuid[14], uuid[15]);
+}
+
 const char *config_action_name(enum lifecycle_action action)
 {
     switch (action) {

@@ -163,6 +163,11 @@ int config_apply_override(struct domain_config *cfg, const char *key_eq_value,
 /* Free everything *cfg owns and zero it.  Safe on a zeroed config. */
 void config_dispose(struct domain_config *cfg);
 
+/* Write uuid as 36 lower-case characters and a NUL, as in the store's
+ * /vm/<uuid> paths. */
+#define CONFIG_UUID_STRLEN 37
+void config_uuid_format(const uint8_t uuid[16], char out[CONFIG_UUID_STRLEN]);
+
 /* Names used in messages and by the toolstack when it prints a config. */
 const char *config_action_name(enum lifecycle_action action);
 const char *config_placement_name(enum dm_placement placement);

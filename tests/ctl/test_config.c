@@ -101,6 +101,9 @@ static void test_every_key(void **state)
     assert_string_equal(cfg.name, "db-2.prod");
     assert_true(cfg.uuid_set);
     assert_memory_equal(cfg.uuid, uuid, 16);
+    char text_uuid[CONFIG_UUID_STRLEN];
+    config_uuid_format(cfg.uuid, text_uuid);
+    assert_string_equal(text_uuid, "6f8c1e0a-5b2d-4c7e-9a10-3d2f4b5c6e7f");
     assert_int_equal(cfg.memory_mib, 2048);
     assert_int_equal(cfg.vcpus, 4);
     assert_null(cfg.kernel);
