@@ -122,7 +122,8 @@ struct domain_config {
  * values) are collected on success and failure alike, formatted the same
  * way; they belong to the config_error and are freed by
  * config_error_dispose. */
-#define CONFIG_MESSAGE_MAX 512
+#define CONFIG_MESSAGE_MAX  512
+#define CONFIG_MAX_WARNINGS 64 /* then one "more warnings not shown" */
 struct config_error {
     char message[CONFIG_MESSAGE_MAX];
     char file[256];

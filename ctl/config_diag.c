@@ -68,6 +68,11 @@ int cfg_fail(struct config_error *err, const char *origin, unsigned line, const 
 
 int cfg_warn_text(struct config_error *err, const char *text)
 {
+    /* Bounded: a hostile file could set one key a hundred thousand times. */
+    if (err->nwarnings > CONFIG_MAX_WARNINGS)
+        return 0;
+    if (err->nwarnings == CONFIG_MAX_WARNINGS)
+        text = "(more warnings not shown)";
     char **grown = realloc(err->warnings, (err->nwarnings + 1) * sizeof(*grown));
     if (!grown)
         return -ENOMEM;

@@ -372,6 +372,19 @@ static void test_unknown_key_warns(void **state)
     dispose(&cfg, &err);
 }
 
+static void test_warnings_bounded(void **state)
+{
+    struct domain_config cfg;
+    struct config_error err;
+    char text[4096] = BASE;
+    for (int i = 0; i < 200; i++)
+        strcat(text, "memory = 256\n");
+    parse_ok(text, &cfg, &err);
+    assert_int_equal(err.nwarnings, CONFIG_MAX_WARNINGS + 1);
+    assert_string_equal(err.warnings[CONFIG_MAX_WARNINGS], "(more warnings not shown)");
+    dispose(&cfg, &err);
+}
+
 static void test_overrides(void **state)
 {
     struct domain_config cfg;
@@ -558,6 +571,7 @@ int main(void)
         cmocka_unit_test(test_duplicate_key_last_wins),
         cmocka_unit_test(test_append),
         cmocka_unit_test(test_unknown_key_warns),
+        cmocka_unit_test(test_warnings_bounded),
         cmocka_unit_test(test_overrides),
         cmocka_unit_test(test_override_warnings_complete),
         cmocka_unit_test(test_parse_file),
