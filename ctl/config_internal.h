@@ -3,7 +3,7 @@
  * Stage one (config_syntax.c) turns text into settings: KEY -> atom or list
  * of atoms, each with the line it was written on.  A later assignment to the
  * same key replaces the earlier one in place ("last one wins", as in xl);
- * `KEY += VALUE` appends to it.  Stage two (config.c, config_devices.c)
+ * `KEY += VALUE` appends to it.  Stage two (config_build.h and its files)
  * reads the settings and builds a struct domain_config.
  */
 #ifndef STUBVISOR_CTL_CONFIG_INTERNAL_H
