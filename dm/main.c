@@ -63,6 +63,10 @@ static void parse_args(int argc, char **argv, struct options *o)
                 o->fault = DM_FAULT_BACKWARDS;
             else if (strcmp(f, "bad-dmops") == 0)
                 o->fault = DM_FAULT_BAD_DMOPS;
+            else if (strcmp(f, "bad-ring") == 0)
+                o->fault = DM_FAULT_BAD_RING;
+            else if (strcmp(f, "hang") == 0)
+                o->fault = DM_FAULT_HANG;
             else
                 usage();
 #else
