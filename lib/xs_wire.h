@@ -13,6 +13,7 @@
 #ifndef STUBVISOR_XS_WIRE_H
 #define STUBVISOR_XS_WIRE_H
 
+#include <errno.h>
 #include <stdint.h>
 
 enum xs_msg_type {
