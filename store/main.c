@@ -36,6 +36,21 @@ static uint32_t number(const char *opt, const char *s, uint32_t min, uint32_t ma
     return (uint32_t)v;
 }
 
+/* Daemon mode leaves the working directory: make paths absolute first. */
+static const char *absolute(const char *path)
+{
+    static char *kept[2]; /* reachable until exit: not a leak */
+    static unsigned nkept;
+    char cwd[4096], *abs;
+    if (!path || path[0] == '/')
+        return path;
+    if (!getcwd(cwd, sizeof(cwd)) || asprintf(&abs, "%s/%s", cwd, path) < 0)
+        die(EXIT_SYSTEM, "cannot resolve %s: %s", path, strerror(errno));
+    if (nkept < 2)
+        kept[nkept++] = abs;
+    return abs;
+}
+
 static void write_pid_file(const char *path)
 {
     char s[32];
@@ -153,13 +168,18 @@ int main(int argc, char **argv)
         mkdir(rundir, 0755); /* bind reports it if this did not help */
     }
 
+    /* Fork first: a signalfd watched by epoll only wakes for signals to the
+     * process that set it up.  The parent still exits 111 if start-up fails,
+     * and the messages still go to stderr. */
+    socket_path = absolute(socket_path);
+    pid_file = absolute(pid_file);
+    int notify_fd = foreground ? -1 : daemonize();
     if (store_init(&s, &limits) != 0)
         die(EXIT_SYSTEM, "out of memory");
     if (server_open(&s, socket_path) != 0) {
         store_dispose(&s);
         return EXIT_SYSTEM;
     }
-    int notify_fd = foreground ? -1 : daemonize();
     if (pid_file)
         write_pid_file(pid_file);
     if (ready_fd >= 0) {
