@@ -36,11 +36,13 @@ static uint32_t number(const char *opt, const char *s, uint32_t min, uint32_t ma
     return (uint32_t)v;
 }
 
+/* Reachable until exit, so that leak checkers do not complain. */
+static char *kept[2];
+static unsigned nkept;
+
 /* Daemon mode leaves the working directory: make paths absolute first. */
 static const char *absolute(const char *path)
 {
-    static char *kept[2]; /* reachable until exit: not a leak */
-    static unsigned nkept;
     char cwd[4096], *abs;
     if (!path || path[0] == '/')
         return path;
