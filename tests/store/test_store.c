@@ -3,6 +3,7 @@
  * and hostile clients. */
 #include <errno.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -532,7 +533,10 @@ static void test_malformed(void **state)
     assert_string_equal(buf, "yes");
 
     /* Oversized length: an error, then the store hangs up. */
-    raw_send(fd, XS_WRITE, 15, 0, XS_PAYLOAD_MAX + 1, "/x", 2);
+    /* The store may hang up before the payload is written: no assertion on
+     * that write (SIGPIPE is ignored). */
+    raw_send(fd, XS_WRITE, 15, 0, XS_PAYLOAD_MAX + 1, NULL, 0);
+    (void)send(fd, "/x", 2, MSG_NOSIGNAL);
     raw_expect_error(fd, 15, "E2BIG");
     assert_int_equal(read(fd, &c, 1), 0);
     close(fd);
@@ -585,6 +589,7 @@ static void test_big_directory(void **state)
 
 int main(void)
 {
+    signal(SIGPIPE, SIG_IGN); /* hostile-client tests write to closed sockets */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_basics),       cmocka_unit_test(test_isolation),
         cmocka_unit_test(test_target),       cmocka_unit_test(test_watches),
