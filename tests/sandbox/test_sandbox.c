@@ -191,6 +191,8 @@ static bool exists(const char *path)
     return stat(path, &st) == 0;
 }
 
+static int count_groups(const char *prefix);
+
 /* ---- the full sandbox ---- */
 
 static void check_stubdom(const char *cgroup_mode)
@@ -442,6 +444,35 @@ static void test_sanitizer_report(void **state)
 #else
     skip();
 #endif
+}
+
+/* Several device models of the same name side by side: distinct cgroups,
+ * distinct host ids, each its own. */
+static void test_side_by_side(void **state)
+{
+    enum { N = 4 };
+    struct run r[N];
+    char self[32];
+    snprintf(self, sizeof(self), "%d", (int)getpid());
+    char *argv[] = {"sandbox-probe", "lockdown", self, NULL};
+    for (int i = 0; i < N; i++)
+        assert_int_equal(spawn_probe(SANDBOX_STUBDOM, "probe-twin", argv, NULL, 0, &r[i]), 0);
+    for (int i = 0; i < N; i++) {
+        read_until(&r[i], "done=");
+        assert_fact(&r[i], "lockdown", "ok");
+        assert_fact(&r[i], "pid", "1");
+        for (int j = 0; j < i; j++) {
+            assert_int_not_equal(r[i].child.host_id, r[j].child.host_id);
+            for (int k = 0; k < SANDBOX_CG_DIRS; k++)
+                if (r[i].child.cgroup_path[k][0])
+                    assert_string_not_equal(r[i].child.cgroup_path[k], r[j].child.cgroup_path[k]);
+        }
+    }
+    for (int i = 0; i < N; i++) {
+        finish(&r[i]);
+        sandbox_child_dispose(&r[i].child);
+    }
+    assert_int_equal(count_groups("probe-twin"), 0);
 }
 
 /* The device model dies with the process that spawned it. */
@@ -696,8 +727,9 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stubdom_auto),      cmocka_unit_test(test_stubdom_v2),
         cmocka_unit_test(test_stubdom_no_cgroup), cmocka_unit_test(test_unlisted_calls_kill),
-        cmocka_unit_test(test_sanitizer_report),  cmocka_unit_test(test_dies_with_parent),
-        cmocka_unit_test(test_none_fds_and_env),  cmocka_unit_test(test_failures),
+        cmocka_unit_test(test_sanitizer_report),  cmocka_unit_test(test_side_by_side),
+        cmocka_unit_test(test_dies_with_parent),  cmocka_unit_test(test_none_fds_and_env),
+        cmocka_unit_test(test_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
