@@ -69,6 +69,9 @@ static const int allowed[] = {
     SCMP_SYS(getpid),
     SCMP_SYS(gettid),
     SCMP_SYS(getrandom),
+    /* its own CPU mask: ASan at thread start, and glibc's sysconf(
+     * _SC_NPROCESSORS_*) once /sys and /proc cannot be opened */
+    SCMP_SYS(sched_getaffinity),
     /* signals to itself (abort), and ending */
     SCMP_SYS(rt_sigreturn),
     SCMP_SYS(rt_sigprocmask),
@@ -78,7 +81,7 @@ static const int allowed[] = {
     SCMP_SYS(exit_group),
 #if SANDBOX_ASAN
     /* AddressSanitizer's run time: an alternate signal stack per thread for
-     * its SEGV handler, and stack bounds when it reports. */
+     * its SEGV handler. */
     SCMP_SYS(sigaltstack),
     SCMP_SYS(sched_getaffinity),
 #endif

@@ -185,6 +185,18 @@ static void list_fds(pid_t pid, char *out, size_t len, const char *const *forbid
     }
 }
 
+/* A line of /proc/<pid>/limits: soft and hard both `want`. */
+static void expect_limit(const char *limits, const char *name, long long want)
+{
+    const char *line = strstr(limits, name);
+    long long soft, hard;
+    if (!line)
+        fail_msg("no '%s' in /proc/<pid>/limits", name);
+    if (sscanf(line + strlen(name), " %lld %lld", &soft, &hard) != 2 || soft != want ||
+        hard != want)
+        fail_msg("%s: expected %lld, got: %.60s", name, want, line);
+}
+
 static bool exists(const char *path)
 {
     struct stat st;
@@ -247,6 +259,32 @@ static void check_stubdom(const char *cgroup_mode)
              r.child.host_id, r.child.host_id);
     expect_status_line(buf, uid_line);
     assert_true(r.child.host_id >= SANDBOX_HOST_ID_BASE);
+
+    snprintf(path, sizeof(path), "/proc/%d/uid_map", (int)pid);
+    read_file(path, buf, sizeof(buf));
+    char map[64];
+    snprintf(map, sizeof(map), "0 %u 1", r.child.host_id);
+    char *squeezed = buf; /* "         0 1879048192          1" */
+    for (char *from = buf, last = ' '; *from; from++) {
+        if (*from == ' ' && last == ' ')
+            continue;
+        last = *squeezed++ = *from;
+    }
+    *squeezed = '\0';
+    buf[strcspn(buf, "\n")] = '\0';
+    if (strncmp(buf, map, strlen(map)) != 0)
+        fail_msg("uid_map: expected '%s', got '%s'", map, buf);
+
+    /* Resource limits, as the kernel shows them. */
+    snprintf(path, sizeof(path), "/proc/%d/limits", (int)pid);
+    read_file(path, buf, sizeof(buf));
+    expect_limit(buf, "Max open files", 3 + 1 + SANDBOX_EXTRA_FDS);
+    expect_limit(buf, "Max processes", SANDBOX_MAX_THREADS);
+    expect_limit(buf, "Max core file size", 0);
+    expect_limit(buf, "Max locked memory", 0);
+#if !defined(__SANITIZE_ADDRESS__)
+    expect_limit(buf, "Max data size", (long long)SANDBOX_DEFAULT_MEMORY_LIMIT);
+#endif
 
     static const char *const ns[] = {"net", "mnt", "pid", "user", "ipc", "uts", "cgroup"};
     for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
