@@ -234,8 +234,19 @@ static void check_stubdom(const char *cgroup_mode)
     assert_fact(&r, "fds", "0,1,2,3");
     assert_fact(&r, "lockdown", "ok");
     static const char *const refused[] = {
-        "open",      "openat",    "stat", "socket",    "ptrace_traceme",   "ptrace_attach",
-        "kill_host", "kill_self", "fork", "mmap_exec", "mmap_shared_anon", "mprotect_exec",
+        "open",
+        "openat",
+        "stat",
+        "socket",
+        "ptrace_traceme",
+        "ptrace_attach",
+        "kill_host",
+        "kill_self",
+        "fork",
+        "mmap_exec",
+        "mmap_shared_anon",
+        "mprotect_exec",
+        "early_thread_openat",
     };
     for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
         assert_fact(&r, refused[i], "EPERM");
