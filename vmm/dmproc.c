@@ -47,7 +47,7 @@ int dm_process_spawn(struct vmm *vmm, struct dm_process *p, int exe_fd, const ch
 {
     int dmop[2] = {-1, -1}, console[2] = {-1, -1}, null_fd = -1, log_fd = -1;
     char spin[32], fault_arg[64], name[32];
-    char *argv[6];
+    char *argv[7];
     int argc = 0, rc = 0;
 
     memset(p, 0, sizeof(*p));
@@ -70,18 +70,22 @@ int dm_process_spawn(struct vmm *vmm, struct dm_process *p, int exe_fd, const ch
         snprintf(fault_arg, sizeof(fault_arg), "--fault=%s", fault);
         argv[argc++] = fault_arg;
     }
+    if (vmm->dm_store_fd >= 0)
+        argv[argc++] = "--store"; /* its arguments come from the store */
     argv[argc] = NULL;
     snprintf(name, sizeof(name), "guest%d-dm", (int)getpid());
 
     /* In lib/dmfds.h order: 3 dm_op, 4 RAM, 5 log, 6/7 save/restore, 8 COM1. */
-    const int fds[DMFD_COUNT] = {dmop[1], vmm->ram_fd, log_fd, null_fd, null_fd, console[1]};
+    /* ... and 9, the store connection, when the toolstack gave one. */
+    const int fds[DMFD_COUNT + 1] = {dmop[1], vmm->ram_fd, log_fd,          null_fd,
+                                     null_fd, console[1],  vmm->dm_store_fd};
     struct sandbox_spec spec = {
         .level = vmm->placement == PLACEMENT_STUBDOM ? SANDBOX_STUBDOM : SANDBOX_NONE,
         .name = name,
         .exe_fd = exe_fd,
         .argv = argv,
         .fds = fds,
-        .nfds = DMFD_COUNT,
+        .nfds = vmm->dm_store_fd >= 0 ? DMFD_COUNT + 1 : DMFD_COUNT,
         .log_fd = log_fd,
     };
     rc = sandbox_spawn(&spec, &p->child);
