@@ -146,11 +146,24 @@ static int write_nodes(struct xsc *xs, uint32_t tx, struct guest *g)
         const char *serial = c->nserials && c->serials[0].kind == SERIAL_NULL ? "null" : "console";
         const char *argv[] = {"stubdm", "-name", c->name,   "-m",  mem,
                               "-smp",   smp,     "-serial", serial};
-        for (unsigned i = 0; i < sizeof(argv) / sizeof(argv[0]) && rc == 0; i++) {
+        unsigned nargs = sizeof(argv) / sizeof(argv[0]), i;
+        for (i = 0; i < nargs && rc == 0; i++) {
             snprintf(path, sizeof(path), "%s/image/dm-argv/%03u", vm, i);
             rc = perms(xs, tx, path, 0, 'n', D, 'r');
             rc = rc ?: xsc_write_str(xs, tx, path, argv[i]);
         }
+#ifdef STUBVISOR_TEST_HOOKS
+        /* Test builds: more words for the device model (e.g. -selfcheck). */
+        const char *extra = getenv("STUBVISOR_TEST_DM_ARGS");
+        char *copy = extra ? strdup(extra) : NULL, *save = NULL;
+        for (char *w = copy ? strtok_r(copy, " ", &save) : NULL; w && rc == 0 && i < 64;
+             w = strtok_r(NULL, " ", &save), i++) {
+            snprintf(path, sizeof(path), "%s/image/dm-argv/%03u", vm, i);
+            rc = perms(xs, tx, path, 0, 'n', D, 'r');
+            rc = rc ?: xsc_write_str(xs, tx, path, w);
+        }
+        free(copy);
+#endif
     }
 
     /* The device model's domain: dom0's, readable by the DM. */

@@ -17,8 +17,14 @@
 #define STATE_MAGIC   "STUBDM-STATE"
 #define STATE_VERSION 1
 
+#define DM_MAX_SELFCHECKS 8
+
 static struct {
     struct xsc *xs;
+    /* Test builds: store paths to try reading with our own rights, and log
+     * whether the store let us (proves the permissions from the inside). */
+    char *selfcheck[DM_MAX_SELFCHECKS];
+    unsigned nselfcheck;
     unsigned target;
     char dm_path[64]; /* "device-model/<target>", relative to our domain */
     struct dm_devices *devs;
@@ -86,6 +92,11 @@ static int parse_args(char **words, unsigned n, uint64_t ram_size, struct dm_sto
                 log_error("dm-argv: -smp %s: expected a vCPU count", v);
                 return -EINVAL;
             }
+#ifdef STUBVISOR_TEST_HOOKS
+        } else if (strcmp(w, "-selfcheck") == 0) {
+            if (sd.nselfcheck < DM_MAX_SELFCHECKS)
+                sd.selfcheck[sd.nselfcheck++] = strdup(v);
+#endif
         } else {
             log_error("dm-argv: unknown argument %s", w);
             return -EINVAL;
@@ -170,6 +181,15 @@ int store_dm_init(struct dm_devices *devs, uint64_t ram_size, struct dm_store_ar
         log_error("watching %s: %s", path, strerror(-rc));
     log_info("device model of domain %u (%s) started from the store", sd.target,
              args->name[0] ? args->name : "unnamed");
+    for (unsigned i = 0; i < sd.nselfcheck; i++) {
+        char *v = NULL;
+        int r = sd.selfcheck[i] ? xsc_read(sd.xs, 0, sd.selfcheck[i], &v, NULL) : -ENOMEM;
+        log_info("self-check: read %s: %s", sd.selfcheck[i] ? sd.selfcheck[i] : "?",
+                 r == 0 ? "allowed" : strerror(-r));
+        free(v);
+        free(sd.selfcheck[i]);
+        sd.selfcheck[i] = NULL;
+    }
 out:
     free(target);
     free(vm);
