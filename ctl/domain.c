@@ -168,6 +168,10 @@ void ctl_domain_cleanup(struct xsc *xs, unsigned domid)
     unlink(path);
     snprintf(path, sizeof(path), "%s/console.sock", dir);
     unlink(path);
+    snprintf(path, sizeof(path), "%s/dm-state", dir);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/qmp.sock", dir);
+    unlink(path);
     rmdir(dir);
     free(vm);
     free(dmid);

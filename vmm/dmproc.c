@@ -77,8 +77,13 @@ int dm_process_spawn(struct vmm *vmm, struct dm_process *p, int exe_fd, const ch
 
     /* In lib/dmfds.h order: 3 dm_op, 4 RAM, 5 log, 6/7 save/restore, 8 COM1. */
     /* ... and 9, the store connection, when the toolstack gave one. */
-    const int fds[DMFD_COUNT + 1] = {dmop[1], vmm->ram_fd, log_fd,          null_fd,
-                                     null_fd, console[1],  vmm->dm_store_fd};
+    const int fds[DMFD_COUNT + 1] = {dmop[1],
+                                     vmm->ram_fd,
+                                     log_fd,
+                                     vmm->dm_save_fd >= 0 ? vmm->dm_save_fd : null_fd,
+                                     vmm->dm_restore_fd >= 0 ? vmm->dm_restore_fd : null_fd,
+                                     console[1],
+                                     vmm->dm_store_fd};
     struct sandbox_spec spec = {
         .level = vmm->placement == PLACEMENT_STUBDOM ? SANDBOX_STUBDOM : SANDBOX_NONE,
         .name = name,

@@ -225,10 +225,23 @@ int managed_main(int argc, char **argv)
         die(EXIT_SYSTEM, "cannot set up the console and control sockets in %s", m->dir);
 
     m->vmm.dm_store_fd = m->store_fd;
+    /* Consoles 1 and 2: one file, two offsets, so that "continue" reads back
+     * what "save" wrote.  Removed with the run directory. */
+    {
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/dm-state", m->dir);
+        m->vmm.dm_save_fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        m->vmm.dm_restore_fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (m->vmm.dm_save_fd < 0 || m->vmm.dm_restore_fd < 0)
+            die(EXIT_SYSTEM, "%s: %s", path, strerror(errno));
+    }
     if (dm_process_spawn(&m->vmm, &m->dm, exe_fd, NULL) < 0)
         die(EXIT_SYSTEM, "cannot start the device model");
     close(exe_fd);
     close_quietly(m->store_fd); /* the device model's now */
+    close_quietly(m->vmm.dm_save_fd);
+    close_quietly(m->vmm.dm_restore_fd);
+    m->vmm.dm_save_fd = m->vmm.dm_restore_fd = -1;
     m->store_fd = m->vmm.dm_store_fd = -1;
     m->dm_alive = true;
     m->state = GUEST_PAUSED;
@@ -248,6 +261,11 @@ int managed_main(int argc, char **argv)
     managed_report_exit(m, m->stop_reason[0] ? m->stop_reason : "destroy", m->guest_status);
     control_dispose(m);
     console_server_dispose(m);
+    {
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/dm-state", m->dir);
+        unlink(path);
+    }
     vmm_destroy(&m->vmm);
     close(m->sigfd);
     free(m);

@@ -133,6 +133,8 @@ struct vmm {
     /* Toolstack-managed mode: the device model's store connection (handed to
      * stubdm as DMFD_STORE, then closed here), or -1. */
     int dm_store_fd;
+    /* ... and its consoles 1 and 2 (save and restore streams), -1: /dev/null. */
+    int dm_save_fd, dm_restore_fd;
     /* vCPUs hold still (pause.c) while set. */
     atomic_bool paused;
 };
