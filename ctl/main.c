@@ -25,6 +25,7 @@ static const struct cmd_spec cmd_table[] = {
     {"domid", main_domid, "Convert a domain name to a domain id", "DOMAIN-NAME"},
     {"domname", main_domname, "Convert a domain id to a domain name", "DOMAIN-ID"},
     {"log", main_log, "Print a domain's device model log (its console 0)", "DOMAIN"},
+    {"qmp", main_qmp, "Send one QMP command to a domain's device model", "DOMAIN JSON"},
     {"help", main_help, "Print this help", "[COMMAND]"},
 };
 

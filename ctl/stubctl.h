@@ -89,6 +89,7 @@ int main_console(int argc, char **argv);
 int main_domid(int argc, char **argv);
 int main_domname(int argc, char **argv);
 int main_log(int argc, char **argv);
+int main_qmp(int argc, char **argv);
 
 /* console.c: attach to the guest's console until Ctrl-] (or the end of a
  * non-terminal stdin, or the guest going away); with unpause, unpause the

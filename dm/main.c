@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "dm/devices.h"
+#include "dm/qmp.h"
 #include "dm/server.h"
 #include "dm/store_dm.h"
 #include "lib/dmfds.h"
@@ -196,6 +197,8 @@ static noreturn void serve(struct ioreq_server *s, struct dm *dm, int epfd, unsi
                         console_open = false;
                         epoll_set(epfd, EPOLL_CTL_DEL, fd, 0);
                     }
+                } else if (fd == DMFD_QMP) {
+                    qmp_handle();
                 } else if (fd == store_dm_fd()) {
                     store_dm_handle();
                 } else if (fd == s->dmop_fd) {
@@ -249,7 +252,9 @@ int main(int argc, char **argv)
     if (epfd < 0 || epoll_set(epfd, EPOLL_CTL_ADD, server.notify_fd, EPOLLIN) < 0 ||
         epoll_set(epfd, EPOLL_CTL_ADD, DMFD_CONSOLE3, EPOLLIN | EPOLLRDHUP) < 0 ||
         epoll_set(epfd, EPOLL_CTL_ADD, DMFD_DMOP, EPOLLRDHUP) < 0 ||
-        (store_dm_fd() >= 0 && epoll_set(epfd, EPOLL_CTL_ADD, store_dm_fd(), EPOLLIN) < 0))
+        (store_dm_fd() >= 0 && epoll_set(epfd, EPOLL_CTL_ADD, store_dm_fd(), EPOLLIN) < 0) ||
+        (opt.store && qmp_init(DMFD_DMOP) >= 0 &&
+         epoll_set(epfd, EPOLL_CTL_ADD, DMFD_QMP, EPOLLIN) < 0))
         die(EXIT_SYSTEM, "epoll: %s", strerror(errno));
 
     if (opt.lockdown) {

@@ -18,6 +18,9 @@ enum {
     /* Reserved for the store connection once the DM reads its arguments
      * from the store: */
     DMFD_STORE = 9,
+    /* Under the toolstack: QMP, SOCK_SEQPACKET to the monitor, which relays
+     * one client at a time (each packet: 'C' new client, or 'D' + data). */
+    DMFD_QMP = 10,
 };
 
 /* How many descriptors stubvmm passes today (3 .. DMFD_CONSOLE3). */

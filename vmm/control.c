@@ -73,8 +73,9 @@ static void command(struct managed *m, int fd, const char *cmd)
         clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
         snprintf(out, sizeof(out),
                  "ok state=%s dm=%s dm_pid=%d cpu_us=%llu dm_cpu_us=%llu reason=%s\n",
-                 state_name(m->state), m->dm_alive ? "running" : "dead",
-                 m->dm_alive ? (int)m->dm.child.pid : 0,
+                 state_name(m->state == GUEST_RUNNING && atomic_load(&m->vmm.paused) ? GUEST_PAUSED
+                                                                                     : m->state),
+                 m->dm_alive ? "running" : "dead", m->dm_alive ? (int)m->dm.child.pid : 0,
                  (unsigned long long)ts.tv_sec * 1000000ull + (unsigned long long)ts.tv_nsec / 1000,
                  (unsigned long long)managed_dm_cpu(m), m->reason);
         reply(fd, out);

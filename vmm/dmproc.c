@@ -76,21 +76,24 @@ int dm_process_spawn(struct vmm *vmm, struct dm_process *p, int exe_fd, const ch
     snprintf(name, sizeof(name), "guest%d-dm", (int)getpid());
 
     /* In lib/dmfds.h order: 3 dm_op, 4 RAM, 5 log, 6/7 save/restore, 8 COM1. */
-    /* ... and 9, the store connection, when the toolstack gave one. */
-    const int fds[DMFD_COUNT + 1] = {dmop[1],
+    /* ... and 9 the store connection, 10 QMP, when the toolstack gave them. */
+    const int fds[DMFD_COUNT + 2] = {dmop[1],
                                      vmm->ram_fd,
                                      log_fd,
                                      vmm->dm_save_fd >= 0 ? vmm->dm_save_fd : null_fd,
                                      vmm->dm_restore_fd >= 0 ? vmm->dm_restore_fd : null_fd,
                                      console[1],
-                                     vmm->dm_store_fd};
+                                     vmm->dm_store_fd,
+                                     vmm->dm_qmp_fd};
     struct sandbox_spec spec = {
         .level = vmm->placement == PLACEMENT_STUBDOM ? SANDBOX_STUBDOM : SANDBOX_NONE,
         .name = name,
         .exe_fd = exe_fd,
         .argv = argv,
         .fds = fds,
-        .nfds = vmm->dm_store_fd >= 0 ? DMFD_COUNT + 1 : DMFD_COUNT,
+        .nfds = vmm->dm_store_fd < 0 ? DMFD_COUNT
+                : vmm->dm_qmp_fd < 0 ? DMFD_COUNT + 1
+                                     : DMFD_COUNT + 2,
         .log_fd = log_fd,
     };
     rc = sandbox_spawn(&spec, &p->child);

@@ -163,7 +163,10 @@ static void guest_stopped(struct managed *m)
         managed_dm_failed(m, "device model misbehaved");
         return;
     }
-    if (st == VMM_EXIT_GUEST_CRASH) {
+    if (st == VMM_EXIT_GUEST_CRASH && atomic_load(&m->vmm.reboot_requested)) {
+        reason = "reboot"; /* QMP system_reset, or a guest that asked */
+        keep = m->preserve_reboot;
+    } else if (st == VMM_EXIT_GUEST_CRASH) {
         reason = "crash";
         keep = m->preserve_crash;
     } else {
@@ -221,7 +224,7 @@ int managed_main(int argc, char **argv)
     free(image);
     if (vmm_create_vcpus(&m->vmm, m->vcpus) < 0)
         die(EXIT_SYSTEM, "cannot create the vCPUs");
-    if (console_server_init(m) < 0 || control_init(m) < 0)
+    if (console_server_init(m) < 0 || control_init(m) < 0 || qmp_relay_init(m) < 0)
         die(EXIT_SYSTEM, "cannot set up the console and control sockets in %s", m->dir);
 
     m->vmm.dm_store_fd = m->store_fd;
@@ -239,6 +242,8 @@ int managed_main(int argc, char **argv)
         die(EXIT_SYSTEM, "cannot start the device model");
     close(exe_fd);
     close_quietly(m->store_fd); /* the device model's now */
+    close_quietly(m->vmm.dm_qmp_fd);
+    m->vmm.dm_qmp_fd = -1;
     close_quietly(m->vmm.dm_save_fd);
     close_quietly(m->vmm.dm_restore_fd);
     m->vmm.dm_save_fd = m->vmm.dm_restore_fd = -1;
@@ -260,6 +265,7 @@ int managed_main(int argc, char **argv)
     dm_process_destroy(&m->dm);
     managed_report_exit(m, m->stop_reason[0] ? m->stop_reason : "destroy", m->guest_status);
     control_dispose(m);
+    qmp_relay_dispose(m);
     console_server_dispose(m);
     {
         char path[4096];
@@ -334,6 +340,7 @@ void managed_loop(struct managed *m)
         }
         n += console_server_pollfds(m, pf + n);
         n += control_pollfds(m, pf + n);
+        n += qmp_relay_pollfds(m, pf + n);
 
         if (poll(pf, n, timeout) < 0) {
             if (errno == EINTR)
@@ -361,6 +368,7 @@ void managed_loop(struct managed *m)
             managed_dm_failed(m, "device model died");
         console_server_handle(m, pf + P_FIXED, n - P_FIXED);
         control_handle(m, pf + P_FIXED, n - P_FIXED);
+        qmp_relay_handle(m, pf + P_FIXED, n - P_FIXED);
         if (pf[P_STOP].revents & POLLIN) {
             uint64_t v;
             if (read(vmm->stop_efd, &v, sizeof(v)) < 0)

@@ -11,7 +11,7 @@
 #include "vmm/vmm.h"
 
 #define MANAGED_MAX_CONTROL_CLIENTS 4
-#define MANAGED_MAX_POLL            (4 + MANAGED_MAX_CONTROL_CLIENTS)
+#define MANAGED_MAX_POLL            (7 + MANAGED_MAX_CONTROL_CLIENTS)
 #define CONSOLE_BACKLOG_SIZE        (64u << 10)
 
 enum guest_state { GUEST_PAUSED, GUEST_RUNNING, GUEST_SHUTDOWN, GUEST_CRASHED };
@@ -45,6 +45,10 @@ struct managed {
     uint8_t in_buf[1024]; /* client -> guest, not yet taken by the DM */
     size_t in_len, in_off;
 
+    /* qmp_relay.c */
+    int qmp_fd; /* our end of the DM's QMP channel (SOCK_SEQPACKET) */
+    int qmp_listen, qmp_client;
+
     /* control.c */
     int ctl_listen;
     int ctl_client[MANAGED_MAX_CONTROL_CLIENTS];
@@ -73,6 +77,12 @@ unsigned console_server_pollfds(struct managed *m, struct pollfd *pf);
 void console_server_handle(struct managed *m, struct pollfd *pf, unsigned n);
 void console_server_drain(struct managed *m); /* what the DM still holds */
 void console_server_dispose(struct managed *m);
+
+/* Creates the DM's channel (m->vmm.dm_qmp_fd, closed after the spawn). */
+int qmp_relay_init(struct managed *m);
+unsigned qmp_relay_pollfds(struct managed *m, struct pollfd *pf);
+void qmp_relay_handle(struct managed *m, struct pollfd *pf, unsigned n);
+void qmp_relay_dispose(struct managed *m);
 
 int control_init(struct managed *m);
 unsigned control_pollfds(struct managed *m, struct pollfd *pf);

@@ -135,6 +135,8 @@ struct vmm {
     int dm_store_fd;
     /* ... and its consoles 1 and 2 (save and restore streams), -1: /dev/null. */
     int dm_save_fd, dm_restore_fd;
+    int dm_qmp_fd;                /* its end of the QMP relay, or -1 */
+    atomic_bool reboot_requested; /* REMOTE_SHUTDOWN said reboot */
     /* vCPUs hold still (pause.c) while set. */
     atomic_bool paused;
 };
