@@ -26,6 +26,10 @@
  * Watches: handlers note each change in `changes`; they fire at commit, in
  * order, never for an aborted or failed transaction.
  *
+ * A transaction that could not note an access (out of memory, or a domain's
+ * transaction touching more than TXN_MAX_ENTRIES nodes) can never commit:
+ * `failed` says with which error.
+ *
  * Quota: `delta` counts nodes the transaction added (minus removed) that
  * belong to its own domain, so that view_owned() can check the node quota
  * as if the transaction had already committed.
@@ -62,7 +66,11 @@ struct txn {
     struct change *changes;
     size_t nchanges, capchanges;
     int32_t delta;
+    int failed; /* why the commit must fail (EAGAIN: out of memory; ENOSPC: too big) */
 };
+
+/* Nodes one transaction of a domain may touch (read or changed). */
+#define TXN_MAX_ENTRIES 65536
 
 static void tnode_clear(struct tnode *te)
 {
@@ -176,14 +184,18 @@ static struct node *live_lookup(struct txn *t, const char *path, size_t len)
     struct node *nd = tree_lookup(&t->c->store->tree, path, len);
     if (shash_find(&t->accessed, path, len))
         return nd;
+    if (t->c->domid != 0 && t->accessed.count + t->overlay.count >= TXN_MAX_ENTRIES) {
+        /* A domain may not grow one transaction without bound. */
+        t->failed = ENOSPC;
+        return nd;
+    }
     struct taccess *a = calloc(1, sizeof(*a));
     char *key = strndup(path, len);
     if (!a || !key) {
-        /* Without the note the commit could miss a conflict: poison the
-         * transaction instead (generation UINT64_MAX never matches). */
+        /* Without the note the commit could miss a conflict: fail it. */
         free(a);
         free(key);
-        t->delta = INT32_MIN / 2;
+        t->failed = EAGAIN;
         return nd;
     }
     a->h.key = key;
@@ -241,7 +253,7 @@ static struct tnode *materialize(struct txn *t, const char *path, size_t len, in
          * and poison the transaction so that it cannot commit. */
         tnode_clear(te);
         te->deleted = true;
-        t->delta = INT32_MIN / 2;
+        t->failed = EAGAIN;
         return NULL;
     }
     return te;
@@ -428,8 +440,6 @@ static int by_length(const void *a, const void *b)
 
 static bool conflicts(struct txn *t)
 {
-    if (t->delta <= INT32_MIN / 4)
-        return true; /* poisoned by a failed allocation */
     const struct tree *tree = &t->c->store->tree;
     for (size_t i = 0; i < t->accessed.nbuckets; i++) {
         for (struct hentry *e = t->accessed.buckets[i]; e; e = e->next) {
@@ -499,6 +509,10 @@ int txn_end(struct txn *t, bool commit)
     unlink_txn(t);
     if (!commit)
         goto out;
+    if (t->failed) {
+        rc = t->failed;
+        goto out;
+    }
     if (conflicts(t)) {
         rc = EAGAIN;
         goto out;
