@@ -300,7 +300,7 @@ static int directory_parts(struct xsc *h, uint32_t tx, const char *path, char **
             if ((rc = request_strings(h, XS_DIRECTORY_PART, tx, args, 2, &rep, &rl)))
                 break;
             size_t gl = strnlen(rep, rl);
-            if (gl == rl || rl < gl + 2) {
+            if (gl == rl || rl < gl + 2 || rep[rl - 1] != '\0') {
                 free(rep);
                 rc = -EPROTO;
                 break;
@@ -312,11 +312,11 @@ static int directory_parts(struct xsc *h, uint32_t tx, const char *path, char **
                 rc = -EAGAIN;
                 break;
             }
-            size_t chunk = rl - gl - 2; /* drop "<gen>\0" and the final "\0" */
-            if (chunk == 0) {
-                free(rep);
-                break;
-            }
+            /* Names after "<gen>\0"; the last chunk ends with an extra "\0". */
+            size_t chunk = rl - gl - 1;
+            bool last = chunk == 1 || rep[rl - 2] == '\0';
+            if (last)
+                chunk--;
             char *grown = realloc(all, total + chunk + 1);
             if (!grown || !gen0) {
                 free(grown ? grown : all);
@@ -329,6 +329,8 @@ static int directory_parts(struct xsc *h, uint32_t tx, const char *path, char **
             memcpy(all + total, rep + gl + 1, chunk);
             total += chunk;
             free(rep);
+            if (last)
+                break;
         }
         free(gen0);
         if (rc == 0)

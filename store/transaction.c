@@ -469,6 +469,28 @@ static void fire_changes(struct txn *t)
     }
 }
 
+/* Create the children of te that the live tree lacks, in te's order. */
+static void create_children(struct txn *t, const struct tnode *te)
+{
+    struct tree *tree = &t->c->store->tree;
+    size_t plen = te->h.keylen == 1 ? 0 : te->h.keylen;
+    for (size_t off = 0; off < te->children.len;) {
+        const char *name = te->children.data + off;
+        size_t nl = strlen(name);
+        off += nl + 1;
+        char *child = malloc(plen + 1 + nl + 1);
+        if (!child)
+            continue;
+        memcpy(child, te->h.key, plen);
+        child[plen] = '/';
+        memcpy(child + plen + 1, name, nl + 1);
+        struct tnode *ct = overlay_find(t, child, plen + 1 + nl);
+        if (ct && !ct->deleted && !tree_lookup(tree, child, plen + 1 + nl))
+            tree_create(tree, child, plen + 1 + nl, ct->d.perms, ct->d.nperms, NULL);
+        free(child);
+    }
+}
+
 static int apply(struct txn *t)
 {
     struct tree *tree = &t->c->store->tree;
@@ -488,7 +510,9 @@ static int apply(struct txn *t)
                 tree_remove(tree, nd);
         }
     }
-    /* Parents are shorter than their children: create top-down. */
+    /* Parents are shorter than their children: work top-down.  New nodes
+     * are created while walking their parent's child list, so that they
+     * keep the order in which the transaction created them. */
     qsort(live, n, sizeof(*live), by_length);
     for (size_t i = 0; i < n; i++) {
         struct tnode *te = live[i];
@@ -498,6 +522,7 @@ static int apply(struct txn *t)
         tree_set_value(tree, nd, te->d.value, te->d.vlen);
         if (!perms_equal(nd->d.perms, nd->d.nperms, te->d.perms, te->d.nperms))
             tree_set_perms(tree, nd, te->d.perms, te->d.nperms);
+        create_children(t, te);
     }
     free(live);
     return 0;
