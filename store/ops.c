@@ -424,8 +424,10 @@ static int do_introduce(struct req *r)
 {
     const char *argv[3];
     uint32_t domid;
-    int rc = get_args(r, argv, 3);
-    if (rc && (rc = get_args(r, argv, 1)))
+    int rc = EINVAL;
+    for (unsigned n = 1; n <= 3 && rc; n++)
+        rc = get_args(r, argv, n);
+    if (rc)
         return rc;
     if ((rc = parse_domid(argv[0], &domid)))
         return rc;
