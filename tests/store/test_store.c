@@ -386,6 +386,39 @@ static void test_transactions(void **state)
     assert_int_equal(xsc_write_str(e->dom0, 0, "/other", "1"), 0);
     assert_int_equal(xsc_transaction_end(e->dom0, t3, true), 0);
 
+    /* Remove and re-create inside one transaction; deep creation. */
+    assert_int_equal(xsc_write_str(e->dom0, 0, "/tx/r/old", "o"), 0);
+    expect_event(e->dom0, "/tx/r/old", "w");
+    assert_int_equal(xsc_transaction_start(e->dom0, &t3), 0);
+    assert_int_equal(xsc_rm(e->dom0, t3, "/tx/r"), 0);
+    assert_int_equal(xsc_write_str(e->dom0, t3, "/tx/r/new", "n"), 0);
+    assert_int_equal(xsc_write_str(e->dom0, t3, "/tx/deep/a/b/c", "d"), 0);
+    assert_int_equal(xsc_read(e->dom0, t3, "/tx/r/old", &v, NULL), -ENOENT);
+    assert_int_equal(xsc_transaction_end(e->dom0, t3, true), 0);
+    assert_int_equal(xsc_read(e->dom0, 0, "/tx/r/old", &v, NULL), -ENOENT);
+    expect_read(e->dom0, 0, "/tx/r/new", "n");
+    expect_read(e->dom0, 0, "/tx/deep/a/b/c", "d");
+    expect_read(e->dom0, 0, "/tx/deep/a", "");
+    expect_event(e->dom0, "/tx/r", "w");
+    expect_event(e->dom0, "/tx/r/new", "w");
+    expect_event(e->dom0, "/tx/deep/a/b/c", "w");
+    expect_no_event(e->dom0);
+
+    /* Two transactions adding children to one directory: the second to
+     * commit conflicts (Xen's rule), and retrying succeeds. */
+    assert_int_equal(xsc_transaction_start(e->dom0, &t1), 0);
+    assert_int_equal(xsc_transaction_start(e->dom0, &t2), 0);
+    assert_int_equal(xsc_write_str(e->dom0, t1, "/tx/r/one", "1"), 0);
+    assert_int_equal(xsc_write_str(e->dom0, t2, "/tx/r/two", "2"), 0);
+    assert_int_equal(xsc_transaction_end(e->dom0, t1, true), 0);
+    assert_int_equal(xsc_transaction_end(e->dom0, t2, true), -EAGAIN);
+    assert_int_equal(xsc_transaction_start(e->dom0, &t2), 0);
+    assert_int_equal(xsc_write_str(e->dom0, t2, "/tx/r/two", "2"), 0);
+    assert_int_equal(xsc_transaction_end(e->dom0, t2, true), 0);
+    expect_read(e->dom0, 0, "/tx/r/two", "2");
+    expect_event(e->dom0, "/tx/r/one", "w");
+    expect_event(e->dom0, "/tx/r/two", "w");
+
     /* Unknown transaction ids. */
     assert_int_equal(xsc_read(e->dom0, 999, "/tx/e", &v, NULL), -ENOENT);
     assert_int_equal(xsc_transaction_end(e->dom0, 999, true), -ENOENT);
