@@ -587,7 +587,8 @@ static void test_malformed(void **state)
     raw_send(fd, XS_WRITE, 15, 0, XS_PAYLOAD_MAX + 1, NULL, 0);
     (void)send(fd, "/x", 2, MSG_NOSIGNAL);
     raw_expect_error(fd, 15, "E2BIG");
-    assert_int_equal(read(fd, &c, 1), 0);
+    /* End of file, or ECONNRESET if "/x" arrived after the store gave up. */
+    assert_true(read(fd, &c, 1) <= 0);
     close(fd);
     still_serving(e);
 
@@ -605,7 +606,7 @@ static void test_malformed(void **state)
     close(sv[1]);
     raw_send(sv[0], XS_RM, 1, 0, 0xffffffffu, NULL, 0);
     raw_expect_error(sv[0], 1, "E2BIG");
-    assert_int_equal(read(sv[0], &c, 1), 0);
+    assert_true(read(sv[0], &c, 1) <= 0);
     close(sv[0]);
     assert_int_equal(xsc_release(e->dom0, 5), 0);
 
