@@ -18,8 +18,14 @@ struct queued_event {
     struct xsc_event *ev;
 };
 
+#define IN_CAP (2 * (XS_HEADER_SIZE + XS_PAYLOAD_MAX))
+
 struct xsc {
     int fd;
+    /* Received bytes not yet consumed: one recv() usually brings a whole
+     * reply (header and payload), and sometimes events with it. */
+    char in[IN_CAP];
+    size_t in_off, in_len;
     uint32_t next_req;
     bool broken;
     struct queued_event *head, *tail;
@@ -76,8 +82,23 @@ int xsc_fd(const struct xsc *h)
     return h->fd;
 }
 
-unsigned xsc_pending_events(const struct xsc *h)
+static int queue_event(struct xsc *h, char *payload, size_t len);
+static int read_message(struct xsc *h, struct xs_msg_header *hdr, char **payload);
+static bool have_message(const struct xsc *h);
+
+unsigned xsc_pending_events(struct xsc *h)
 {
+    /* Events already received but not parsed count too: poll() on the
+     * descriptor would not report them. */
+    while (!h->broken && have_message(h)) {
+        struct xs_msg_header hdr;
+        char *p;
+        if (read_message(h, &hdr, &p))
+            break;
+        if (hdr.type != XS_WATCH_EVENT || queue_event(h, p, hdr.len))
+            h->broken = true;
+        free(p);
+    }
     return h->nevents;
 }
 
@@ -90,29 +111,65 @@ static int error_from_name(const char *name)
     return -EIO;
 }
 
+/* Receive more bytes; 0, or -ECONNRESET once the store is gone. */
+static int fill(struct xsc *h)
+{
+    if (h->in_off) {
+        memmove(h->in, h->in + h->in_off, h->in_len - h->in_off);
+        h->in_len -= h->in_off;
+        h->in_off = 0;
+    }
+    for (;;) {
+        ssize_t r = recv(h->fd, h->in + h->in_len, IN_CAP - h->in_len, 0);
+        if (r > 0) {
+            h->in_len += (size_t)r;
+            return 0;
+        }
+        if (r < 0 && errno == EINTR)
+            continue;
+        h->broken = true;
+        return -ECONNRESET;
+    }
+}
+
+/* Whether a whole message is already buffered. */
+static bool have_message(const struct xsc *h)
+{
+    struct xs_msg_header hdr;
+    size_t avail = h->in_len - h->in_off;
+    if (avail < sizeof(hdr))
+        return false;
+    memcpy(&hdr, h->in + h->in_off, sizeof(hdr));
+    return hdr.len > XS_PAYLOAD_MAX || avail >= sizeof(hdr) + hdr.len;
+}
+
 /* Read one whole message; *payload is malloc()ed with a NUL added. */
 static int read_message(struct xsc *h, struct xs_msg_header *hdr, char **payload)
 {
-    ssize_t r = read_full(h->fd, hdr, sizeof(*hdr));
-    if (r != (ssize_t)sizeof(*hdr))
-        goto broken;
+    int rc;
+    while (h->in_len - h->in_off < sizeof(*hdr))
+        if ((rc = fill(h)))
+            return rc;
+    memcpy(hdr, h->in + h->in_off, sizeof(*hdr));
     if (hdr->len > XS_PAYLOAD_MAX) {
         h->broken = true;
         return -EPROTO;
     }
+    while (h->in_len - h->in_off < sizeof(*hdr) + hdr->len)
+        if ((rc = fill(h)))
+            return rc;
     char *p = malloc(hdr->len + 1);
-    if (!p)
-        return -ENOMEM; /* the stream is out of step now */
-    if (hdr->len && read_full(h->fd, p, hdr->len) != (ssize_t)hdr->len) {
-        free(p);
-        goto broken;
+    if (!p) {
+        h->broken = true; /* the message stays unread: out of step */
+        return -ENOMEM;
     }
+    memcpy(p, h->in + h->in_off + sizeof(*hdr), hdr->len);
     p[hdr->len] = '\0';
+    h->in_off += sizeof(*hdr) + hdr->len;
+    if (h->in_off == h->in_len)
+        h->in_off = h->in_len = 0;
     *payload = p;
     return 0;
-broken:
-    h->broken = true;
-    return -ECONNRESET;
 }
 
 /* Turn a WATCH_EVENT payload into a queued event. */
@@ -300,7 +357,7 @@ static int directory_parts(struct xsc *h, uint32_t tx, const char *path, char **
             if ((rc = request_strings(h, XS_DIRECTORY_PART, tx, args, 2, &rep, &rl)))
                 break;
             size_t gl = strnlen(rep, rl);
-            if (gl == rl || rl < gl + 2) {
+            if (gl == rl || rl < gl + 2 || rep[rl - 1] != '\0') {
                 free(rep);
                 rc = -EPROTO;
                 break;
@@ -312,11 +369,11 @@ static int directory_parts(struct xsc *h, uint32_t tx, const char *path, char **
                 rc = -EAGAIN;
                 break;
             }
-            size_t chunk = rl - gl - 2; /* drop "<gen>\0" and the final "\0" */
-            if (chunk == 0) {
-                free(rep);
-                break;
-            }
+            /* Names after "<gen>\0"; the last chunk ends with an extra "\0". */
+            size_t chunk = rl - gl - 1;
+            bool last = chunk == 1 || rep[rl - 2] == '\0';
+            if (last)
+                chunk--;
             char *grown = realloc(all, total + chunk + 1);
             if (!grown || !gen0) {
                 free(grown ? grown : all);
@@ -329,6 +386,8 @@ static int directory_parts(struct xsc *h, uint32_t tx, const char *path, char **
             memcpy(all + total, rep + gl + 1, chunk);
             total += chunk;
             free(rep);
+            if (last)
+                break;
         }
         free(gen0);
         if (rc == 0)
@@ -431,14 +490,16 @@ int xsc_read_watch(struct xsc *h, int timeout_ms, struct xsc_event **ev)
             long long left = deadline - now_ms();
             wait = left > 0 ? (int)left : 0;
         }
-        struct pollfd p = {.fd = h->fd, .events = POLLIN};
-        int r = poll(&p, 1, wait);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return -errno;
-        if (r == 0)
-            return -ETIMEDOUT;
+        if (!have_message(h)) {
+            struct pollfd p = {.fd = h->fd, .events = POLLIN};
+            int r = poll(&p, 1, wait);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r < 0)
+                return -errno;
+            if (r == 0)
+                return -ETIMEDOUT;
+        }
         struct xs_msg_header in;
         char *payload;
         int rc = read_message(h, &in, &payload);

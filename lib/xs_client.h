@@ -36,12 +36,13 @@ struct xsc *xsc_adopt(int fd);
  * NULL is allowed. */
 void xsc_close(struct xsc *h);
 
-/* The socket, e.g. to poll() for watch events.  Owned by the handle.  Note
- * that events may already be queued in the handle (xsc_pending_events()). */
+/* The socket, e.g. to poll() for watch events.  Owned by the handle.  Events
+ * may already be waiting in the handle, where poll() cannot see them: check
+ * xsc_pending_events() before sleeping on the descriptor. */
 int xsc_fd(const struct xsc *h);
 
-/* Number of watch events queued in the handle. */
-unsigned xsc_pending_events(const struct xsc *h);
+/* Number of watch events received and waiting in the handle. */
+unsigned xsc_pending_events(struct xsc *h);
 
 /* Send one raw request (payload as the wire carries it) and wait for its
  * answer.  pass_fd >= 0 travels with the message (SCM_RIGHTS) and stays open

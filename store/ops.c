@@ -280,9 +280,10 @@ static int do_directory(struct req *r)
 }
 
 /* Reply: "<generation>\0" then as many whole names ("name\0") from byte
- * offset `off` of the child list as fit, then one more "\0".  An offset at
- * or past the end yields just "<generation>\0\0".  The client restarts if
- * the generation changes between its calls. */
+ * offset `off` of the child list as fit; the chunk that reaches the end of
+ * the list carries one more "\0", which is how the client knows it is done
+ * (an offset at or past the end yields "<generation>\0\0").  The client
+ * restarts if the generation changes between its calls. */
 static int do_directory_part(struct req *r)
 {
     const char *argv[2];
@@ -317,7 +318,7 @@ static int do_directory_part(struct req *r)
         }
         rc = reply(r, kids.data + off, take);
     }
-    if (!rc)
+    if (!rc && off + take >= kids.len)
         rc = reply(r, "", 1);
 out:
     buf_dispose(&kids);
@@ -423,8 +424,10 @@ static int do_introduce(struct req *r)
 {
     const char *argv[3];
     uint32_t domid;
-    int rc = get_args(r, argv, 3);
-    if (rc && (rc = get_args(r, argv, 1)))
+    int rc = EINVAL;
+    for (unsigned n = 1; n <= 3 && rc; n++)
+        rc = get_args(r, argv, n);
+    if (rc)
         return rc;
     if ((rc = parse_domid(argv[0], &domid)))
         return rc;

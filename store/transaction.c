@@ -26,6 +26,10 @@
  * Watches: handlers note each change in `changes`; they fire at commit, in
  * order, never for an aborted or failed transaction.
  *
+ * A transaction that could not note an access (out of memory, or a domain's
+ * transaction touching more than TXN_MAX_ENTRIES nodes) can never commit:
+ * `failed` says with which error.
+ *
  * Quota: `delta` counts nodes the transaction added (minus removed) that
  * belong to its own domain, so that view_owned() can check the node quota
  * as if the transaction had already committed.
@@ -62,7 +66,11 @@ struct txn {
     struct change *changes;
     size_t nchanges, capchanges;
     int32_t delta;
+    int failed; /* why the commit must fail (EAGAIN: out of memory; ENOSPC: too big) */
 };
+
+/* Nodes one transaction of a domain may touch (read or changed). */
+#define TXN_MAX_ENTRIES 65536
 
 static void tnode_clear(struct tnode *te)
 {
@@ -176,14 +184,18 @@ static struct node *live_lookup(struct txn *t, const char *path, size_t len)
     struct node *nd = tree_lookup(&t->c->store->tree, path, len);
     if (shash_find(&t->accessed, path, len))
         return nd;
+    if (t->c->domid != 0 && t->accessed.count + t->overlay.count >= TXN_MAX_ENTRIES) {
+        /* A domain may not grow one transaction without bound. */
+        t->failed = ENOSPC;
+        return nd;
+    }
     struct taccess *a = calloc(1, sizeof(*a));
     char *key = strndup(path, len);
     if (!a || !key) {
-        /* Without the note the commit could miss a conflict: poison the
-         * transaction instead (generation UINT64_MAX never matches). */
+        /* Without the note the commit could miss a conflict: fail it. */
         free(a);
         free(key);
-        t->delta = INT32_MIN / 2;
+        t->failed = EAGAIN;
         return nd;
     }
     a->h.key = key;
@@ -241,7 +253,7 @@ static struct tnode *materialize(struct txn *t, const char *path, size_t len, in
          * and poison the transaction so that it cannot commit. */
         tnode_clear(te);
         te->deleted = true;
-        t->delta = INT32_MIN / 2;
+        t->failed = EAGAIN;
         return NULL;
     }
     return te;
@@ -428,8 +440,6 @@ static int by_length(const void *a, const void *b)
 
 static bool conflicts(struct txn *t)
 {
-    if (t->delta <= INT32_MIN / 4)
-        return true; /* poisoned by a failed allocation */
     const struct tree *tree = &t->c->store->tree;
     for (size_t i = 0; i < t->accessed.nbuckets; i++) {
         for (struct hentry *e = t->accessed.buckets[i]; e; e = e->next) {
@@ -459,6 +469,28 @@ static void fire_changes(struct txn *t)
     }
 }
 
+/* Create the children of te that the live tree lacks, in te's order. */
+static void create_children(struct txn *t, const struct tnode *te)
+{
+    struct tree *tree = &t->c->store->tree;
+    size_t plen = te->h.keylen == 1 ? 0 : te->h.keylen;
+    for (size_t off = 0; off < te->children.len;) {
+        const char *name = te->children.data + off;
+        size_t nl = strlen(name);
+        off += nl + 1;
+        char *child = malloc(plen + 1 + nl + 1);
+        if (!child)
+            continue;
+        memcpy(child, te->h.key, plen);
+        child[plen] = '/';
+        memcpy(child + plen + 1, name, nl + 1);
+        struct tnode *ct = overlay_find(t, child, plen + 1 + nl);
+        if (ct && !ct->deleted && !tree_lookup(tree, child, plen + 1 + nl))
+            tree_create(tree, child, plen + 1 + nl, ct->d.perms, ct->d.nperms, NULL);
+        free(child);
+    }
+}
+
 static int apply(struct txn *t)
 {
     struct tree *tree = &t->c->store->tree;
@@ -478,7 +510,9 @@ static int apply(struct txn *t)
                 tree_remove(tree, nd);
         }
     }
-    /* Parents are shorter than their children: create top-down. */
+    /* Parents are shorter than their children: work top-down.  New nodes
+     * are created while walking their parent's child list, so that they
+     * keep the order in which the transaction created them. */
     qsort(live, n, sizeof(*live), by_length);
     for (size_t i = 0; i < n; i++) {
         struct tnode *te = live[i];
@@ -488,6 +522,7 @@ static int apply(struct txn *t)
         tree_set_value(tree, nd, te->d.value, te->d.vlen);
         if (!perms_equal(nd->d.perms, nd->d.nperms, te->d.perms, te->d.nperms))
             tree_set_perms(tree, nd, te->d.perms, te->d.nperms);
+        create_children(t, te);
     }
     free(live);
     return 0;
@@ -499,6 +534,10 @@ int txn_end(struct txn *t, bool commit)
     unlink_txn(t);
     if (!commit)
         goto out;
+    if (t->failed) {
+        rc = t->failed;
+        goto out;
+    }
     if (conflicts(t)) {
         rc = EAGAIN;
         goto out;

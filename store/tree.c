@@ -24,17 +24,18 @@ static void account(struct tree *t, const struct perm *p, int delta)
 
 static struct node *node_alloc(const char *path, size_t len, const struct perm *p, uint32_t n)
 {
-    struct node *nd = calloc(1, sizeof(*nd));
+    /* The path lives right after the node: one allocation, and one cache
+     * line fewer to touch when a lookup compares keys. */
+    struct node *nd = calloc(1, sizeof(*nd) + len + 1);
     if (!nd)
         return NULL;
-    nd->h.key = strndup(path, len);
     nd->d.perms = perms_dup(p, n);
-    if (!nd->h.key || !nd->d.perms) {
-        free(nd->h.key);
-        free(nd->d.perms);
+    if (!nd->d.perms) {
         free(nd);
         return NULL;
     }
+    nd->h.key = (char *)(nd + 1);
+    memcpy(nd->h.key, path, len);
     nd->h.keylen = len;
     nd->d.nperms = n;
     return nd;
@@ -42,7 +43,6 @@ static struct node *node_alloc(const char *path, size_t len, const struct perm *
 
 static void node_free(struct node *nd)
 {
-    free(nd->h.key);
     free(nd->d.value);
     free(nd->d.perms);
     free(nd);

@@ -63,6 +63,18 @@ if xenstore-read /vm/uuid/memory 2>/dev/null; then fail "rm left the node"; fi
 xenstore-rm /vm
 expect_eq "rm is recursive" "" "$(xenstore-list / | grep -x vm || true)"
 
+# A directory too big for one reply: the tools page with DIRECTORY_PART.
+i=0
+set --
+while [ "$i" -lt 300 ]; do
+    set -- "$@" "/big/child-with-a-rather-long-name-$i" x
+    i=$((i + 1))
+done
+xenstore-write "$@"
+expect_eq "big directory" 300 "$(xenstore-list /big | wc -l)"
+expect_eq "big directory, last" child-with-a-rather-long-name-299 "$(xenstore-list /big | tail -n 1)"
+xenstore-rm /big
+
 # A watch sees its initial event, a write below it, and the removal.
 watch_out="$TEST_TMP/watch.out"
 timeout 20 xenstore-watch -n 3 /w >"$watch_out" &
