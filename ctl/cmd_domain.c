@@ -35,9 +35,27 @@ static struct xsc *open_domain(int argc, char **argv, const char *cmd, unsigned 
     return xs;
 }
 
+/* Gone, or a zombie: the supervisor is a daemon, reaped by whoever is
+ * pid 1 here, possibly late. */
 static bool pid_gone(pid_t pid)
 {
-    return pid <= 0 || (kill(pid, 0) < 0 && errno == ESRCH);
+    char path[64], buf[256];
+    int fd;
+    ssize_t n;
+
+    if (pid <= 0 || (kill(pid, 0) < 0 && errno == ESRCH))
+        return true;
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return true;
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return true;
+    buf[n] = '\0';
+    char *paren = strrchr(buf, ')');
+    return paren && paren[1] == ' ' && paren[2] == 'Z';
 }
 
 /* Ask stubvmm to end the guest and wait until the supervisor cleaned up. */
