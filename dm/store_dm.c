@@ -63,7 +63,7 @@ static int parse_args(char **words, unsigned n, uint64_t ram_size, struct dm_sto
         log_error("dm-argv: argument 0 must be \"stubdm\"");
         return -EINVAL;
     }
-    for (unsigned i = 1; i < n; i++) {
+    for (unsigned i = 1; i < n; i += 2) {
         const char *w = words[i], *v = i + 1 < n ? words[i + 1] : NULL;
         if (!v) {
             log_error("dm-argv: %s needs a value", w);
@@ -101,7 +101,6 @@ static int parse_args(char **words, unsigned n, uint64_t ram_size, struct dm_sto
             log_error("dm-argv: unknown argument %s", w);
             return -EINVAL;
         }
-        i++;
     }
     return 0;
 }

@@ -47,7 +47,8 @@ static void to_dm(struct managed *m, char kind, const char *data, size_t len)
     char pkt[4097];
 
     pkt[0] = kind;
-    memcpy(pkt + 1, data, len);
+    if (len)
+        memcpy(pkt + 1, data, len);
     if (m->qmp_fd >= 0 && send(m->qmp_fd, pkt, len + 1, MSG_NOSIGNAL) < 0)
         log_debug("qmp relay: %s", strerror(errno));
 }
