@@ -1,0 +1,116 @@
+/* The fake guest of fake_guest.h. */
+#include "fake_guest.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+struct fake_guest fg;
+
+static int f_map(void *h, int type, uint64_t s, uint64_t e, uint32_t flags)
+{
+    (void)h, (void)type, (void)s, (void)e, (void)flags;
+    return 0;
+}
+
+static int f_unmap(void *h, int type, uint64_t s, uint64_t e)
+{
+    (void)h, (void)type, (void)s, (void)e;
+    return 0;
+}
+
+static const struct dm_host_ops fake_host = {.map_range = f_map, .unmap_range = f_unmap};
+
+void fg_setup(void)
+{
+    memset(&fg, 0, sizeof(fg));
+    fg.ram = calloc(1, FG_RAM_SIZE);
+    assert_non_null(fg.ram);
+    fg.dm = dm_new(&fake_host, NULL, fg.ram, FG_RAM_SIZE);
+    assert_non_null(fg.dm);
+    fg.qsize = FG_QSIZE;
+}
+
+void fg_teardown(void)
+{
+    dm_free(fg.dm);
+    free(fg.ram);
+}
+
+void *fg_ptr(uint64_t gpa)
+{
+    return fg.ram + gpa;
+}
+
+void fg_desc_at(uint64_t table, unsigned i, uint64_t addr, uint32_t len, uint16_t flags,
+                uint16_t next)
+{
+    struct vring_desc d = {.addr = addr, .len = len, .flags = flags, .next = next};
+
+    memcpy(fg_ptr(table + 16ull * i), &d, sizeof(d));
+}
+
+void fg_desc(unsigned i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
+{
+    fg_desc_at(FG_DESC, i, addr, len, flags, next);
+}
+
+void fg_avail(uint16_t head)
+{
+    struct vring_avail *a = fg_ptr(FG_AVAIL);
+
+    a->ring[fg.avail_idx % fg.qsize] = head;
+    fg.avail_idx++;
+    __atomic_store_n(&a->idx, fg.avail_idx, __ATOMIC_RELEASE);
+}
+
+uint16_t fg_used_idx(void)
+{
+    struct vring_used *u = fg_ptr(FG_USED);
+
+    return __atomic_load_n(&u->idx, __ATOMIC_ACQUIRE);
+}
+
+struct vring_used_elem fg_used(unsigned i)
+{
+    struct vring_used *u = fg_ptr(FG_USED);
+
+    return u->ring[i % fg.qsize];
+}
+
+void fg_queue(struct virtq *q)
+{
+    q->size = fg.qsize;
+    q->desc_gpa = FG_DESC;
+    q->avail_gpa = FG_AVAIL;
+    q->used_gpa = FG_USED;
+}
+
+static void fg_interrupt(struct virtio_dev *vd, unsigned q)
+{
+    (void)vd;
+    fg.interrupts[q == VIRTIO_IRQ_CONFIG ? VIRTIO_MAX_QUEUES : q]++;
+}
+
+const struct virtio_transport_ops fg_transport = {.interrupt = fg_interrupt};
+
+void fg_bring_up(struct virtio_dev *vd)
+{
+    vd->transport = &fg_transport;
+    virtio_set_status(vd, 0);
+    virtio_set_status(vd, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
+    virtio_set_driver_features(vd, 0, (uint32_t)vd->offered);
+    virtio_set_driver_features(vd, 1, (uint32_t)(vd->offered >> 32));
+    virtio_set_status(vd, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
+                              VIRTIO_CONFIG_S_FEATURES_OK);
+    assert_true(vd->status & VIRTIO_CONFIG_S_FEATURES_OK);
+    fg_queue(&vd->vq[0]);
+    assert_int_equal(virtio_queue_ready(vd, 0), 0);
+    virtio_set_status(vd, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
+                              VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK);
+    assert_true(vd->status & VIRTIO_CONFIG_S_DRIVER_OK);
+}

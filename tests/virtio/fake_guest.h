@@ -1,0 +1,59 @@
+/* A fake guest for virtio tests: RAM in a heap buffer (so ASan sees any
+ * access outside it), a device model core over it, and a driver side that
+ * builds descriptors and rings the way a guest would. */
+#ifndef STUBVISOR_TESTS_VIRTIO_FAKE_GUEST_H
+#define STUBVISOR_TESTS_VIRTIO_FAKE_GUEST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dm/dm.h"
+#include "dm/virtio/virtio.h"
+
+#define FG_RAM_SIZE (1u << 20)
+#define FG_DESC     0x1000u /* descriptor table */
+#define FG_AVAIL    0x5000u /* available ring */
+#define FG_USED     0x6000u /* used ring */
+#define FG_DATA     0x10000u
+#define FG_QSIZE    16u
+
+struct fake_guest {
+    uint8_t *ram;
+    struct dm *dm;
+    uint16_t qsize;
+    uint16_t avail_idx;                         /* the driver's copy */
+    unsigned interrupts[VIRTIO_MAX_QUEUES + 1]; /* last = config */
+};
+
+extern struct fake_guest fg;
+
+/* Allocate RAM and the core.  Returns 0 (asserts on failure). */
+void fg_setup(void);
+void fg_teardown(void);
+
+/* Host view of guest address gpa (no checks: tests only). */
+void *fg_ptr(uint64_t gpa);
+
+/* Write descriptor i of the main table (or of a table at `table`). */
+void fg_desc(unsigned i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next);
+void fg_desc_at(uint64_t table, unsigned i, uint64_t addr, uint32_t len, uint16_t flags,
+                uint16_t next);
+
+/* Make chain `head` available (avail ring entry, then idx). */
+void fg_avail(uint16_t head);
+
+/* The device's used ring. */
+uint16_t fg_used_idx(void);
+struct vring_used_elem fg_used(unsigned i);
+
+/* Point q at the fake rings (size fg.qsize). */
+void fg_queue(struct virtq *q);
+
+/* A transport that counts interrupts in fg.interrupts. */
+extern const struct virtio_transport_ops fg_transport;
+
+/* Drive vd through reset, features (all offered ones), FEATURES_OK, queue
+ * 0 on the fake rings, DRIVER_OK.  Asserts it worked. */
+void fg_bring_up(struct virtio_dev *vd);
+
+#endif
