@@ -245,7 +245,7 @@ static void test_bad_addresses(void **state)
 
 static void test_bad_indexes(void **state)
 {
-    struct vring_avail *a = fg_ptr(FG_AVAIL);
+    struct vring_avail *a;
 
     (void)state;
     /* next out of the table. */
@@ -259,12 +259,14 @@ static void test_bad_indexes(void **state)
 
     /* avail->idx jumping more than a ring ahead. */
     restart();
+    a = fg_ptr(FG_AVAIL);
     fg_desc(0, FG_DATA, 16, 0, 0);
     a->idx = FG_QSIZE + 1;
     assert_int_equal(virtq_pop(fg.dm, &q, &chain), -EIO);
 
     /* Exactly a ring ahead is fine. */
     restart();
+    a = fg_ptr(FG_AVAIL);
     for (unsigned i = 0; i < FG_QSIZE; i++)
         fg_desc(i, FG_DATA, 16, 0, 0);
     a->idx = FG_QSIZE;
