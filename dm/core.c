@@ -126,6 +126,11 @@ int dm_set_isa_irq(struct dm *dm, unsigned irq, int level)
     return dm->host->set_isa_irq(dm->h, irq, level);
 }
 
+int dm_inject_msi(struct dm *dm, uint64_t addr, uint32_t data)
+{
+    return dm->host->inject_msi(dm->h, addr, data);
+}
+
 int dm_shutdown(struct dm *dm, unsigned reason, unsigned status)
 {
     return dm->host->shutdown(dm->h, reason, status);

@@ -85,6 +85,7 @@ bool dm_dispatch(struct dm *dm, enum dm_trap_type type, uint64_t addr, uint8_t *
 
 /* Host services for devices, forwarding to the ops table. */
 int dm_set_isa_irq(struct dm *dm, unsigned irq, int level);
+int dm_inject_msi(struct dm *dm, uint64_t addr, uint32_t data);
 int dm_shutdown(struct dm *dm, unsigned reason, unsigned status);
 int dm_console_write(struct dm *dm, unsigned idx, const void *buf, size_t len);
 

@@ -296,6 +296,7 @@ static void rtc_io(struct dm *dm, uint64_t addr, uint8_t *data, uint32_t size, b
         else
             data[i] = index_port ? 0xff : rtc_read(r, r->index);
     }
+    rtc_update(r); /* any access notices what happened meanwhile */
 }
 
 static void put16(uint8_t *p, uint64_t v)
