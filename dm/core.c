@@ -44,6 +44,20 @@ void dm_free(struct dm *dm)
     free(dm);
 }
 
+/* The host speaks in SBDFs for PCI ranges (lib/dmop.h), traps in
+ * SBDF << 32 | register. */
+static int host_range(struct dm *dm, enum dm_trap_type type, uint64_t start, uint64_t last,
+                      uint32_t flags, bool map)
+{
+    if (type == DM_TRAP_PCI) {
+        start >>= 32;
+        last >>= 32;
+    }
+    if (map)
+        return dm->host->map_range(dm->h, type, start, last, flags);
+    return dm->host->unmap_range(dm->h, type, start, last);
+}
+
 int dm_register(struct dm *dm, enum dm_trap_type type, uint64_t addr, uint64_t len, uint32_t flags,
                 dm_trap_fn fn, void *opaque)
 {
@@ -60,11 +74,31 @@ int dm_register(struct dm *dm, enum dm_trap_type type, uint64_t addr, uint64_t l
     }
     if (dm->nr_traps == DM_MAX_TRAPS)
         return -ENOSPC;
-    rc = dm->host->map_range(dm->h, type, addr, last, flags);
+    rc = host_range(dm, type, addr, last, flags, true);
     if (rc < 0)
         return rc;
     dm->traps[dm->nr_traps++] = (struct dm_trap){type, addr, last, fn, opaque};
     return 0;
+}
+
+int dm_unregister(struct dm *dm, enum dm_trap_type type, uint64_t addr)
+{
+    for (unsigned i = 0; i < dm->nr_traps; i++) {
+        struct dm_trap *t = &dm->traps[i];
+        if (t->type != type || t->start != addr)
+            continue;
+        int rc = host_range(dm, type, t->start, t->last, 0, false);
+        if (rc < 0)
+            return rc;
+        dm->traps[i] = dm->traps[--dm->nr_traps];
+        return 0;
+    }
+    return -ENOENT;
+}
+
+uint64_t dm_guest_ram_size(const struct dm *dm)
+{
+    return dm->ram_size;
 }
 
 bool dm_dispatch(struct dm *dm, enum dm_trap_type type, uint64_t addr, uint8_t *data, uint32_t size,
@@ -90,6 +124,11 @@ bool dm_dispatch(struct dm *dm, enum dm_trap_type type, uint64_t addr, uint8_t *
 int dm_set_isa_irq(struct dm *dm, unsigned irq, int level)
 {
     return dm->host->set_isa_irq(dm->h, irq, level);
+}
+
+int dm_inject_msi(struct dm *dm, uint64_t addr, uint32_t data)
+{
+    return dm->host->inject_msi(dm->h, addr, data);
 }
 
 int dm_shutdown(struct dm *dm, unsigned reason, unsigned status)

@@ -70,6 +70,13 @@ void dm_free(struct dm *dm);
 int dm_register(struct dm *dm, enum dm_trap_type type, uint64_t addr, uint64_t len, uint32_t flags,
                 dm_trap_fn fn, void *opaque);
 
+/* Remove the trap that starts at addr and ask the host to stop routing it.
+ * Returns 0, -ENOENT, or the host's error (nothing removed). */
+int dm_unregister(struct dm *dm, enum dm_trap_type type, uint64_t addr);
+
+/* Bytes of guest RAM from guest-physical 0 (0 if the core has none). */
+uint64_t dm_guest_ram_size(const struct dm *dm);
+
 /* Find the trap covering [addr, addr + size) and call it.  Accesses no trap
  * fully covers read as all-ones and drop writes.  size must be 1, 2, 4 or 8
  * (anything else is treated as unclaimed).  Returns true if claimed. */
@@ -78,6 +85,7 @@ bool dm_dispatch(struct dm *dm, enum dm_trap_type type, uint64_t addr, uint8_t *
 
 /* Host services for devices, forwarding to the ops table. */
 int dm_set_isa_irq(struct dm *dm, unsigned irq, int level);
+int dm_inject_msi(struct dm *dm, uint64_t addr, uint32_t data);
 int dm_shutdown(struct dm *dm, unsigned reason, unsigned status);
 int dm_console_write(struct dm *dm, unsigned idx, const void *buf, size_t len);
 

@@ -226,6 +226,7 @@ int main(int argc, char **argv)
         send_bad_dmops(&server);
     if (dm_devices_setup(dm, &devices) < 0)
         die(EXIT_SYSTEM, "cannot set up the devices");
+    dm_devices_set_nr_vcpus(&devices, server.nr_vcpus);
 
     epfd = epoll_create1(EPOLL_CLOEXEC);
     if (epfd < 0 || epoll_set(epfd, EPOLL_CTL_ADD, server.notify_fd, EPOLLIN) < 0 ||

@@ -160,6 +160,7 @@ int inline_dm_create(struct vmm *vmm)
     rc = dm_devices_setup(in->dm, &in->devices);
     if (rc < 0)
         goto fail;
+    dm_devices_set_nr_vcpus(&in->devices, vmm->nr_vcpus);
     req = (struct dmop_req){.op = DMOP_SET_IOREQ_SERVER_STATE};
     req.u.state.enabled = 1;
     rc = call(vmm, &req, -1);

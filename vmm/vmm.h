@@ -4,6 +4,7 @@
  *   kvm.c      VM, guest RAM, the checked guest-address helper
  *   cpu.c      vCPU creation and boot state (CPUID, MSRs, LAPIC, PVH entry)
  *   pvh.c      PVH ELF loading and hvm_start_info
+ *   firmware.c firmware (SeaBIOS) mapping and the reset-vector vCPU state
  *   vcpu.c     the vCPU threads and their exit handling
  *   iobus.c    routing of port/MMIO/PCI-config accesses to the ioreq server
  *   ioreq.c    the monitor's side of the shared ioreq page
@@ -43,8 +44,9 @@
 /* Exit statuses besides the guest's own (0..255 from port 0xf4 fit in
  * the same byte, so these are only used when the guest did not choose). */
 enum {
-    VMM_EXIT_GUEST_CRASH = 101, /* triple fault, emulation failure, reboot */
-    VMM_EXIT_DM_FAILED = 102,   /* device model died or broke the protocol */
+    VMM_EXIT_GUEST_CRASH = 101,  /* triple fault, emulation failure, reboot */
+    VMM_EXIT_DM_FAILED = 102,    /* device model died or broke the protocol */
+    VMM_EXIT_GUEST_REBOOT = 103, /* the guest reset itself (i8042, port 0x92) */
 };
 
 enum vmm_placement { PLACEMENT_INLINE, PLACEMENT_PROCESS, PLACEMENT_STUBDOM };
