@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 
 #include "lib/log.h"
 
@@ -23,6 +25,13 @@ struct dm {
     struct dm_trap traps[DM_MAX_TRAPS];
     unsigned nr_traps;
     struct dm_console_rx consoles[DM_MAX_CONSOLES];
+    int epfd; /* -1 unless dm_events_enable() */
+    struct dm_watch {
+        int fd;
+        dm_fd_fn fn;
+        void *opaque;
+    } watches[DM_MAX_WATCHES];
+    unsigned nr_watches;
 };
 
 struct dm *dm_new(const struct dm_host_ops *host, void *host_opaque, void *guest_ram,
@@ -36,11 +45,14 @@ struct dm *dm_new(const struct dm_host_ops *host, void *host_opaque, void *guest
     dm->h = host_opaque;
     dm->ram = guest_ram;
     dm->ram_size = guest_ram ? ram_size : 0;
+    dm->epfd = -1;
     return dm;
 }
 
 void dm_free(struct dm *dm)
 {
+    if (dm && dm->epfd >= 0)
+        close(dm->epfd);
     free(dm);
 }
 
@@ -187,4 +199,50 @@ bool dm_console_poll(struct dm *dm)
             full = true;
     }
     return full;
+}
+
+int dm_ioeventfd(struct dm *dm, enum dm_trap_type type, uint64_t addr, uint32_t len, int fd,
+                 bool deassign)
+{
+    if (!dm->host->ioeventfd)
+        return -EOPNOTSUPP;
+    return dm->host->ioeventfd(dm->h, type, addr, len, fd, deassign);
+}
+
+int dm_events_enable(struct dm *dm)
+{
+    if (dm->epfd < 0)
+        dm->epfd = epoll_create1(EPOLL_CLOEXEC);
+    return dm->epfd < 0 ? -errno : dm->epfd;
+}
+
+int dm_watch_fd(struct dm *dm, int fd, dm_fd_fn fn, void *opaque)
+{
+    struct epoll_event ev = {.events = EPOLLIN};
+
+    if (dm->epfd < 0)
+        return -EOPNOTSUPP;
+    if (fd < 0 || !fn)
+        return -EINVAL;
+    if (dm->nr_watches == DM_MAX_WATCHES)
+        return -ENOSPC;
+    ev.data.u32 = dm->nr_watches;
+    if (epoll_ctl(dm->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+        return -errno;
+    dm->watches[dm->nr_watches++] = (struct dm_watch){fd, fn, opaque};
+    return 0;
+}
+
+void dm_events_run(struct dm *dm)
+{
+    struct epoll_event evs[DM_MAX_WATCHES];
+    int n;
+
+    if (dm->epfd < 0)
+        return;
+    n = epoll_wait(dm->epfd, evs, DM_MAX_WATCHES, 0);
+    for (int i = 0; i < n; i++) {
+        const struct dm_watch *w = &dm->watches[evs[i].data.u32];
+        w->fn(dm, w->fd, w->opaque);
+    }
 }

@@ -86,6 +86,8 @@ bool dm_dispatch(struct dm *dm, enum dm_trap_type type, uint64_t addr, uint8_t *
 /* Host services for devices, forwarding to the ops table. */
 int dm_set_isa_irq(struct dm *dm, unsigned irq, int level);
 int dm_inject_msi(struct dm *dm, uint64_t addr, uint32_t data);
+int dm_ioeventfd(struct dm *dm, enum dm_trap_type type, uint64_t addr, uint32_t len, int fd,
+                 bool deassign);
 int dm_shutdown(struct dm *dm, unsigned reason, unsigned status);
 int dm_console_write(struct dm *dm, unsigned idx, const void *buf, size_t len);
 
@@ -109,7 +111,19 @@ int dm_console_attach(struct dm *dm, unsigned idx, const struct dm_console_rx *r
  * ran), false otherwise. */
 bool dm_console_poll(struct dm *dm);
 
+/* Descriptors a device wants to hear from (its ioeventfds): the core
+ * calls fn when fd is readable.  Only a placement with an event loop of
+ * its own offers this: it calls dm_events_enable() before the devices are
+ * set up, waits on the descriptor it returns and then calls
+ * dm_events_run().  Elsewhere (inline) dm_watch_fd() fails with
+ * -EOPNOTSUPP and devices take their notifications through traps. */
+typedef void (*dm_fd_fn)(struct dm *dm, int fd, void *opaque);
+int dm_events_enable(struct dm *dm); /* an epoll descriptor the core owns, or -errno */
+int dm_watch_fd(struct dm *dm, int fd, dm_fd_fn fn, void *opaque);
+void dm_events_run(struct dm *dm); /* without blocking */
+
 #define DM_MAX_TRAPS    32
+#define DM_MAX_WATCHES  32
 #define DM_MAX_CONSOLES 8
 
 #endif

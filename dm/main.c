@@ -3,7 +3,9 @@
  * opens /dev/kvm and, once set up, asks the sandbox to lock it down before
  * it reads the first request.
  *
- * usage: stubdm [--lockdown] [--spin-us=N] [--fault=NAME]
+ * usage: stubdm [--lockdown] [--spin-us=N] [--fault=NAME] [--disk=rw|ro]...
+ *
+ * Each --disk is one virtio-blk disk on descriptor DMFD_DISK0 + i.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +22,7 @@
 
 #include "dm/devices.h"
 #include "dm/server.h"
+#include "dm/virtio/setup.h"
 #include "lib/dmfds.h"
 #include "lib/log.h"
 #include "vmm/sandbox_api.h"
@@ -30,12 +33,14 @@ struct options {
     bool lockdown;
     unsigned spin_us;
     enum dm_fault fault;
+    struct virtio_disk_spec disks[DMFD_MAX_DISKS];
+    unsigned nr_disks;
 };
 
 static noreturn void usage(void)
 {
     die(EXIT_USAGE,
-        "usage: stubdm [--lockdown] [--spin-us=N] [--fault=NAME] "
+        "usage: stubdm [--lockdown] [--spin-us=N] [--fault=NAME] [--disk=rw|ro]... "
         "(run by stubvmm with descriptors 3..%d)",
         DMFD_CONSOLE3);
 }
@@ -53,6 +58,12 @@ static void parse_args(int argc, char **argv, struct options *o)
             if (*end || end == a + 10 || v > 100000)
                 usage();
             o->spin_us = (unsigned)v;
+        } else if (strcmp(a, "--disk=rw") == 0 || strcmp(a, "--disk=ro") == 0) {
+            if (o->nr_disks == DMFD_MAX_DISKS)
+                usage();
+            o->disks[o->nr_disks].fd = DMFD_DISK0 + (int)o->nr_disks;
+            o->disks[o->nr_disks].read_only = a[7] == 'r' && a[8] == 'o';
+            o->nr_disks++;
         } else if (strncmp(a, "--fault=", 8) == 0) {
 #ifdef STUBVISOR_TEST_HOOKS
             const char *f = a + 8;
@@ -160,6 +171,8 @@ static noreturn void serve(struct ioreq_server *s, struct dm *dm, int epfd, unsi
             last_work = now_ns();
             continue;
         }
+        if ((iter & 63) == 0)
+            dm_events_run(dm); /* queue kicks (ioeventfds) while we spin */
         if ((iter & 63) != 0 || now_ns() - last_work < spin_ns) {
             __builtin_ia32_pause();
             continue;
@@ -186,6 +199,8 @@ static noreturn void serve(struct ioreq_server *s, struct dm *dm, int epfd, unsi
                         console_open = false;
                         epoll_set(epfd, EPOLL_CTL_DEL, fd, 0);
                     }
+                } else if (fd == dm_events_enable(dm)) {
+                    dm_events_run(dm);
                 } else if (fd == s->dmop_fd) {
                     log_info("monitor went away; exiting");
                     exit(0);
@@ -222,16 +237,24 @@ int main(int argc, char **argv)
     dm = dm_new(&dm_host_dmop_ops, &server, ram, ram_size);
     if (!dm)
         die(EXIT_SYSTEM, "out of memory");
+    if (dm_events_enable(dm) < 0)
+        die(EXIT_SYSTEM, "epoll: %s", strerror(errno));
     if (opt.fault == DM_FAULT_BAD_DMOPS)
         send_bad_dmops(&server);
     if (dm_devices_setup(dm, &devices) < 0)
         die(EXIT_SYSTEM, "cannot set up the devices");
     dm_devices_set_nr_vcpus(&devices, server.nr_vcpus);
+    for (unsigned i = 0; i < opt.nr_disks; i++)
+        if (fcntl(opt.disks[i].fd, F_GETFD) < 0)
+            die(EXIT_USAGE, "disk descriptor %d is missing", opt.disks[i].fd);
+    if (opt.nr_disks && !virtio_devices_new(dm, &devices.pci, opt.disks, opt.nr_disks))
+        die(EXIT_SYSTEM, "cannot set up the virtio devices");
 
     epfd = epoll_create1(EPOLL_CLOEXEC);
     if (epfd < 0 || epoll_set(epfd, EPOLL_CTL_ADD, server.notify_fd, EPOLLIN) < 0 ||
         epoll_set(epfd, EPOLL_CTL_ADD, DMFD_CONSOLE3, EPOLLIN | EPOLLRDHUP) < 0 ||
-        epoll_set(epfd, EPOLL_CTL_ADD, DMFD_DMOP, EPOLLRDHUP) < 0)
+        epoll_set(epfd, EPOLL_CTL_ADD, DMFD_DMOP, EPOLLRDHUP) < 0 ||
+        epoll_set(epfd, EPOLL_CTL_ADD, dm_events_enable(dm), EPOLLIN) < 0)
         die(EXIT_SYSTEM, "epoll: %s", strerror(errno));
 
     if (opt.lockdown) {

@@ -18,7 +18,14 @@ enum {
     /* Reserved for the store connection once the DM reads its arguments
      * from the store: */
     DMFD_STORE = 9,
+    /* Disk images (opened by stubvmm or the toolstack; the device model
+     * never opens files): disk i, in the order of stubdm's --disk
+     * options, is DMFD_DISK0 + i.  Until the store connection exists,
+     * DMFD_STORE is /dev/null when disks follow. */
+    DMFD_DISK0 = 10,
 };
+
+#define DMFD_MAX_DISKS 8
 
 /* How many descriptors stubvmm passes today (3 .. DMFD_CONSOLE3). */
 #define DMFD_COUNT 6

@@ -47,7 +47,9 @@ int dm_process_spawn(struct vmm *vmm, struct dm_process *p, int exe_fd, const ch
 {
     int dmop[2] = {-1, -1}, console[2] = {-1, -1}, null_fd = -1, log_fd = -1;
     char spin[32], fault_arg[64], name[32];
-    char *argv[6];
+    char *argv[6 + DMFD_MAX_DISKS];
+    int fds[DMFD_DISK0 - DMFD_DMOP + DMFD_MAX_DISKS];
+    size_t nfds = DMFD_COUNT;
     int argc = 0, rc = 0;
 
     memset(p, 0, sizeof(*p));
@@ -70,18 +72,31 @@ int dm_process_spawn(struct vmm *vmm, struct dm_process *p, int exe_fd, const ch
         snprintf(fault_arg, sizeof(fault_arg), "--fault=%s", fault);
         argv[argc++] = fault_arg;
     }
+    /* In lib/dmfds.h order: 3 dm_op, 4 RAM, 5 log, 6/7 save/restore, 8 COM1,
+     * then with disks 9 (the store, /dev/null for now) and 10.. the disks. */
+    fds[0] = dmop[1];
+    fds[1] = vmm->ram_fd;
+    fds[2] = log_fd;
+    fds[3] = fds[4] = null_fd;
+    fds[5] = console[1];
+    if (vmm->nr_disks) {
+        fds[DMFD_STORE - DMFD_DMOP] = null_fd;
+        nfds = DMFD_DISK0 - DMFD_DMOP;
+    }
+    for (unsigned i = 0; i < vmm->nr_disks; i++) {
+        argv[argc++] = vmm->disk_ro[i] ? "--disk=ro" : "--disk=rw";
+        fds[nfds++] = vmm->disk_fd[i];
+    }
     argv[argc] = NULL;
     snprintf(name, sizeof(name), "guest%d-dm", (int)getpid());
 
-    /* In lib/dmfds.h order: 3 dm_op, 4 RAM, 5 log, 6/7 save/restore, 8 COM1. */
-    const int fds[DMFD_COUNT] = {dmop[1], vmm->ram_fd, log_fd, null_fd, null_fd, console[1]};
     struct sandbox_spec spec = {
         .level = vmm->placement == PLACEMENT_STUBDOM ? SANDBOX_STUBDOM : SANDBOX_NONE,
         .name = name,
         .exe_fd = exe_fd,
         .argv = argv,
         .fds = fds,
-        .nfds = DMFD_COUNT,
+        .nfds = nfds,
         .log_fd = log_fd,
     };
     rc = sandbox_spawn(&spec, &p->child);

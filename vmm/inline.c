@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "dm/devices.h"
+#include "dm/virtio/setup.h"
 #include "lib/fdio.h"
 #include "lib/log.h"
 #include "vmm/vmm.h"
@@ -17,6 +18,7 @@
 struct vmm_inline {
     struct dm *dm;
     struct dm_devices devices;
+    struct virtio_devices *virtio;
     pthread_mutex_t lock;
 };
 
@@ -161,6 +163,18 @@ int inline_dm_create(struct vmm *vmm)
     if (rc < 0)
         goto fail;
     dm_devices_set_nr_vcpus(&in->devices, vmm->nr_vcpus);
+    if (vmm->nr_disks) {
+        struct virtio_disk_spec disks[DMFD_MAX_DISKS];
+        for (unsigned i = 0; i < vmm->nr_disks; i++)
+            disks[i] = (struct virtio_disk_spec){vmm->disk_fd[i], vmm->disk_ro[i]};
+        unsigned n = vmm->nr_disks;
+        vmm->nr_disks = 0; /* the devices own the descriptors now */
+        in->virtio = virtio_devices_new(in->dm, &in->devices.pci, disks, n);
+        if (!in->virtio) {
+            rc = -EINVAL;
+            goto fail;
+        }
+    }
     req = (struct dmop_req){.op = DMOP_SET_IOREQ_SERVER_STATE};
     req.u.state.enabled = 1;
     rc = call(vmm, &req, -1);
@@ -178,6 +192,7 @@ void inline_dm_destroy(struct vmm *vmm)
 
     if (!in)
         return;
+    virtio_devices_free(in->virtio);
     dm_free(in->dm);
     pthread_mutex_destroy(&in->lock);
     free(in);

@@ -3,6 +3,7 @@
  * usage: stubvmm --kernel FILE | --firmware seabios|FILE [--memory MiB] [--vcpus N] [--cmdline
  * STRING]
  *                [--dm stubdom|process|inline] [--serial stdio|file:PATH]
+ *                [--disk PATH[,ro]]...
  *
  * The exit status is the guest's (the byte it wrote to port 0xf4), or
  * 100 for a usage error, 111 for a system error, 101 when the guest
@@ -39,6 +40,8 @@ struct options {
     const char *cmdline;
     enum vmm_placement placement;
     const char *serial_file; /* NULL: stdio */
+    const char *disks[DMFD_MAX_DISKS]; /* --disk PATH[,ro], in order */
+    unsigned nr_disks;
 };
 
 static noreturn void usage(const char *why)
@@ -47,7 +50,8 @@ static noreturn void usage(const char *why)
         fprintf(stderr, "stubvmm: %s\n", why);
     fprintf(stderr, "usage: stubvmm --kernel FILE | --firmware seabios|FILE\n"
                     "               [--memory MiB] [--vcpus N] [--cmdline STRING]\n"
-                    "               [--dm stubdom|process|inline] [--serial stdio|file:PATH]\n");
+                    "               [--dm stubdom|process|inline] [--serial stdio|file:PATH]\n"
+                    "               [--disk PATH[,ro]]...\n");
     exit(EXIT_USAGE);
 }
 
@@ -102,6 +106,10 @@ static void parse_args(int argc, char **argv, struct options *o)
                 o->serial_file = v + 5;
             else
                 usage("--serial must be stdio or file:PATH");
+        } else if (strcmp(a, "--disk") == 0) {
+            if (o->nr_disks == DMFD_MAX_DISKS)
+                usage("too many --disk options");
+            o->disks[o->nr_disks++] = v;
         } else {
             usage("unknown option");
         }
@@ -109,6 +117,34 @@ static void parse_args(int argc, char **argv, struct options *o)
     }
     if (!o->kernel == !o->firmware)
         usage("give either --kernel or --firmware");
+}
+
+/* Open the disk images: PATH or PATH,ro.  The descriptors go to the
+ * device model, which never opens files itself. */
+static void open_disks(struct vmm *vmm, const struct options *o)
+{
+    for (unsigned i = 0; i < o->nr_disks; i++) {
+        char path[PATH_MAX];
+        size_t len = strlen(o->disks[i]);
+        bool ro = len > 3 && strcmp(o->disks[i] + len - 3, ",ro") == 0;
+        struct stat st;
+        int fd;
+
+        if (ro)
+            len -= 3;
+        if (len == 0 || len >= sizeof(path))
+            die(EXIT_USAGE, "--disk %s: bad path", o->disks[i]);
+        memcpy(path, o->disks[i], len);
+        path[len] = 0;
+        fd = open(path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+        if (fd < 0)
+            die(EXIT_USAGE, "disk %s: %s", path, strerror(errno));
+        if (fstat(fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)))
+            die(EXIT_USAGE, "disk %s: not a regular file or block device", path);
+        vmm->disk_fd[i] = fd;
+        vmm->disk_ro[i] = ro;
+        vmm->nr_disks = i + 1;
+    }
 }
 
 static uint8_t *read_kernel(const char *what, const char *path, size_t *size)
@@ -333,6 +369,7 @@ int main(int argc, char **argv)
     if (vmm_create(&vmm, o.memory_mib) < 0)
         die(EXIT_SYSTEM, "cannot create the VM");
     vmm.placement = o.placement;
+    open_disks(&vmm, &o);
     vmm.spin_us = env_uint("STUBVISOR_SPIN_US", DEFAULT_SPIN_US, 100000);
     vmm.stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (vmm.stop_efd < 0)
@@ -363,6 +400,10 @@ int main(int argc, char **argv)
         if (dm_process_spawn(&vmm, p, exe_fd, fault) < 0)
             die(EXIT_SYSTEM, "cannot start the device model");
         close(exe_fd);
+        /* The device model holds the disks now. */
+        for (unsigned i = 0; i < vmm.nr_disks; i++)
+            close(vmm.disk_fd[i]);
+        vmm.nr_disks = 0;
         main_loop(&vmm, p, sigfd, &relay, true);
     }
     if (!atomic_load(&vmm.stopping)) {

@@ -29,6 +29,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "lib/dmfds.h"
 #include "lib/dmop.h"
 #include "lib/ioreq.h"
 #include "vmm/sandbox_api.h"
@@ -124,6 +125,11 @@ struct vmm {
     atomic_bool dm_dead;
     int exit_status;
     int stop_efd;
+
+    /* Disk images (--disk), opened here and handed to the device model. */
+    unsigned nr_disks;
+    int disk_fd[DMFD_MAX_DISKS];
+    bool disk_ro[DMFD_MAX_DISKS];
 
     /* Serial: the guest's COM1 output goes to out_fd; in_fd feeds it. */
     int in_fd, out_fd;
