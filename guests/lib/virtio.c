@@ -105,7 +105,10 @@ static int read_caps(struct vdev *d)
         unsigned bar = cfg_read8(devfn, cap + 4);
         uint32_t off = cfg_read32(devfn, cap + 8);
 
-        if (id == 0x09 && bar < 6) {
+        /* Only the four structures we use; the PCI-config-access one
+         * (type 5) may name an I/O BAR. */
+        if (id == 0x09 && bar < 6 && type >= VIRTIO_PCI_CAP_COMMON_CFG &&
+            type <= VIRTIO_PCI_CAP_DEVICE_CFG) {
             uintptr_t base = bar_address(devfn, bar);
             if (base == 0)
                 return -1;
