@@ -299,7 +299,8 @@ static void vp_bar(struct pci_dev *d, unsigned bar, uint64_t off, uint8_t *data,
             pci_set_intx(&vp->pci, false);
         return;
     }
-    if (off >= VIRTIO_PCI_DEVICE_OFF && off - VIRTIO_PCI_DEVICE_OFF + size <= vd->ops->config_size) {
+    if (off >= VIRTIO_PCI_DEVICE_OFF &&
+        off - VIRTIO_PCI_DEVICE_OFF + size <= vd->ops->config_size) {
         uint32_t o = (uint32_t)(off - VIRTIO_PCI_DEVICE_OFF);
         if (is_write)
             vd->ops->config_write(vd, o, data, size);
@@ -367,8 +368,8 @@ int virtio_pci_init(struct virtio_pci *vp, struct pci_bus *bus, unsigned devfn,
     vd->transport = &vp_transport;
     vd->transport_priv = vp;
 
-    pci_dev_init(&vp->pci, VIRTIO_PCI_VENDOR, (uint16_t)(VIRTIO_PCI_MODERN_BASE + id),
-                 class_code, 1, 0);
+    pci_dev_init(&vp->pci, VIRTIO_PCI_VENDOR, (uint16_t)(VIRTIO_PCI_MODERN_BASE + id), class_code,
+                 1, 0);
     pci_cfg_set(&vp->pci, PCI_SUBSYSTEM_VENDOR_ID, 2, VIRTIO_PCI_VENDOR);
     pci_cfg_set(&vp->pci, PCI_SUBSYSTEM_ID, 2, id);
     pci_cfg_set(&vp->pci, PCI_INTERRUPT_PIN, 1, 1);

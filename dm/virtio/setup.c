@@ -12,8 +12,7 @@
 #define CLASS_STORAGE_OTHER 0x018000
 
 struct virtio_devices *virtio_devices_new(struct dm *dm, struct pci_bus *bus,
-                                          const struct virtio_disk_spec *disks,
-                                          unsigned nr_disks)
+                                          const struct virtio_disk_spec *disks, unsigned nr_disks)
 {
     struct virtio_devices *v = NULL;
     unsigned i = 0;

@@ -29,8 +29,7 @@ struct virtio_devices {
  * devices afterwards (closed by virtio_devices_free), also on failure.
  * Returns NULL (logged) on failure. */
 struct virtio_devices *virtio_devices_new(struct dm *dm, struct pci_bus *bus,
-                                          const struct virtio_disk_spec *disks,
-                                          unsigned nr_disks);
+                                          const struct virtio_disk_spec *disks, unsigned nr_disks);
 void virtio_devices_free(struct virtio_devices *v);
 
 #endif

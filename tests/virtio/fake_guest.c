@@ -1,6 +1,7 @@
 /* The fake guest of fake_guest.h. */
 #include "fake_guest.h"
 
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,7 +24,52 @@ static int f_unmap(void *h, int type, uint64_t s, uint64_t e)
     return 0;
 }
 
-static const struct dm_host_ops fake_host = {.map_range = f_map, .unmap_range = f_unmap};
+static int f_msi(void *h, uint64_t a, uint32_t d)
+{
+    (void)h;
+    if (fg.nr_msis < 32) {
+        fg.msi_addr[fg.nr_msis] = a;
+        fg.msi_data[fg.nr_msis] = d;
+    }
+    fg.nr_msis++;
+    return 0;
+}
+
+static int f_isa_irq(void *h, unsigned irq, int level)
+{
+    (void)h;
+    assert_true(irq < 16);
+    fg.isa_irq[irq] = level;
+    return 0;
+}
+
+static int f_ioeventfd(void *h, int type, uint64_t addr, uint32_t len, int fd, bool deassign)
+{
+    (void)h;
+    assert_int_equal(type, DM_TRAP_MMIO);
+    fg.ioeventfd_calls++;
+    for (unsigned i = 0; i < fg.nr_ioeventfds; i++) {
+        if (fg.ioeventfds[i].addr == addr && fg.ioeventfds[i].len == len) {
+            if (!deassign)
+                return -EEXIST;
+            fg.ioeventfds[i] = fg.ioeventfds[--fg.nr_ioeventfds];
+            return 0;
+        }
+    }
+    if (deassign)
+        return -ENOENT;
+    assert_true(fg.nr_ioeventfds < 16);
+    fg.ioeventfds[fg.nr_ioeventfds++] = (struct fg_ioeventfd){addr, len, fd};
+    return 0;
+}
+
+static const struct dm_host_ops fake_host = {
+    .map_range = f_map,
+    .unmap_range = f_unmap,
+    .set_isa_irq = f_isa_irq,
+    .inject_msi = f_msi,
+    .ioeventfd = f_ioeventfd,
+};
 
 void fg_setup(void)
 {

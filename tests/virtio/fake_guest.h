@@ -23,6 +23,18 @@ struct fake_guest {
     uint16_t qsize;
     uint16_t avail_idx;                         /* the driver's copy */
     unsigned interrupts[VIRTIO_MAX_QUEUES + 1]; /* last = config */
+    /* What the device model asked of the host. */
+    unsigned nr_msis;
+    uint64_t msi_addr[32];
+    uint32_t msi_data[32];
+    int isa_irq[16];
+    unsigned nr_ioeventfds; /* assigned now */
+    struct fg_ioeventfd {
+        uint64_t addr;
+        uint32_t len;
+        int fd;
+    } ioeventfds[16];
+    unsigned ioeventfd_calls;
 };
 
 extern struct fake_guest fg;
