@@ -39,7 +39,7 @@ struct options {
     unsigned vcpus;
     const char *cmdline;
     enum vmm_placement placement;
-    const char *serial_file; /* NULL: stdio */
+    const char *serial_file;           /* NULL: stdio */
     const char *disks[DMFD_MAX_DISKS]; /* --disk PATH[,ro], in order */
     unsigned nr_disks;
 };
