@@ -2,6 +2,7 @@
 #include "dm/virtio/pci.h"
 
 #include <errno.h>
+#include <linux/virtio_ids.h>
 #include <linux/virtio_pci.h>
 #include <stddef.h>
 #include <string.h>
@@ -213,6 +214,7 @@ static void common_write(struct virtio_pci *vp, unsigned off, uint32_t v)
         vp->msix_config = checked_vector(vp, v);
         break;
     case VIRTIO_PCI_COMMON_STATUS:
+        vd->legacy = false;
         virtio_set_status(vd, (uint8_t)v);
         if (v == 0)
             vp_reset(vp);
@@ -272,6 +274,171 @@ static void common_access(struct virtio_pci *vp, unsigned off, uint8_t *data, ui
         common_write(vp, off, v);
     } else {
         v = (uint32_t)common_read(vp, off);
+        memcpy(data, &v, size);
+    }
+}
+
+/* ---- the legacy register block (I/O BAR 0) ---- */
+
+/* Transitional device ids (virtio 1.x, 4.1.2.1), by virtio device id. */
+static uint16_t transitional_id(uint16_t id)
+{
+    switch (id) {
+    case VIRTIO_ID_NET:
+        return 0x1000;
+    case VIRTIO_ID_BLOCK:
+        return 0x1001;
+    case VIRTIO_ID_CONSOLE:
+        return 0x1003;
+    case VIRTIO_ID_RNG:
+        return 0x1005;
+    default:
+        return 0;
+    }
+}
+
+/* Where the device config starts: after the MSI-X vectors when enabled. */
+static unsigned legacy_config_off(const struct virtio_pci *vp)
+{
+    return VIRTIO_PCI_CONFIG_OFF(pci_msix_enabled(&vp->msix));
+}
+
+/* The legacy ring layout: descriptors at pfn << 12, the available ring
+ * right after them, the used ring at the next 4 KiB boundary. */
+static void legacy_queue_pfn(struct virtio_pci *vp, unsigned q, uint32_t pfn)
+{
+    struct virtio_dev *vd = vp->vd;
+    struct virtq *vq = &vd->vq[q];
+    uint64_t base = (uint64_t)pfn << VIRTIO_PCI_QUEUE_ADDR_SHIFT, avail_end;
+
+    if (pfn == 0 || vq->enabled)
+        return; /* a driver tearing down: the reset does it */
+    vq->size = VIRTIO_QUEUE_SIZE;
+    vq->desc_gpa = base;
+    vq->avail_gpa = base + 16ull * vq->size;
+    avail_end = vq->avail_gpa + 6 + 2ull * vq->size;
+    vq->used_gpa = (avail_end + VIRTIO_PCI_VRING_ALIGN - 1) & ~(uint64_t)(VIRTIO_PCI_VRING_ALIGN - 1);
+    virtio_queue_ready(vd, q);
+}
+
+static uint32_t legacy_read(struct virtio_pci *vp, unsigned off, uint32_t size)
+{
+    struct virtio_dev *vd = vp->vd;
+    unsigned q = vp->queue_sel;
+    bool qok = q < vd->ops->nr_queues;
+
+    switch (off) {
+    case VIRTIO_PCI_HOST_FEATURES:
+        return size == 4 ? (uint32_t)vd->offered : 0;
+    case VIRTIO_PCI_GUEST_FEATURES:
+        return size == 4 ? (uint32_t)vd->driver : 0;
+    case VIRTIO_PCI_QUEUE_PFN:
+        return size == 4 && qok && vd->vq[q].enabled
+                   ? (uint32_t)(vd->vq[q].desc_gpa >> VIRTIO_PCI_QUEUE_ADDR_SHIFT)
+                   : 0;
+    case VIRTIO_PCI_QUEUE_NUM:
+        return size == 2 && qok ? vd->vq[q].size : 0;
+    case VIRTIO_PCI_QUEUE_SEL:
+        return size == 2 ? vp->queue_sel : 0;
+    case VIRTIO_PCI_STATUS:
+        return size == 1 ? vd->status : 0;
+    case VIRTIO_PCI_ISR: {
+        uint8_t isr;
+        if (size != 1)
+            return 0;
+        isr = virtio_read_isr(vd);
+        if (!pci_msix_enabled(&vp->msix))
+            pci_set_intx(&vp->pci, false);
+        return isr;
+    }
+    case VIRTIO_MSI_CONFIG_VECTOR:
+        return size == 2 && pci_msix_enabled(&vp->msix) ? vp->msix_config : 0;
+    case VIRTIO_MSI_QUEUE_VECTOR:
+        return size == 2 && pci_msix_enabled(&vp->msix)
+                   ? (qok ? vp->queue_vector[q] : VIRTIO_MSI_NO_VECTOR)
+                   : 0;
+    default:
+        return 0;
+    }
+}
+
+static void legacy_write(struct virtio_pci *vp, unsigned off, uint32_t size, uint32_t v)
+{
+    struct virtio_dev *vd = vp->vd;
+    unsigned q = vp->queue_sel;
+    bool qok = q < vd->ops->nr_queues;
+
+    vd->legacy = true;
+    switch (off) {
+    case VIRTIO_PCI_GUEST_FEATURES:
+        if (size == 4)
+            virtio_set_driver_features(vd, 0, v);
+        break;
+    case VIRTIO_PCI_QUEUE_PFN:
+        if (size == 4 && qok && !(vd->status & VIRTIO_CONFIG_S_DRIVER_OK))
+            legacy_queue_pfn(vp, q, v);
+        break;
+    case VIRTIO_PCI_QUEUE_SEL:
+        if (size == 2)
+            vp->queue_sel = (uint16_t)v;
+        break;
+    case VIRTIO_PCI_QUEUE_NOTIFY:
+        if (size == 2)
+            virtio_queue_kick(vd, v);
+        break;
+    case VIRTIO_PCI_STATUS:
+        if (size != 1)
+            break;
+        virtio_set_status(vd, (uint8_t)v);
+        if (v == 0)
+            vp_reset(vp);
+        kick_update_all(vp);
+        break;
+    case VIRTIO_MSI_CONFIG_VECTOR:
+        if (size == 2 && pci_msix_enabled(&vp->msix))
+            vp->msix_config = checked_vector(vp, v);
+        break;
+    case VIRTIO_MSI_QUEUE_VECTOR:
+        if (size == 2 && pci_msix_enabled(&vp->msix) && qok)
+            vp->queue_vector[q] = checked_vector(vp, v);
+        break;
+    default:
+        break;
+    }
+}
+
+static void vp_legacy_bar(struct pci_dev *d, unsigned bar, uint64_t off, uint8_t *data,
+                          uint32_t size, bool is_write, void *opaque)
+{
+    struct virtio_pci *vp = opaque;
+    struct virtio_dev *vd = vp->vd;
+    unsigned cfg = legacy_config_off(vp);
+    uint32_t v = 0;
+
+    (void)d;
+    (void)bar;
+    if (off >= cfg) {
+        if (off - cfg + size > vd->ops->config_size) {
+            if (!is_write)
+                memset(data, 0, size);
+        } else if (is_write) {
+            vd->legacy = true;
+            vd->ops->config_write(vd, (uint32_t)(off - cfg), data, size);
+        } else {
+            vd->ops->config_read(vd, (uint32_t)(off - cfg), data, size);
+        }
+        return;
+    }
+    if (size > 4) {
+        if (!is_write)
+            memset(data, 0, size);
+        return;
+    }
+    if (is_write) {
+        memcpy(&v, data, size);
+        legacy_write(vp, (unsigned)off, size, v);
+    } else {
+        v = legacy_read(vp, (unsigned)off, size);
         memcpy(data, &v, size);
     }
 }
@@ -343,16 +510,22 @@ static int add_vndr_cap(struct virtio_pci *vp, unsigned off, uint8_t type, uint3
 }
 
 int virtio_pci_init(struct virtio_pci *vp, struct pci_bus *bus, unsigned devfn,
-                    struct virtio_dev *vd, uint32_t class_code)
+                    struct virtio_dev *vd, uint32_t class_code, unsigned flags)
 {
     uint16_t id = vd->ops->device_id;
+    bool transitional = flags & VIRTIO_PCI_TRANSITIONAL;
+    uint64_t legacy_size = 32;
     int rc;
 
-    if (vd->ops->nr_queues == 0 || vd->ops->nr_queues > VIRTIO_MAX_QUEUES ||
+    while (legacy_size < VIRTIO_PCI_CONFIG_OFF(1) + (uint64_t)vd->ops->config_size)
+        legacy_size *= 2;
+    if ((transitional && (!transitional_id(id) || legacy_size > 256)) ||
+        vd->ops->nr_queues == 0 || vd->ops->nr_queues > VIRTIO_MAX_QUEUES ||
         vd->ops->config_size > VIRTIO_PCI_NOTIFY_OFF - VIRTIO_PCI_DEVICE_OFF)
         return -EINVAL;
     memset(vp, 0, sizeof(*vp));
     vp->vd = vd;
+    vp->transitional = transitional;
     /* Kick eventfds are made now: a locked-down device model cannot make
      * descriptors later.  Without an event loop (inline) the trap kicks. */
     for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++) {
@@ -368,8 +541,9 @@ int virtio_pci_init(struct virtio_pci *vp, struct pci_bus *bus, unsigned devfn,
     vd->transport = &vp_transport;
     vd->transport_priv = vp;
 
-    pci_dev_init(&vp->pci, VIRTIO_PCI_VENDOR, (uint16_t)(VIRTIO_PCI_MODERN_BASE + id), class_code,
-                 1, 0);
+    pci_dev_init(&vp->pci, VIRTIO_PCI_VENDOR,
+                 transitional ? transitional_id(id) : (uint16_t)(VIRTIO_PCI_MODERN_BASE + id),
+                 class_code, transitional ? 0 : 1, 0);
     pci_cfg_set(&vp->pci, PCI_SUBSYSTEM_VENDOR_ID, 2, VIRTIO_PCI_VENDOR);
     pci_cfg_set(&vp->pci, PCI_SUBSYSTEM_ID, 2, id);
     pci_cfg_set(&vp->pci, PCI_INTERRUPT_PIN, 1, 1);
@@ -379,6 +553,8 @@ int virtio_pci_init(struct virtio_pci *vp, struct pci_bus *bus, unsigned devfn,
 
     if ((rc = pci_bar_init(&vp->pci, VIRTIO_PCI_BAR, PCI_BAR_KIND_MEM32, VIRTIO_PCI_BAR_SIZE, 0,
                            vp_bar, vp)) < 0 ||
+        (transitional && (rc = pci_bar_init(&vp->pci, VIRTIO_PCI_LEGACY_BAR, PCI_BAR_KIND_IO,
+                                            legacy_size, 0, vp_legacy_bar, vp)) < 0) ||
         (rc = add_vndr_cap(vp, 0x40, VIRTIO_PCI_CAP_COMMON_CFG, VIRTIO_PCI_COMMON_OFF,
                            sizeof(struct virtio_pci_common_cfg), 16)) < 0 ||
         (rc = add_vndr_cap(vp, 0x50, VIRTIO_PCI_CAP_ISR_CFG, VIRTIO_PCI_ISR_OFF, 1, 16)) < 0 ||

@@ -15,6 +15,12 @@
  * vector, otherwise as INTx (pin A, level, through the bus's router) while
  * the ISR is non-zero.
  *
+ * Transitional functions (VIRTIO_PCI_TRANSITIONAL) also have the legacy
+ * (virtio 0.9.5) register block in an I/O BAR 0, device id 0x1000 + n and
+ * revision 0, so legacy drivers work too; a driver that writes a legacy
+ * register is treated as legacy until it resets the device through the
+ * modern interface.
+ *
  * Notifications: a driver write to the notify area kicks the queue from
  * the trap.  When the core can watch descriptors (dm_watch_fd()) and the
  * host takes ioeventfds, each live queue also gets an eventfd registered
@@ -41,6 +47,9 @@
 #define VIRTIO_PCI_MSIX_TABLE 0x3000u
 #define VIRTIO_PCI_MSIX_PBA   0x3800u
 
+#define VIRTIO_PCI_LEGACY_BAR  0
+#define VIRTIO_PCI_TRANSITIONAL 0x1u
+
 struct virtio_pci {
     struct pci_dev pci;
     struct pci_msix msix;
@@ -49,16 +58,18 @@ struct virtio_pci {
     uint16_t queue_sel;
     uint16_t msix_config;
     uint16_t queue_vector[VIRTIO_MAX_QUEUES];
+    bool transitional;
     /* ioeventfds: one per queue, -1 when none. */
     int kick_fd[VIRTIO_MAX_QUEUES];
     uint64_t kick_addr[VIRTIO_MAX_QUEUES]; /* where kick_fd[q] is registered */
     bool kick_assigned[VIRTIO_MAX_QUEUES];
 };
 
-/* Put vd on bus at devfn as a modern virtio-pci function of the given
- * PCI class.  vp and vd are owned by the caller and must outlive the bus.
- * Returns 0 or a negative errno. */
+/* Put vd on bus at devfn as a virtio-pci function of the given PCI class;
+ * flags: VIRTIO_PCI_TRANSITIONAL or 0 (modern only).  vp and vd are owned
+ * by the caller and must outlive the bus.  Returns 0 or a negative errno
+ * (-EINVAL also for a device type without a transitional id). */
 int virtio_pci_init(struct virtio_pci *vp, struct pci_bus *bus, unsigned devfn,
-                    struct virtio_dev *vd, uint32_t class_code);
+                    struct virtio_dev *vd, uint32_t class_code, unsigned flags);
 
 #endif

@@ -36,7 +36,7 @@ struct virtio_devices *virtio_devices_new(struct dm *dm, struct pci_bus *bus,
         snprintf(serial, sizeof(serial), "stubvisor-disk%u", i);
         virtio_blk_init(&v->blk[i], dm, &v->disks[i], serial);
         rc = virtio_pci_init(&v->blk_pci[i], bus, (VIRTIO_FIRST_SLOT + i) << 3, &v->blk[i].vdev,
-                             CLASS_STORAGE_OTHER);
+                             CLASS_STORAGE_OTHER, VIRTIO_PCI_TRANSITIONAL);
         if (rc < 0)
             goto fail;
         log_debug("virtio-blk %u: %llu bytes%s", i, (unsigned long long)v->disks[i].size,

@@ -70,7 +70,7 @@ static void router(void *r, const struct pci_dev *d, unsigned pin, bool level)
     intx_level = level;
 }
 
-static int setup_with(bool events)
+static int setup_with_flags(bool events, unsigned flags)
 {
     fg_setup();
     if (events)
@@ -80,8 +80,19 @@ static int setup_with(bool events)
     memset(&dev, 0, sizeof(dev));
     intx_level = -1;
     virtio_dev_init(&dev.vd, fg.dm, &fake_ops, &dev);
-    assert_int_equal(virtio_pci_init(&dev.vp, &bus, DEVFN, &dev.vd, 0x00ff00), 0);
+    assert_int_equal(virtio_pci_init(&dev.vp, &bus, DEVFN, &dev.vd, 0x00ff00, flags), 0);
     return 0;
+}
+
+static int setup_with(bool events)
+{
+    return setup_with_flags(events, 0);
+}
+
+static int setup_transitional(void **state)
+{
+    (void)state;
+    return setup_with_flags(false, VIRTIO_PCI_TRANSITIONAL);
 }
 
 static int setup(void **state)
@@ -407,6 +418,79 @@ static void test_ioeventfd_follows_bar(void **state)
     assert_int_equal(fg.nr_ioeventfds, 0);
 }
 
+#define IO_BASE 0xc000u
+
+static uint32_t io_read(unsigned off, unsigned size)
+{
+    uint8_t data[8] = {0};
+    uint32_t v = 0;
+
+    dm_dispatch(fg.dm, DM_TRAP_PIO, IO_BASE + off, data, size, false);
+    memcpy(&v, data, size);
+    return v;
+}
+
+static void io_write(unsigned off, unsigned size, uint32_t v)
+{
+    uint8_t data[8] = {0};
+
+    memcpy(data, &v, size);
+    dm_dispatch(fg.dm, DM_TRAP_PIO, IO_BASE + off, data, size, true);
+}
+
+static void test_transitional_legacy_driver(void **state)
+{
+    const uint32_t pfn = 0x40; /* rings at 256 KiB */
+
+    (void)state;
+    assert_int_equal(cfg_read(PCI_DEVICE_ID, 2), 0x1005);
+    assert_int_equal(cfg_read(PCI_REVISION_ID, 1), 0);
+    assert_int_equal(cfg_read(PCI_SUBSYSTEM_ID, 2), VIRTIO_ID_RNG);
+    cfg_write(PCI_BAR0, 4, 0xffffffffu);
+    assert_int_equal(cfg_read(PCI_BAR0, 4), 0xffffffe1u); /* 32 bytes of I/O */
+    cfg_write(PCI_BAR0, 4, IO_BASE);
+    cfg_write(PCI_COMMAND, 2, PCI_COMMAND_IO | PCI_COMMAND_MASTER);
+
+    /* The legacy sequence: no FEATURES_OK, rings by page frame number. */
+    io_write(VIRTIO_PCI_STATUS, 1, 0);
+    io_write(VIRTIO_PCI_STATUS, 1, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
+    assert_int_equal(io_read(VIRTIO_PCI_HOST_FEATURES, 4), (uint32_t)dev.vd.offered);
+    io_write(VIRTIO_PCI_GUEST_FEATURES, 4, 1u << 3);
+    io_write(VIRTIO_PCI_QUEUE_SEL, 2, 0);
+    assert_int_equal(io_read(VIRTIO_PCI_QUEUE_NUM, 2), VIRTIO_QUEUE_SIZE);
+    io_write(VIRTIO_PCI_QUEUE_PFN, 4, pfn);
+    assert_int_equal(io_read(VIRTIO_PCI_QUEUE_PFN, 4), pfn);
+    assert_int_equal(dev.vd.vq[0].avail_gpa, (pfn << 12) + 16 * VIRTIO_QUEUE_SIZE);
+    assert_int_equal(dev.vd.vq[0].used_gpa % 4096, 0);
+    assert_true(dev.vd.vq[0].used_gpa >= dev.vd.vq[0].avail_gpa + 6 + 2 * VIRTIO_QUEUE_SIZE);
+    io_write(VIRTIO_PCI_STATUS, 1,
+             VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_DRIVER_OK);
+    assert_true(io_read(VIRTIO_PCI_STATUS, 1) & VIRTIO_CONFIG_S_DRIVER_OK);
+    dev.kicks[0] = 0;
+    io_write(VIRTIO_PCI_QUEUE_NOTIFY, 2, 0);
+    io_write(VIRTIO_PCI_QUEUE_NOTIFY, 2, 9); /* no such queue */
+    assert_int_equal(dev.kicks[0], 1);
+
+    /* Device config right after the header (MSI-X off), and the ISR. */
+    dev.config[0] = 0x5a;
+    assert_int_equal(io_read(VIRTIO_PCI_CONFIG_OFF(0), 1), 0x5a);
+    assert_int_equal(io_read(VIRTIO_PCI_CONFIG_OFF(0) + 8, 1), 0);
+    dev.vd.vq[0].used_idx++;
+    virtio_queue_notify_used(&dev.vd, 0);
+    assert_int_equal(intx_level, 1);
+    assert_int_equal(io_read(VIRTIO_PCI_ISR, 1), 1);
+    assert_int_equal(intx_level, 0);
+    /* Odd widths read zero and write nothing. */
+    assert_int_equal(io_read(VIRTIO_PCI_QUEUE_NUM, 4), 0);
+    io_write(VIRTIO_PCI_STATUS, 4, 0);
+    assert_true(io_read(VIRTIO_PCI_STATUS, 1) & VIRTIO_CONFIG_S_DRIVER_OK);
+
+    /* A PFN outside RAM breaks the device. */
+    io_write(VIRTIO_PCI_STATUS, 1, 0);
+    io_write(VIRTIO_PCI_QUEUE_PFN, 4, 0xfffff);
+    assert_true(io_read(VIRTIO_PCI_STATUS, 1) & VIRTIO_CONFIG_S_NEEDS_RESET);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -417,6 +501,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_msix, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_event_loop_no_ioeventfd, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ioeventfd_follows_bar, setup_events, teardown),
+        cmocka_unit_test_setup_teardown(test_transitional_legacy_driver, setup_transitional,
+                                        teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
