@@ -233,6 +233,17 @@ int dm_watch_fd(struct dm *dm, int fd, dm_fd_fn fn, void *opaque)
     return 0;
 }
 
+int dm_watch_enable(struct dm *dm, int fd, bool enable)
+{
+    for (unsigned i = 0; i < dm->nr_watches; i++) {
+        if (dm->watches[i].fd == fd) {
+            struct epoll_event ev = {.events = enable ? EPOLLIN : 0, .data.u32 = i};
+            return epoll_ctl(dm->epfd, EPOLL_CTL_MOD, fd, &ev) < 0 ? -errno : 0;
+        }
+    }
+    return -ENOENT;
+}
+
 void dm_events_run(struct dm *dm)
 {
     struct epoll_event evs[DM_MAX_WATCHES];

@@ -120,6 +120,9 @@ bool dm_console_poll(struct dm *dm);
 typedef void (*dm_fd_fn)(struct dm *dm, int fd, void *opaque);
 int dm_events_enable(struct dm *dm); /* an epoll descriptor the core owns, or -errno */
 int dm_watch_fd(struct dm *dm, int fd, dm_fd_fn fn, void *opaque);
+/* Stop (false) or resume (true) calling fn for a watched fd, e.g. while a
+ * device has nowhere to put what it would read.  0 or a negative errno. */
+int dm_watch_enable(struct dm *dm, int fd, bool enable);
 void dm_events_run(struct dm *dm); /* without blocking */
 
 #define DM_MAX_TRAPS    32

@@ -317,7 +317,8 @@ static void legacy_queue_pfn(struct virtio_pci *vp, unsigned q, uint32_t pfn)
     vq->desc_gpa = base;
     vq->avail_gpa = base + 16ull * vq->size;
     avail_end = vq->avail_gpa + 6 + 2ull * vq->size;
-    vq->used_gpa = (avail_end + VIRTIO_PCI_VRING_ALIGN - 1) & ~(uint64_t)(VIRTIO_PCI_VRING_ALIGN - 1);
+    vq->used_gpa =
+        (avail_end + VIRTIO_PCI_VRING_ALIGN - 1) & ~(uint64_t)(VIRTIO_PCI_VRING_ALIGN - 1);
     virtio_queue_ready(vd, q);
 }
 
@@ -519,8 +520,8 @@ int virtio_pci_init(struct virtio_pci *vp, struct pci_bus *bus, unsigned devfn,
 
     while (legacy_size < VIRTIO_PCI_CONFIG_OFF(1) + (uint64_t)vd->ops->config_size)
         legacy_size *= 2;
-    if ((transitional && (!transitional_id(id) || legacy_size > 256)) ||
-        vd->ops->nr_queues == 0 || vd->ops->nr_queues > VIRTIO_MAX_QUEUES ||
+    if ((transitional && (!transitional_id(id) || legacy_size > 256)) || vd->ops->nr_queues == 0 ||
+        vd->ops->nr_queues > VIRTIO_MAX_QUEUES ||
         vd->ops->config_size > VIRTIO_PCI_NOTIFY_OFF - VIRTIO_PCI_DEVICE_OFF)
         return -EINVAL;
     memset(vp, 0, sizeof(*vp));
@@ -560,8 +561,9 @@ int virtio_pci_init(struct virtio_pci *vp, struct pci_bus *bus, unsigned devfn,
         (rc = add_vndr_cap(vp, 0x50, VIRTIO_PCI_CAP_ISR_CFG, VIRTIO_PCI_ISR_OFF, 1, 16)) < 0 ||
         (rc = add_vndr_cap(vp, 0x60, VIRTIO_PCI_CAP_NOTIFY_CFG, VIRTIO_PCI_NOTIFY_OFF,
                            VIRTIO_PCI_NOTIFY_MUL * vd->ops->nr_queues, 20)) < 0 ||
-        (rc = add_vndr_cap(vp, 0x78, VIRTIO_PCI_CAP_DEVICE_CFG, VIRTIO_PCI_DEVICE_OFF,
-                           vd->ops->config_size, 16)) < 0 ||
+        (vd->ops->config_size &&
+         (rc = add_vndr_cap(vp, 0x78, VIRTIO_PCI_CAP_DEVICE_CFG, VIRTIO_PCI_DEVICE_OFF,
+                            vd->ops->config_size, 16)) < 0) ||
         (rc = pci_msix_init(&vp->msix, &vp->pci, 0x88, nr_vectors(vp), VIRTIO_PCI_BAR,
                             VIRTIO_PCI_MSIX_TABLE, VIRTIO_PCI_MSIX_PBA)) < 0)
         return rc;

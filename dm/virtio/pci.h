@@ -47,7 +47,7 @@
 #define VIRTIO_PCI_MSIX_TABLE 0x3000u
 #define VIRTIO_PCI_MSIX_PBA   0x3800u
 
-#define VIRTIO_PCI_LEGACY_BAR  0
+#define VIRTIO_PCI_LEGACY_BAR   0
 #define VIRTIO_PCI_TRANSITIONAL 0x1u
 
 struct virtio_pci {

@@ -63,7 +63,30 @@ static int f_ioeventfd(void *h, int type, uint64_t addr, uint32_t len, int fd, b
     return 0;
 }
 
+static int f_console_write(void *h, unsigned idx, const void *buf, size_t len)
+{
+    (void)h, (void)idx;
+    if (len > sizeof(fg.con_out) - fg.con_out_len)
+        len = sizeof(fg.con_out) - fg.con_out_len;
+    memcpy(fg.con_out + fg.con_out_len, buf, len);
+    fg.con_out_len += len;
+    return 0;
+}
+
+static ssize_t f_console_read(void *h, unsigned idx, void *buf, size_t len)
+{
+    (void)h, (void)idx;
+    if (len > fg.con_in_len)
+        len = fg.con_in_len;
+    memcpy(buf, fg.con_in, len);
+    fg.con_in += len;
+    fg.con_in_len -= len;
+    return (ssize_t)len;
+}
+
 static const struct dm_host_ops fake_host = {
+    .console_write = f_console_write,
+    .console_read = f_console_read,
     .map_range = f_map,
     .unmap_range = f_unmap,
     .set_isa_irq = f_isa_irq,
@@ -156,6 +179,55 @@ void fg_bring_up(struct virtio_dev *vd)
     assert_true(vd->status & VIRTIO_CONFIG_S_FEATURES_OK);
     fg_queue(&vd->vq[0]);
     assert_int_equal(virtio_queue_ready(vd, 0), 0);
+    virtio_set_status(vd, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
+                              VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK);
+    assert_true(vd->status & VIRTIO_CONFIG_S_DRIVER_OK);
+}
+
+void fg_descq(unsigned q, unsigned i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
+{
+    fg_desc_at(FG_QBASE(q), i, addr, len, flags, next);
+}
+
+void fg_availq(unsigned q, uint16_t head)
+{
+    struct vring_avail *a = fg_ptr(FG_QBASE(q) + 0x1000);
+
+    a->ring[fg.avail_idx_q[q] % fg.qsize] = head;
+    fg.avail_idx_q[q]++;
+    __atomic_store_n(&a->idx, fg.avail_idx_q[q], __ATOMIC_RELEASE);
+}
+
+uint16_t fg_used_idxq(unsigned q)
+{
+    struct vring_used *u = fg_ptr(FG_QBASE(q) + 0x2000);
+
+    return __atomic_load_n(&u->idx, __ATOMIC_ACQUIRE);
+}
+
+struct vring_used_elem fg_usedq(unsigned q, unsigned i)
+{
+    struct vring_used *u = fg_ptr(FG_QBASE(q) + 0x2000);
+
+    return u->ring[i % fg.qsize];
+}
+
+void fg_bring_up_queues(struct virtio_dev *vd, unsigned nq)
+{
+    vd->transport = &fg_transport;
+    virtio_set_status(vd, 0);
+    virtio_set_status(vd, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER);
+    virtio_set_driver_features(vd, 0, (uint32_t)vd->offered);
+    virtio_set_driver_features(vd, 1, (uint32_t)(vd->offered >> 32));
+    virtio_set_status(vd, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
+                              VIRTIO_CONFIG_S_FEATURES_OK);
+    for (unsigned q = 0; q < nq; q++) {
+        vd->vq[q].size = fg.qsize;
+        vd->vq[q].desc_gpa = FG_QBASE(q);
+        vd->vq[q].avail_gpa = FG_QBASE(q) + 0x1000;
+        vd->vq[q].used_gpa = FG_QBASE(q) + 0x2000;
+        assert_int_equal(virtio_queue_ready(vd, q), 0);
+    }
     virtio_set_status(vd, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
                               VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK);
     assert_true(vd->status & VIRTIO_CONFIG_S_DRIVER_OK);

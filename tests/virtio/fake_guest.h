@@ -21,7 +21,13 @@ struct fake_guest {
     uint8_t *ram;
     struct dm *dm;
     uint16_t qsize;
-    uint16_t avail_idx;                         /* the driver's copy */
+    uint16_t avail_idx; /* the driver's copy (queue 0) */
+    uint16_t avail_idx_q[4];
+    /* Consoles: what devices wrote, what they may read. */
+    char con_out[4096];
+    size_t con_out_len;
+    const char *con_in;
+    size_t con_in_len;
     unsigned interrupts[VIRTIO_MAX_QUEUES + 1]; /* last = config */
     /* What the device model asked of the host. */
     unsigned nr_msis;
@@ -60,6 +66,16 @@ struct vring_used_elem fg_used(unsigned i);
 
 /* Point q at the fake rings (size fg.qsize). */
 void fg_queue(struct virtq *q);
+
+/* The same for queue q (0..3), whose rings sit at FG_QBASE(q). */
+#define FG_QBASE(q) (0x1000u + 0x3000u * (q))
+void fg_descq(unsigned q, unsigned i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next);
+void fg_availq(unsigned q, uint16_t head);
+uint16_t fg_used_idxq(unsigned q);
+struct vring_used_elem fg_usedq(unsigned q, unsigned i);
+
+/* Like fg_bring_up, with queues 0 .. nq - 1 on the FG_QBASE rings. */
+void fg_bring_up_queues(struct virtio_dev *vd, unsigned nq);
 
 /* A transport that counts interrupts in fg.interrupts. */
 extern const struct virtio_transport_ops fg_transport;
