@@ -4,8 +4,10 @@
  * it reads the first request.
  *
  * usage: stubdm [--lockdown] [--spin-us=N] [--fault=NAME] [--disk=rw|ro]...
+ *               [--nic=MAC]... [--rng] [--virtio-console]
  *
- * Each --disk is one virtio-blk disk on descriptor DMFD_DISK0 + i.
+ * Each --disk is a virtio-blk disk, each --nic a virtio-net NIC; their
+ * descriptors follow DMFD_DISK0: the disks in order, then the NICs.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,14 +35,14 @@ struct options {
     bool lockdown;
     unsigned spin_us;
     enum dm_fault fault;
-    struct virtio_disk_spec disks[DMFD_MAX_DISKS];
-    unsigned nr_disks;
+    struct virtio_config virtio;
 };
 
 static noreturn void usage(void)
 {
     die(EXIT_USAGE,
         "usage: stubdm [--lockdown] [--spin-us=N] [--fault=NAME] [--disk=rw|ro]... "
+        "[--nic=MAC]... [--rng] [--virtio-console] "
         "(run by stubvmm with descriptors 3..%d)",
         DMFD_CONSOLE3);
 }
@@ -59,11 +61,26 @@ static void parse_args(int argc, char **argv, struct options *o)
                 usage();
             o->spin_us = (unsigned)v;
         } else if (strcmp(a, "--disk=rw") == 0 || strcmp(a, "--disk=ro") == 0) {
-            if (o->nr_disks == DMFD_MAX_DISKS)
+            struct virtio_config *v = &o->virtio;
+            if (v->nr_disks == VIRTIO_MAX_DISKS)
                 usage();
-            o->disks[o->nr_disks].fd = DMFD_DISK0 + (int)o->nr_disks;
-            o->disks[o->nr_disks].read_only = a[7] == 'r' && a[8] == 'o';
-            o->nr_disks++;
+            v->disks[v->nr_disks++].read_only = strcmp(a, "--disk=ro") == 0;
+        } else if (strncmp(a, "--nic=", 6) == 0) {
+            struct virtio_config *v = &o->virtio;
+            unsigned m[6];
+            char extra;
+            if (v->nr_nics == VIRTIO_MAX_NICS ||
+                sscanf(a + 6, "%2x:%2x:%2x:%2x:%2x:%2x%c", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5],
+                       &extra) != 6)
+                usage();
+            for (int k = 0; k < 6; k++)
+                v->nics[v->nr_nics].mac[k] = (uint8_t)m[k];
+            v->nr_nics++;
+        } else if (strcmp(a, "--rng") == 0) {
+            o->virtio.rng = true;
+        } else if (strcmp(a, "--virtio-console") == 0) {
+            o->virtio.console = true;
+            o->virtio.console_idx = DM_COM1_CONSOLE;
         } else if (strncmp(a, "--fault=", 8) == 0) {
 #ifdef STUBVISOR_TEST_HOOKS
             const char *f = a + 8;
@@ -82,6 +99,11 @@ static void parse_args(int argc, char **argv, struct options *o)
             usage();
         }
     }
+    /* Descriptors from DMFD_DISK0: the disks, then the NICs. */
+    for (unsigned i = 0; i < o->virtio.nr_disks; i++)
+        o->virtio.disks[i].fd = DMFD_DISK0 + (int)i;
+    for (unsigned i = 0; i < o->virtio.nr_nics; i++)
+        o->virtio.nics[i].fd = DMFD_DISK0 + (int)(o->virtio.nr_disks + i);
 }
 
 static uint64_t now_ns(void)
@@ -244,10 +266,10 @@ int main(int argc, char **argv)
     if (dm_devices_setup(dm, &devices) < 0)
         die(EXIT_SYSTEM, "cannot set up the devices");
     dm_devices_set_nr_vcpus(&devices, server.nr_vcpus);
-    for (unsigned i = 0; i < opt.nr_disks; i++)
-        if (fcntl(opt.disks[i].fd, F_GETFD) < 0)
-            die(EXIT_USAGE, "disk descriptor %d is missing", opt.disks[i].fd);
-    if (opt.nr_disks && !virtio_devices_new(dm, &devices.pci, opt.disks, opt.nr_disks))
+    for (unsigned i = 0; i < opt.virtio.nr_disks + opt.virtio.nr_nics; i++)
+        if (fcntl(DMFD_DISK0 + (int)i, F_GETFD) < 0)
+            die(EXIT_USAGE, "disk or NIC descriptor %d is missing", DMFD_DISK0 + (int)i);
+    if (!virtio_devices_new(dm, &devices.pci, &opt.virtio))
         die(EXIT_SYSTEM, "cannot set up the virtio devices");
 
     epfd = epoll_create1(EPOLL_CLOEXEC);

@@ -18,14 +18,16 @@ enum {
     /* Reserved for the store connection once the DM reads its arguments
      * from the store: */
     DMFD_STORE = 9,
-    /* Disk images (opened by stubvmm or the toolstack; the device model
-     * never opens files): disk i, in the order of stubdm's --disk
-     * options, is DMFD_DISK0 + i.  Until the store connection exists,
-     * DMFD_STORE is /dev/null when disks follow. */
+    /* Disk images and NIC back ends (opened by stubvmm or the toolstack;
+     * the device model never opens files or sockets): from DMFD_DISK0 on,
+     * the disks in the order of stubdm's --disk options, then the NICs in
+     * the order of its --nic options.  Until the store connection exists,
+     * DMFD_STORE is /dev/null when these follow. */
     DMFD_DISK0 = 10,
 };
 
 #define DMFD_MAX_DISKS 8
+#define DMFD_MAX_NICS  4
 
 /* How many descriptors stubvmm passes today (3 .. DMFD_CONSOLE3). */
 #define DMFD_COUNT 6

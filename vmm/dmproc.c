@@ -47,8 +47,9 @@ int dm_process_spawn(struct vmm *vmm, struct dm_process *p, int exe_fd, const ch
 {
     int dmop[2] = {-1, -1}, console[2] = {-1, -1}, null_fd = -1, log_fd = -1;
     char spin[32], fault_arg[64], name[32];
-    char *argv[6 + DMFD_MAX_DISKS];
-    int fds[DMFD_DISK0 - DMFD_DMOP + DMFD_MAX_DISKS];
+    char *argv[8 + DMFD_MAX_DISKS + DMFD_MAX_NICS];
+    char nic_args[DMFD_MAX_NICS][32];
+    int fds[DMFD_DISK0 - DMFD_DMOP + DMFD_MAX_DISKS + DMFD_MAX_NICS];
     size_t nfds = DMFD_COUNT;
     int argc = 0, rc = 0;
 
@@ -79,7 +80,7 @@ int dm_process_spawn(struct vmm *vmm, struct dm_process *p, int exe_fd, const ch
     fds[2] = log_fd;
     fds[3] = fds[4] = null_fd;
     fds[5] = console[1];
-    if (vmm->nr_disks) {
+    if (vmm->nr_disks || vmm->nr_nics) {
         fds[DMFD_STORE - DMFD_DMOP] = null_fd;
         nfds = DMFD_DISK0 - DMFD_DMOP;
     }
@@ -87,6 +88,17 @@ int dm_process_spawn(struct vmm *vmm, struct dm_process *p, int exe_fd, const ch
         argv[argc++] = vmm->disk_ro[i] ? "--disk=ro" : "--disk=rw";
         fds[nfds++] = vmm->disk_fd[i];
     }
+    for (unsigned i = 0; i < vmm->nr_nics; i++) {
+        const uint8_t *m = vmm->nic_mac[i];
+        snprintf(nic_args[i], sizeof(nic_args[i]), "--nic=%02x:%02x:%02x:%02x:%02x:%02x", m[0],
+                 m[1], m[2], m[3], m[4], m[5]);
+        argv[argc++] = nic_args[i];
+        fds[nfds++] = vmm->nic_fd[i];
+    }
+    if (vmm->virtio_rng)
+        argv[argc++] = "--rng";
+    if (vmm->virtio_console)
+        argv[argc++] = "--virtio-console";
     argv[argc] = NULL;
     snprintf(name, sizeof(name), "guest%d-dm", (int)getpid());
 

@@ -163,13 +163,23 @@ int inline_dm_create(struct vmm *vmm)
     if (rc < 0)
         goto fail;
     dm_devices_set_nr_vcpus(&in->devices, vmm->nr_vcpus);
-    if (vmm->nr_disks) {
-        struct virtio_disk_spec disks[DMFD_MAX_DISKS];
+    if (vmm->nr_disks || vmm->nr_nics || vmm->virtio_rng || vmm->virtio_console) {
+        struct virtio_config cfg = {
+            .nr_disks = vmm->nr_disks,
+            .nr_nics = vmm->nr_nics,
+            .rng = vmm->virtio_rng,
+            .console = vmm->virtio_console,
+            .console_idx = DM_COM1_CONSOLE,
+        };
         for (unsigned i = 0; i < vmm->nr_disks; i++)
-            disks[i] = (struct virtio_disk_spec){vmm->disk_fd[i], vmm->disk_ro[i]};
-        unsigned n = vmm->nr_disks;
-        vmm->nr_disks = 0; /* the devices own the descriptors now */
-        in->virtio = virtio_devices_new(in->dm, &in->devices.pci, disks, n);
+            cfg.disks[i] = (struct virtio_disk_spec){vmm->disk_fd[i], vmm->disk_ro[i]};
+        for (unsigned i = 0; i < vmm->nr_nics; i++) {
+            cfg.nics[i].fd = vmm->nic_fd[i];
+            memcpy(cfg.nics[i].mac, vmm->nic_mac[i], 6);
+        }
+        /* The devices own the descriptors now. */
+        vmm->nr_disks = vmm->nr_nics = 0;
+        in->virtio = virtio_devices_new(in->dm, &in->devices.pci, &cfg);
         if (!in->virtio) {
             rc = -EINVAL;
             goto fail;

@@ -126,10 +126,15 @@ struct vmm {
     int exit_status;
     int stop_efd;
 
-    /* Disk images (--disk), opened here and handed to the device model. */
+    /* Virtio devices: disk images (--disk) and NIC back ends (--nic),
+     * opened here and handed to the device model; --rng, --virtio-console. */
     unsigned nr_disks;
     int disk_fd[DMFD_MAX_DISKS];
     bool disk_ro[DMFD_MAX_DISKS];
+    unsigned nr_nics;
+    int nic_fd[DMFD_MAX_NICS];
+    uint8_t nic_mac[DMFD_MAX_NICS][6];
+    bool virtio_rng, virtio_console;
 
     /* Serial: the guest's COM1 output goes to out_fd; in_fd feeds it. */
     int in_fd, out_fd;
