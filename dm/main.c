@@ -269,6 +269,7 @@ int main(int argc, char **argv)
     for (unsigned i = 0; i < opt.virtio.nr_disks + opt.virtio.nr_nics; i++)
         if (fcntl(DMFD_DISK0 + (int)i, F_GETFD) < 0)
             die(EXIT_USAGE, "disk or NIC descriptor %d is missing", DMFD_DISK0 + (int)i);
+    opt.virtio.kick_eventfds = true;
     if (!virtio_devices_new(dm, &devices.pci, &opt.virtio))
         die(EXIT_SYSTEM, "cannot set up the virtio devices");
 

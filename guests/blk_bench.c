@@ -30,7 +30,7 @@ int guest_main(void)
         gprintf("blk-bench: chunk must be 1..%u KiB\n", MAX_CHUNK / 1024);
         return GUEST_EXIT_FAIL;
     }
-    if (vdev_open(&d, VIRTIO_ID_BLOCK, 0, 0) < 0)
+    if (vdev_open(&d, VIRTIO_ID_BLOCK, 0, 0, 1) < 0)
         return GUEST_EXIT_FAIL;
     capacity = vdev_config32(&d, 0) | (uint64_t)vdev_config32(&d, 4) << 32;
     sectors = mib * 2048;
@@ -38,20 +38,20 @@ int guest_main(void)
         gprintf("blk-bench: disk has %lu sectors, %lu asked\n", capacity, sectors);
         return GUEST_EXIT_FAIL;
     }
-    vdev_desc(&d, 0, (uintptr_t)&hdr, sizeof(hdr), VRING_DESC_F_NEXT, 1);
-    vdev_desc(&d, 1, (uintptr_t)buf, (uint32_t)chunk, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 2);
-    vdev_desc(&d, 2, (uintptr_t)&status, 1, VRING_DESC_F_WRITE, 0);
+    vdev_desc(&d, 0, 0, (uintptr_t)&hdr, sizeof(hdr), VRING_DESC_F_NEXT, 1);
+    vdev_desc(&d, 0, 1, (uintptr_t)buf, (uint32_t)chunk, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 2);
+    vdev_desc(&d, 0, 2, (uintptr_t)&status, 1, VRING_DESC_F_WRITE, 0);
     while (done < sectors) {
         uint64_t n = chunk / 512;
         if (n > sectors - done)
             n = sectors - done;
         hdr.type = VIRTIO_BLK_T_IN;
         hdr.sector = done;
-        vdev_desc(&d, 1, (uintptr_t)buf, (uint32_t)(n * 512),
+        vdev_desc(&d, 0, 1, (uintptr_t)buf, (uint32_t)(n * 512),
                   VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 2);
         status = 0xff;
-        vdev_submit(&d, 0);
-        if (!vdev_wait(&d, &len)) {
+        vdev_submit(&d, 0, 0);
+        if (!vdev_wait(&d, 0, NULL, &len)) {
             gprintf("blk-bench: no answer at sector %lu\n", done);
             return GUEST_EXIT_FAIL;
         }

@@ -27,12 +27,12 @@ static int request(struct vdev *d, uint32_t type, uint64_t sector, uint32_t len)
 
     hdr.type = type;
     hdr.sector = sector;
-    vdev_desc(d, 0, (uintptr_t)&hdr, sizeof(hdr), VRING_DESC_F_NEXT, len ? 1 : 2);
-    vdev_desc(d, 1, (uintptr_t)buf, len, VRING_DESC_F_NEXT, 2);
-    vdev_desc(d, 2, (uintptr_t)&status, 1, VRING_DESC_F_WRITE, 0);
+    vdev_desc(d, 0, 0, (uintptr_t)&hdr, sizeof(hdr), VRING_DESC_F_NEXT, len ? 1 : 2);
+    vdev_desc(d, 0, 1, (uintptr_t)buf, len, VRING_DESC_F_NEXT, 2);
+    vdev_desc(d, 0, 2, (uintptr_t)&status, 1, VRING_DESC_F_WRITE, 0);
     status = 0xff;
-    vdev_submit(d, 0);
-    if (!vdev_wait(d, &used)) {
+    vdev_submit(d, 0, 0);
+    if (!vdev_wait(d, 0, NULL, &used)) {
         gprintf("blk-write: no answer\n");
         return -1;
     }
@@ -47,7 +47,8 @@ int guest_main(void)
     int st;
 
     cmdline_value("expect", expect, sizeof(expect));
-    if (vdev_open(&d, VIRTIO_ID_BLOCK, 0, 1ull << VIRTIO_BLK_F_FLUSH | 1ull << VIRTIO_BLK_F_RO) < 0)
+    if (vdev_open(&d, VIRTIO_ID_BLOCK, 0, 1ull << VIRTIO_BLK_F_FLUSH | 1ull << VIRTIO_BLK_F_RO, 1) <
+        0)
         return GUEST_EXIT_FAIL;
     if (expect[0] == 'i') {
         for (unsigned i = 0; i < 512; i++)

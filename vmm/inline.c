@@ -177,6 +177,12 @@ int inline_dm_create(struct vmm *vmm)
             cfg.nics[i].fd = vmm->nic_fd[i];
             memcpy(cfg.nics[i].mac, vmm->nic_mac[i], 6);
         }
+        /* Queue kicks stay on the vCPU thread (the trap); only NIC back
+         * ends are watched, by the main loop. */
+        if (dm_events_enable(in->dm) < 0) {
+            rc = -errno;
+            goto fail;
+        }
         /* The devices own the descriptors now. */
         vmm->nr_disks = vmm->nr_nics = 0;
         in->virtio = virtio_devices_new(in->dm, &in->devices.pci, &cfg);
@@ -228,4 +234,20 @@ bool inline_dm_console_poll(struct vmm *vmm)
     full = dm_console_poll(in->dm);
     pthread_mutex_unlock(&in->lock);
     return full;
+}
+
+int inline_dm_events_fd(struct vmm *vmm)
+{
+    struct vmm_inline *in = vmm->inl;
+
+    return in && in->virtio ? dm_events_enable(in->dm) : -1;
+}
+
+void inline_dm_events_run(struct vmm *vmm)
+{
+    struct vmm_inline *in = vmm->inl;
+
+    pthread_mutex_lock(&in->lock);
+    dm_events_run(in->dm);
+    pthread_mutex_unlock(&in->lock);
 }

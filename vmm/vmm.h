@@ -290,4 +290,10 @@ void inline_dm_access(struct vmm *vmm, uint32_t type, uint64_t addr, uint8_t *da
  * true if the device is full and input is left waiting. */
 bool inline_dm_console_poll(struct vmm *vmm);
 
+/* The descriptor the main loop polls for the inline devices' watched
+ * descriptors (-1 if none), and the call to make when it is readable
+ * (under the device lock). */
+int inline_dm_events_fd(struct vmm *vmm);
+void inline_dm_events_run(struct vmm *vmm);
+
 #endif

@@ -531,7 +531,7 @@ int virtio_pci_init(struct virtio_pci *vp, struct pci_bus *bus, unsigned devfn,
      * descriptors later.  Without an event loop (inline) the trap kicks. */
     for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++) {
         vp->kick_fd[q] = -1;
-        if (q >= vd->ops->nr_queues)
+        if (q >= vd->ops->nr_queues || !(flags & VIRTIO_PCI_KICK_EVENTFD))
             continue;
         int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (fd >= 0 && dm_watch_fd(dm_of(bus), fd, kick_fd_ready, vp) == 0)

@@ -22,8 +22,9 @@
  * modern interface.
  *
  * Notifications: a driver write to the notify area kicks the queue from
- * the trap.  When the core can watch descriptors (dm_watch_fd()) and the
- * host takes ioeventfds, each live queue also gets an eventfd registered
+ * the trap.  With VIRTIO_PCI_KICK_EVENTFD, when the core can watch
+ * descriptors (dm_watch_fd()) and the host takes ioeventfds, each live
+ * queue also gets an eventfd registered
  * at its notify address, so kicks skip the ioreq round trip; the
  * registration follows the BAR when the guest moves it.
  */
@@ -49,6 +50,7 @@
 
 #define VIRTIO_PCI_LEGACY_BAR   0
 #define VIRTIO_PCI_TRANSITIONAL 0x1u
+#define VIRTIO_PCI_KICK_EVENTFD 0x2u /* kicks through ioeventfds (dm_watch_fd) */
 
 struct virtio_pci {
     struct pci_dev pci;
@@ -66,7 +68,7 @@ struct virtio_pci {
 };
 
 /* Put vd on bus at devfn as a virtio-pci function of the given PCI class;
- * flags: VIRTIO_PCI_TRANSITIONAL or 0 (modern only).  vp and vd are owned
+ * flags: VIRTIO_PCI_TRANSITIONAL (else modern only), VIRTIO_PCI_KICK_EVENTFD.  vp and vd are owned
  * by the caller and must outlive the bus.  Returns 0 or a negative errno
  * (-EINVAL also for a device type without a transitional id). */
 int virtio_pci_init(struct virtio_pci *vp, struct pci_bus *bus, unsigned devfn,

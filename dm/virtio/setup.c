@@ -14,8 +14,14 @@
 #define CLASS_COMM_OTHER    0x078000
 #define CLASS_OTHER         0x00ff00
 
+static unsigned kick_flag(const struct virtio_config *cfg)
+{
+    return cfg->kick_eventfds ? VIRTIO_PCI_KICK_EVENTFD : 0;
+}
+
 static int add_disk(struct virtio_devices *v, struct dm *dm, struct pci_bus *bus,
-                    const struct virtio_disk_spec *spec, unsigned *slot)
+                    const struct virtio_config *cfg, const struct virtio_disk_spec *spec,
+                    unsigned *slot)
 {
     unsigned i = v->nr_disks;
     char serial[VIRTIO_BLK_ID_BYTES + 1];
@@ -31,11 +37,12 @@ static int add_disk(struct virtio_devices *v, struct dm *dm, struct pci_bus *bus
     log_debug("virtio-blk %u: %llu bytes%s", i, (unsigned long long)v->disks[i].size,
               v->disks[i].read_only ? ", read-only" : "");
     return virtio_pci_init(&v->blk_pci[i], bus, (*slot)++ << 3, &v->blk[i].vdev,
-                           CLASS_STORAGE_OTHER, VIRTIO_PCI_TRANSITIONAL);
+                           CLASS_STORAGE_OTHER, VIRTIO_PCI_TRANSITIONAL | kick_flag(cfg));
 }
 
 static int add_nic(struct virtio_devices *v, struct dm *dm, struct pci_bus *bus,
-                   const struct virtio_nic_spec *spec, unsigned *slot)
+                   const struct virtio_config *cfg, const struct virtio_nic_spec *spec,
+                   unsigned *slot)
 {
     unsigned i = v->nr_nics;
     int rc = net_backend_open(&v->backends[i], spec->fd);
@@ -49,7 +56,7 @@ static int add_nic(struct virtio_devices *v, struct dm *dm, struct pci_bus *bus,
     if (rc < 0)
         return rc;
     return virtio_pci_init(&v->net_pci[i], bus, (*slot)++ << 3, &v->net[i].vdev, CLASS_NET_ETHERNET,
-                           VIRTIO_PCI_TRANSITIONAL);
+                           VIRTIO_PCI_TRANSITIONAL | kick_flag(cfg));
 }
 
 struct virtio_devices *virtio_devices_new(struct dm *dm, struct pci_bus *bus,
@@ -66,21 +73,21 @@ struct virtio_devices *virtio_devices_new(struct dm *dm, struct pci_bus *bus,
     if (!v)
         goto fail;
     for (unsigned i = 0; i < cfg->nr_disks; i++)
-        if ((rc = add_disk(v, dm, bus, &cfg->disks[i], &slot)) < 0)
+        if ((rc = add_disk(v, dm, bus, cfg, &cfg->disks[i], &slot)) < 0)
             goto fail;
     for (unsigned i = 0; i < cfg->nr_nics; i++)
-        if ((rc = add_nic(v, dm, bus, &cfg->nics[i], &slot)) < 0)
+        if ((rc = add_nic(v, dm, bus, cfg, &cfg->nics[i], &slot)) < 0)
             goto fail;
     if (cfg->console) {
         if ((rc = virtio_console_init(&v->console, dm, cfg->console_idx)) < 0 ||
             (rc = virtio_pci_init(&v->console_pci, bus, slot++ << 3, &v->console.vdev,
-                                  CLASS_COMM_OTHER, VIRTIO_PCI_TRANSITIONAL)) < 0)
+                                  CLASS_COMM_OTHER, VIRTIO_PCI_TRANSITIONAL | kick_flag(cfg))) < 0)
             goto fail;
     }
     if (cfg->rng) {
         virtio_rng_init(&v->rng, dm);
         if ((rc = virtio_pci_init(&v->rng_pci, bus, slot++ << 3, &v->rng.vdev, CLASS_OTHER,
-                                  VIRTIO_PCI_TRANSITIONAL)) < 0)
+                                  VIRTIO_PCI_TRANSITIONAL | kick_flag(cfg))) < 0)
             goto fail;
     }
     return v;

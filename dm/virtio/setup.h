@@ -39,6 +39,7 @@ struct virtio_config {
     bool console;         /* one virtio-console port ... */
     unsigned console_idx; /* ... on this device-model console */
     bool rng;
+    bool kick_eventfds; /* queue kicks through ioeventfds (needs dm_events_enable) */
 };
 
 struct virtio_devices {

@@ -14,15 +14,9 @@
 #define BAR_WINDOW_STRIDE 0x100000u
 #define WAIT_LIMIT        100000000ull
 
-static struct vring_desc ring_desc[VQ_SIZE] __attribute__((aligned(16)));
-static struct {
-    uint16_t flags, idx, ring[VQ_SIZE], used_event;
-} ring_avail __attribute__((aligned(4)));
-static struct {
-    uint16_t flags, idx;
-    struct vring_used_elem ring[VQ_SIZE];
-    uint16_t avail_event;
-} ring_used __attribute__((aligned(4)));
+/* Rings of every queue: descriptors, then avail at +0x400, used at +0x800
+ * (room for VQ_SIZE entries each, with the event words). */
+static uint8_t rings[VQ_MAX][0x1000] __attribute__((aligned(4096)));
 
 static uint32_t cfg_read32(unsigned devfn, unsigned reg)
 {
@@ -133,7 +127,7 @@ static int read_caps(struct vdev *d)
     return d->common && d->notify && d->device ? 0 : -1;
 }
 
-int vdev_open(struct vdev *d, unsigned id, unsigned nth, uint64_t want)
+int vdev_open(struct vdev *d, unsigned id, unsigned nth, uint64_t want, unsigned nq)
 {
     uintptr_t c;
     uint64_t offered;
@@ -177,23 +171,38 @@ int vdev_open(struct vdev *d, unsigned id, unsigned nth, uint64_t want)
         return -1;
     }
 
-    mmio_write16(c + VIRTIO_PCI_COMMON_Q_SELECT, 0);
-    max = mmio_read16(c + VIRTIO_PCI_COMMON_Q_SIZE);
-    if (max == 0)
+    if (nq == 0 || nq > VQ_MAX)
         return -1;
-    d->qsize = max < VQ_SIZE ? max : VQ_SIZE;
-    mmio_write16(c + VIRTIO_PCI_COMMON_Q_SIZE, d->qsize);
-    mmio_write16(c + VIRTIO_PCI_COMMON_Q_MSIX, VIRTIO_MSI_NO_VECTOR);
-    mmio_write32(c + VIRTIO_PCI_COMMON_Q_DESCLO, (uint32_t)(uintptr_t)ring_desc);
-    mmio_write32(c + VIRTIO_PCI_COMMON_Q_DESCHI, 0);
-    mmio_write32(c + VIRTIO_PCI_COMMON_Q_AVAILLO, (uint32_t)(uintptr_t)&ring_avail);
-    mmio_write32(c + VIRTIO_PCI_COMMON_Q_AVAILHI, 0);
-    mmio_write32(c + VIRTIO_PCI_COMMON_Q_USEDLO, (uint32_t)(uintptr_t)&ring_used);
-    mmio_write32(c + VIRTIO_PCI_COMMON_Q_USEDHI, 0);
-    ring_avail.flags = VRING_AVAIL_F_NO_INTERRUPT;
-    noff = mmio_read16(c + VIRTIO_PCI_COMMON_Q_NOFF);
-    d->kick = d->notify + (uintptr_t)noff * d->notify_mul;
-    mmio_write16(c + VIRTIO_PCI_COMMON_Q_ENABLE, 1);
+    for (unsigned q = 0; q < nq; q++) {
+        struct vdev_queue *vq = &d->q[q];
+        uintptr_t base = (uintptr_t)rings[q];
+
+        for (unsigned i = 0; i < sizeof(rings[q]); i++)
+            rings[q][i] = 0;
+        vq->desc = (struct vring_desc *)base;
+        vq->avail = (struct vring_avail *)(base + 0x400);
+        vq->used = (struct vring_used *)(base + 0x800);
+        mmio_write16(c + VIRTIO_PCI_COMMON_Q_SELECT, (uint16_t)q);
+        max = mmio_read16(c + VIRTIO_PCI_COMMON_Q_SIZE);
+        if (max == 0) {
+            gprintf("virtio: queue %u is missing\n", q);
+            return -1;
+        }
+        vq->size = max < VQ_SIZE ? max : VQ_SIZE;
+        mmio_write16(c + VIRTIO_PCI_COMMON_Q_SIZE, vq->size);
+        mmio_write16(c + VIRTIO_PCI_COMMON_Q_MSIX, VIRTIO_MSI_NO_VECTOR);
+        mmio_write32(c + VIRTIO_PCI_COMMON_Q_DESCLO, (uint32_t)base);
+        mmio_write32(c + VIRTIO_PCI_COMMON_Q_DESCHI, 0);
+        mmio_write32(c + VIRTIO_PCI_COMMON_Q_AVAILLO, (uint32_t)(base + 0x400));
+        mmio_write32(c + VIRTIO_PCI_COMMON_Q_AVAILHI, 0);
+        mmio_write32(c + VIRTIO_PCI_COMMON_Q_USEDLO, (uint32_t)(base + 0x800));
+        mmio_write32(c + VIRTIO_PCI_COMMON_Q_USEDHI, 0);
+        vq->avail->flags = VRING_AVAIL_F_NO_INTERRUPT;
+        noff = mmio_read16(c + VIRTIO_PCI_COMMON_Q_NOFF);
+        vq->kick = d->notify + (uintptr_t)noff * d->notify_mul;
+        mmio_write16(c + VIRTIO_PCI_COMMON_Q_ENABLE, 1);
+    }
+    d->nr_queues = nq;
     write_status(d, VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
                         VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK);
     if (vdev_status(d) & VIRTIO_CONFIG_S_NEEDS_RESET) {
@@ -203,30 +212,41 @@ int vdev_open(struct vdev *d, unsigned id, unsigned nth, uint64_t want)
     return 0;
 }
 
-void vdev_desc(struct vdev *d, unsigned i, uint64_t addr, uint32_t len, uint16_t flags,
+void vdev_desc(struct vdev *d, unsigned q, unsigned i, uint64_t addr, uint32_t len, uint16_t flags,
                uint16_t next)
 {
-    (void)d;
-    ring_desc[i] = (struct vring_desc){.addr = addr, .len = len, .flags = flags, .next = next};
+    d->q[q].desc[i] = (struct vring_desc){.addr = addr, .len = len, .flags = flags, .next = next};
 }
 
-void vdev_submit(struct vdev *d, uint16_t head)
+void vdev_post(struct vdev *d, unsigned q, uint16_t head, bool kick)
 {
-    ring_avail.ring[d->avail_idx % d->qsize] = head;
-    d->avail_idx++;
-    __atomic_store_n(&ring_avail.idx, d->avail_idx, __ATOMIC_RELEASE);
+    struct vdev_queue *vq = &d->q[q];
+
+    vq->avail->ring[vq->avail_idx % vq->size] = head;
+    vq->avail_idx++;
+    __atomic_store_n(&vq->avail->idx, vq->avail_idx, __ATOMIC_RELEASE);
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    if (!(__atomic_load_n(&ring_used.flags, __ATOMIC_ACQUIRE) & VRING_USED_F_NO_NOTIFY))
-        mmio_write16(d->kick, 0);
+    if (kick && !(__atomic_load_n(&vq->used->flags, __ATOMIC_ACQUIRE) & VRING_USED_F_NO_NOTIFY))
+        mmio_write16(vq->kick, (uint16_t)q);
 }
 
-bool vdev_wait(struct vdev *d, uint32_t *len)
+void vdev_submit(struct vdev *d, unsigned q, uint16_t head)
 {
+    vdev_post(d, q, head, true);
+}
+
+bool vdev_wait(struct vdev *d, unsigned q, uint32_t *id, uint32_t *len)
+{
+    struct vdev_queue *vq = &d->q[q];
+
     for (uint64_t i = 0; i < WAIT_LIMIT; i++) {
-        if (__atomic_load_n(&ring_used.idx, __ATOMIC_ACQUIRE) != d->used_seen) {
+        if (__atomic_load_n(&vq->used->idx, __ATOMIC_ACQUIRE) != vq->used_seen) {
+            const struct vring_used_elem *e = &vq->used->ring[vq->used_seen % vq->size];
+            if (id)
+                *id = e->id;
             if (len)
-                *len = ring_used.ring[d->used_seen % d->qsize].len;
-            d->used_seen++;
+                *len = e->len;
+            vq->used_seen++;
             return true;
         }
         __asm__ volatile("pause");
@@ -237,4 +257,9 @@ bool vdev_wait(struct vdev *d, uint32_t *len)
 uint32_t vdev_config32(const struct vdev *d, unsigned off)
 {
     return mmio_read32(d->device + off);
+}
+
+uint8_t vdev_config8(const struct vdev *d, unsigned off)
+{
+    return mmio_read8(d->device + off);
 }

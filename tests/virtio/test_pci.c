@@ -104,7 +104,7 @@ static int setup(void **state)
 static int setup_events(void **state)
 {
     (void)state;
-    return setup_with(true);
+    return setup_with_flags(true, VIRTIO_PCI_KICK_EVENTFD);
 }
 
 static int teardown(void **state)
