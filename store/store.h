@@ -161,6 +161,7 @@ struct conn {
     struct store *store;
     struct conn *prev, *next; /* store->conns */
     struct conn *flush_next;  /* store->flush list */
+    struct conn *grave_next;  /* store->graveyard list */
     bool in_flush, dead, closing;
     int fd;
     uint32_t domid;
