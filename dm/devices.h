@@ -1,0 +1,29 @@
+/* The PC devices stubdm offers today, set up in one call. */
+#ifndef STUBVISOR_DM_DEVICES_H
+#define STUBVISOR_DM_DEVICES_H
+
+#include "dm/dm.h"
+#include "dm/uart.h"
+
+#define DM_COM1_PORT       0x3f8
+#define DM_COM1_IRQ        4
+#define DM_COM1_CONSOLE    3
+#define DM_DEBUGCON_PORT   0x402
+#define DM_DEBUG_EXIT_PORT 0xf4
+
+struct dm_devices {
+    struct uart com1;
+    char debugcon_line[128]; /* QEMU's debug console, logged line by line */
+    unsigned debugcon_len;
+    unsigned debugcon_lines; /* logged so far: a guest must not flood the log */
+};
+
+#define DM_DEBUGCON_MAX_LINES 16
+
+/* COM1 (16550 at 0x3f8, IRQ 4, console 3), the debug console on port 0x402
+ * (written to the log, reads 0xe9 as in QEMU) and isa-debug-exit at 0xf4
+ * (a write stops the guest with that byte as its exit status).  devs is
+ * owned by the caller and must outlive dm.  Returns 0 or a negative errno. */
+int dm_devices_setup(struct dm *dm, struct dm_devices *devs);
+
+#endif

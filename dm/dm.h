@@ -1,0 +1,107 @@
+/* The device model core: one trap registry, one host-ops table.
+ *
+ * Device code is written once and runs in every placement.  A device
+ * registers its traps with dm_register() (kvmtool style) and reaches the
+ * outside world only through the dm_host_ops table the placement provides:
+ *   - dm/host_dmop.c: dm_op messages to stubvmm (process and stubdom);
+ *   - vmm/inline.c:   direct calls inside stubvmm (inline), on the vCPU
+ *                     thread, serialised by one lock.
+ * The core itself is single-threaded: callers serialise dm_dispatch(),
+ * dm_console_poll() and everything else on one struct dm.
+ */
+#ifndef STUBVISOR_DM_H
+#define STUBVISOR_DM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "lib/ioreq.h"
+
+struct dm;
+
+/* Trap types: the ioreq types of lib/ioreq.h. */
+enum dm_trap_type {
+    DM_TRAP_PIO = IOREQ_TYPE_PIO,
+    DM_TRAP_MMIO = IOREQ_TYPE_COPY,
+    DM_TRAP_PCI = IOREQ_TYPE_PCI_CONFIG, /* addr = SBDF << 32 | register */
+};
+
+/* Every handler: addr is the absolute address of the access, data holds
+ * `size` bytes (1, 2, 4 or 8) in little-endian order: filled by the handler
+ * on reads, given on writes.  A handler never fails: what it cannot do it
+ * ignores (writes) or answers with all-ones (reads). */
+typedef void (*dm_trap_fn)(struct dm *dm, uint64_t addr, uint8_t *data, uint32_t size,
+                           bool is_write, void *opaque);
+
+#define DM_TRAP_POSTED 0x1u /* writes need no reply (the buffered ring) */
+
+/* What the outside world does for the device model.  `h` is host_opaque.
+ * Every function returns 0 or a negative errno. */
+struct dm_host_ops {
+    int (*map_range)(void *h, int type, uint64_t start, uint64_t end, uint32_t flags);
+    int (*unmap_range)(void *h, int type, uint64_t start, uint64_t end);
+    int (*set_isa_irq)(void *h, unsigned irq, int level);
+    int (*inject_msi)(void *h, uint64_t addr, uint32_t data);
+    /* Assign (deassign = false) or remove an ioeventfd / irqfd.  The core
+     * keeps ownership of fd. */
+    int (*ioeventfd)(void *h, int type, uint64_t addr, uint32_t len, int fd, bool deassign);
+    int (*irqfd)(void *h, unsigned gsi, int fd, bool deassign);
+    /* The guest asked to stop: reason DMOP_SHUTDOWN_*, status 0..255. */
+    int (*shutdown)(void *h, unsigned reason, unsigned status);
+    /* Console `idx` (3 = COM1): write all of buf; read what is there
+     * without blocking (0 when nothing, -EAGAIN is reported as 0). */
+    int (*console_write)(void *h, unsigned idx, const void *buf, size_t len);
+    ssize_t (*console_read)(void *h, unsigned idx, void *buf, size_t len);
+};
+
+/* Create a device model core bound to a host.  guest_ram/ram_size describe
+ * guest-physical memory from 0 (may be NULL/0: no device touches RAM yet).
+ * Returns NULL on allocation failure.  The caller owns the result and frees
+ * it with dm_free(); host and RAM must outlive it. */
+struct dm *dm_new(const struct dm_host_ops *host, void *host_opaque, void *guest_ram,
+                  uint64_t ram_size);
+void dm_free(struct dm *dm);
+
+/* Register a trap over [addr, addr + len) and ask the host to route it here.
+ * Returns 0, -EINVAL (empty or wrapping), -EEXIST (overlaps another trap),
+ * -ENOSPC (registry full), or the host's error (nothing registered). */
+int dm_register(struct dm *dm, enum dm_trap_type type, uint64_t addr, uint64_t len, uint32_t flags,
+                dm_trap_fn fn, void *opaque);
+
+/* Find the trap covering [addr, addr + size) and call it.  Accesses no trap
+ * fully covers read as all-ones and drop writes.  size must be 1, 2, 4 or 8
+ * (anything else is treated as unclaimed).  Returns true if claimed. */
+bool dm_dispatch(struct dm *dm, enum dm_trap_type type, uint64_t addr, uint8_t *data, uint32_t size,
+                 bool is_write);
+
+/* Host services for devices, forwarding to the ops table. */
+int dm_set_isa_irq(struct dm *dm, unsigned irq, int level);
+int dm_shutdown(struct dm *dm, unsigned reason, unsigned status);
+int dm_console_write(struct dm *dm, unsigned idx, const void *buf, size_t len);
+
+/* A guest-physical range as a host pointer, or NULL if any byte of
+ * [gpa, gpa + len) lies outside guest RAM (overflow-safe).  The only way
+ * device code may turn a guest address into a pointer. */
+void *dm_guest_ptr(struct dm *dm, uint64_t gpa, uint64_t len);
+
+/* Console input.  A device that consumes console `idx` attaches a receiver:
+ * room() says how many bytes it can take now, rx() takes them. */
+struct dm_console_rx {
+    size_t (*room)(void *opaque);
+    void (*rx)(void *opaque, const uint8_t *buf, size_t len);
+    void *opaque;
+};
+int dm_console_attach(struct dm *dm, unsigned idx, const struct dm_console_rx *rx);
+
+/* Move what console input is waiting into the devices, reading it with
+ * host->console_read only as far as they have room.  Returns true if some
+ * device is full (its input waits in the host; call again after the guest
+ * ran), false otherwise. */
+bool dm_console_poll(struct dm *dm);
+
+#define DM_MAX_TRAPS    32
+#define DM_MAX_CONSOLES 8
+
+#endif

@@ -1,0 +1,164 @@
+/* Host ops over dm_op messages: the device model in its own process
+ * (placements process and stubdom) asks stubvmm for everything. */
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "dm/server.h"
+#include "lib/dmfds.h"
+#include "lib/fdio.h"
+#include "lib/log.h"
+
+int dmop_call(int fd, const struct dmop_req *req, int attach_fd, struct dmop_reply *rep, int *fds,
+              size_t *nfds)
+{
+    struct dmop_reply local;
+    int scratch[FDIO_MAX_FDS];
+    size_t n = FDIO_MAX_FDS;
+    ssize_t r;
+
+    if (!rep)
+        rep = &local;
+    r = send_with_fds(fd, req, sizeof(*req), &attach_fd, attach_fd >= 0 ? 1 : 0);
+    if (r < 0)
+        return -errno;
+    do {
+        r = recv_with_fds(fd, rep, sizeof(*rep), scratch, &n);
+    } while (r < 0 && errno == EINTR);
+    if (r < 0)
+        return -errno;
+    if (r == 0)
+        return -EPIPE;
+    if ((size_t)r != sizeof(*rep) || rep->op != req->op || rep->rc > 0 || (!fds && n > 0) ||
+        (fds && n > *nfds)) {
+        for (size_t i = 0; i < n; i++)
+            close(scratch[i]);
+        return -EPROTO;
+    }
+    if (fds) {
+        memcpy(fds, scratch, n * sizeof(int));
+        *nfds = n;
+    }
+    return rep->rc;
+}
+
+static int host_map(void *h, int type, uint64_t start, uint64_t end, uint32_t flags)
+{
+    struct ioreq_server *s = h;
+    struct dmop_req req = {.op = DMOP_MAP_IO_RANGE_TO_IOREQ_SERVER};
+
+    req.u.range.id = s->id;
+    req.u.range.type = (uint32_t)type;
+    req.u.range.flags = (flags & DM_TRAP_POSTED) ? DMOP_RANGE_POSTED : 0;
+    req.u.range.start = start;
+    req.u.range.end = end;
+    return dmop_call(s->dmop_fd, &req, -1, NULL, NULL, NULL);
+}
+
+static int host_unmap(void *h, int type, uint64_t start, uint64_t end)
+{
+    struct ioreq_server *s = h;
+    struct dmop_req req = {.op = DMOP_UNMAP_IO_RANGE_FROM_IOREQ_SERVER};
+
+    req.u.range.id = s->id;
+    req.u.range.type = (uint32_t)type;
+    req.u.range.start = start;
+    req.u.range.end = end;
+    return dmop_call(s->dmop_fd, &req, -1, NULL, NULL, NULL);
+}
+
+static int host_isa_irq(void *h, unsigned irq, int level)
+{
+    struct ioreq_server *s = h;
+    struct dmop_req req = {.op = DMOP_SET_ISA_IRQ_LEVEL};
+
+    req.u.isa_irq.isa_irq = (uint8_t)irq;
+    req.u.isa_irq.level = level ? 1 : 0;
+    return dmop_call(s->dmop_fd, &req, -1, NULL, NULL, NULL);
+}
+
+static int host_msi(void *h, uint64_t addr, uint32_t data)
+{
+    struct ioreq_server *s = h;
+    struct dmop_req req = {.op = DMOP_INJECT_MSI};
+
+    req.u.msi.addr = addr;
+    req.u.msi.data = data;
+    return dmop_call(s->dmop_fd, &req, -1, NULL, NULL, NULL);
+}
+
+static int host_ioeventfd(void *h, int type, uint64_t addr, uint32_t len, int fd, bool deassign)
+{
+    struct ioreq_server *s = h;
+    struct dmop_req req = {.op = DMOP_IOEVENTFD};
+
+    req.u.ioeventfd.id = s->id;
+    req.u.ioeventfd.type = (uint32_t)type;
+    req.u.ioeventfd.addr = addr;
+    req.u.ioeventfd.len = len;
+    req.u.ioeventfd.flags = deassign ? DMOP_FD_DEASSIGN : 0;
+    return dmop_call(s->dmop_fd, &req, deassign ? -1 : fd, NULL, NULL, NULL);
+}
+
+static int host_irqfd(void *h, unsigned gsi, int fd, bool deassign)
+{
+    struct ioreq_server *s = h;
+    struct dmop_req req = {.op = DMOP_IRQFD};
+
+    req.u.irqfd.gsi = gsi;
+    req.u.irqfd.flags = deassign ? DMOP_FD_DEASSIGN : 0;
+    return dmop_call(s->dmop_fd, &req, fd, NULL, NULL, NULL);
+}
+
+static int host_shutdown(void *h, unsigned reason, unsigned status)
+{
+    struct ioreq_server *s = h;
+    struct dmop_req req = {.op = DMOP_REMOTE_SHUTDOWN};
+
+    req.u.shutdown.reason = reason;
+    req.u.shutdown.status = status;
+    return dmop_call(s->dmop_fd, &req, -1, NULL, NULL, NULL);
+}
+
+/* Consoles are descriptors DMFD_CONSOLE0 + idx, handed over at spawn. */
+static int console_fd(unsigned idx)
+{
+    return idx <= 3 ? DMFD_CONSOLE0 + (int)idx : -1;
+}
+
+static int host_console_write(void *h, unsigned idx, const void *buf, size_t len)
+{
+    int fd = console_fd(idx);
+
+    (void)h;
+    if (fd < 0)
+        return -EBADF;
+    return write_full(fd, buf, len) < 0 ? -errno : 0;
+}
+
+static ssize_t host_console_read(void *h, unsigned idx, void *buf, size_t len)
+{
+    int fd = console_fd(idx);
+    ssize_t r;
+
+    (void)h;
+    if (fd < 0)
+        return -EBADF;
+    r = recv(fd, buf, len, MSG_DONTWAIT);
+    if (r < 0)
+        return errno == EAGAIN ? 0 : -errno;
+    return r;
+}
+
+const struct dm_host_ops dm_host_dmop_ops = {
+    .map_range = host_map,
+    .unmap_range = host_unmap,
+    .set_isa_irq = host_isa_irq,
+    .inject_msi = host_msi,
+    .ioeventfd = host_ioeventfd,
+    .irqfd = host_irqfd,
+    .shutdown = host_shutdown,
+    .console_write = host_console_write,
+    .console_read = host_console_read,
+};

@@ -1,0 +1,246 @@
+/* stubdm: the device model as a process of its own (placements process and
+ * stubdom).  Its descriptors are the fixed ones of lib/dmfds.h; it never
+ * opens /dev/kvm and, once set up, asks the sandbox to lock it down before
+ * it reads the first request.
+ *
+ * usage: stubdm [--lockdown] [--spin-us=N] [--fault=NAME]
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dm/devices.h"
+#include "dm/server.h"
+#include "lib/dmfds.h"
+#include "lib/log.h"
+#include "lib/spin.h"
+#include "vmm/sandbox_api.h"
+
+#define DEFAULT_SPIN_US 10
+
+struct options {
+    bool lockdown;
+    unsigned spin_us;
+    enum dm_fault fault;
+};
+
+static noreturn void usage(void)
+{
+    die(EXIT_USAGE,
+        "usage: stubdm [--lockdown] [--spin-us=N] [--fault=NAME] "
+        "(run by stubvmm with descriptors 3..%d)",
+        DMFD_CONSOLE3);
+}
+
+static void parse_args(int argc, char **argv, struct options *o)
+{
+    o->spin_us = DEFAULT_SPIN_US;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        char *end;
+        if (strcmp(a, "--lockdown") == 0) {
+            o->lockdown = true;
+        } else if (strncmp(a, "--spin-us=", 10) == 0) {
+            unsigned long v = strtoul(a + 10, &end, 10);
+            if (*end || end == a + 10 || v > 100000)
+                usage();
+            o->spin_us = (unsigned)v;
+        } else if (strncmp(a, "--fault=", 8) == 0) {
+#ifdef STUBVISOR_TEST_HOOKS
+            const char *f = a + 8;
+            if (strcmp(f, "bad-state") == 0)
+                o->fault = DM_FAULT_BAD_STATE;
+            else if (strcmp(f, "backwards") == 0)
+                o->fault = DM_FAULT_BACKWARDS;
+            else if (strcmp(f, "bad-dmops") == 0)
+                o->fault = DM_FAULT_BAD_DMOPS;
+            else if (strcmp(f, "bad-ring") == 0)
+                o->fault = DM_FAULT_BAD_RING;
+            else if (strcmp(f, "hang") == 0)
+                o->fault = DM_FAULT_HANG;
+            else
+                usage();
+#else
+            die(EXIT_USAGE, "--fault is only available in test builds");
+#endif
+        } else {
+            usage();
+        }
+    }
+}
+
+/* Test hook: every one of these must be refused by stubvmm. */
+static void send_bad_dmops(struct ioreq_server *s)
+{
+    static const struct dmop_req bad[] = {
+        {.op = 200},
+        {.op = DMOP_MAP_IO_RANGE_TO_IOREQ_SERVER,
+         .u.range = {.type = 0, .start = 0x10000, .end = 0x10001}},
+        {.op = DMOP_MAP_IO_RANGE_TO_IOREQ_SERVER,
+         .u.range = {.type = 0, .start = 0xcf8, .end = 0xcfb}},
+        {.op = DMOP_MAP_IO_RANGE_TO_IOREQ_SERVER,
+         .u.range = {.type = 1, .start = 0x1000, .end = 0x1fff}},
+        {.op = DMOP_MAP_IO_RANGE_TO_IOREQ_SERVER,
+         .u.range = {.type = 1, .start = 0xfee00000, .end = 0xfee00fff}},
+        {.op = DMOP_MAP_IO_RANGE_TO_IOREQ_SERVER,
+         .u.range = {.type = 1, .start = ~0ull - 1, .end = 1}},
+        {.op = DMOP_MAP_IO_RANGE_TO_IOREQ_SERVER, .u.range = {.type = 9, .start = 1, .end = 2}},
+        {.op = DMOP_SET_ISA_IRQ_LEVEL, .u.isa_irq = {.isa_irq = 16, .level = 1}},
+        {.op = DMOP_INJECT_MSI, .u.msi = {.addr = 0x1000, .data = 0}},
+        {.op = DMOP_IRQFD, .u.irqfd = {.gsi = 1000}},
+        {.op = DMOP_REMOTE_SHUTDOWN, .u.shutdown = {.reason = 0, .status = 256}},
+        {.op = DMOP_GET_IOREQ_SERVER_INFO, .u.server = {.id = 7}},
+    };
+    unsigned refused = 0;
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct dmop_req req = bad[i];
+        if (req.op == DMOP_MAP_IO_RANGE_TO_IOREQ_SERVER)
+            req.u.range.id = s->id;
+        int rc = dmop_call(s->dmop_fd, &req, -1, NULL, NULL, NULL);
+        if (rc < 0)
+            refused++;
+        else
+            log_error("fault injection: bad dm_op #%zu (op %u) was accepted", i, req.op);
+    }
+    log_info("fault injection: %u of %zu bad dm_ops refused", refused,
+             sizeof(bad) / sizeof(bad[0]));
+}
+
+static void *map_guest_ram(uint64_t *size)
+{
+    struct stat st;
+    void *p;
+
+    if (fstat(DMFD_GUEST_RAM, &st) < 0 || st.st_size <= 0)
+        die(EXIT_SYSTEM, "guest RAM descriptor %d: %s", DMFD_GUEST_RAM, strerror(errno));
+    p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, DMFD_GUEST_RAM, 0);
+    if (p == MAP_FAILED)
+        die(EXIT_SYSTEM, "mapping guest RAM: %s", strerror(errno));
+    *size = (uint64_t)st.st_size;
+    return p;
+}
+
+static int epoll_set(int epfd, int op, int fd, uint32_t events)
+{
+    struct epoll_event ev = {.events = events, .data.fd = fd};
+
+    return epoll_ctl(epfd, op, fd, &ev);
+}
+
+/* The server loop: after each request spin for the adaptive budget (the
+ * next request tends to come within microseconds when the guest is busy),
+ * then sleep on the notify eventfd with dm_sleeping set so stubvmm knows to
+ * signal. */
+static noreturn void serve(struct ioreq_server *s, struct dm *dm, int epfd, unsigned spin_us)
+{
+    uint64_t last_work = spin_now_ns();
+    struct spin_budget spin;
+    bool console_paused = false, console_open = true;
+
+    spin_budget_init(&spin, (uint64_t)spin_us * 1000);
+    for (unsigned iter = 0;; iter++) {
+        int n = ioreq_server_poll(s, dm);
+        if (n < 0)
+            die(EXIT_SYSTEM, "stubvmm broke the ioreq protocol; stopping");
+        if (n > 0) {
+            if (console_paused && console_open && !dm_console_poll(dm)) {
+                console_paused = false;
+                epoll_set(epfd, EPOLL_CTL_MOD, DMFD_CONSOLE3, EPOLLIN | EPOLLRDHUP);
+            }
+            uint64_t now = spin_now_ns();
+            spin_budget_update(&spin, now - last_work);
+            last_work = now;
+            continue;
+        }
+        if ((iter & 63) != 0 || spin_now_ns() - last_work < spin.cur_ns) {
+            __builtin_ia32_pause();
+            continue;
+        }
+
+        atomic_store_explicit(&s->page->dm_sleeping, 1, memory_order_relaxed);
+        atomic_thread_fence(memory_order_seq_cst);
+        if (!ioreq_server_pending(s)) {
+            struct epoll_event evs[4];
+            int nev = epoll_wait(epfd, evs, 4, -1);
+            if (nev < 0 && errno != EINTR)
+                die(EXIT_SYSTEM, "epoll_wait: %s", strerror(errno));
+            for (int i = 0; i < nev; i++) {
+                int fd = evs[i].data.fd;
+                if (fd == s->notify_fd) {
+                    uint64_t count;
+                    if (read(fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+                        die(EXIT_SYSTEM, "notify eventfd: %s", strerror(errno));
+                } else if (fd == DMFD_CONSOLE3) {
+                    if (dm_console_poll(dm)) {
+                        console_paused = true;
+                        epoll_set(epfd, EPOLL_CTL_MOD, fd, 0);
+                    } else if (evs[i].events & (EPOLLRDHUP | EPOLLHUP)) {
+                        console_open = false;
+                        epoll_set(epfd, EPOLL_CTL_DEL, fd, 0);
+                    }
+                } else if (fd == s->dmop_fd) {
+                    log_info("monitor went away; exiting");
+                    exit(0);
+                }
+            }
+        }
+        atomic_store_explicit(&s->page->dm_sleeping, 0, memory_order_relaxed);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    struct ioreq_server server = {.dmop_fd = DMFD_DMOP};
+    struct dm_devices devices;
+    struct options opt = {0};
+    uint64_t ram_size;
+    void *ram;
+    struct dm *dm;
+    int epfd;
+
+    prctl(PR_SET_NAME, "stubdm", 0, 0, 0);
+    log_set_program("stubdm");
+    for (int fd = DMFD_DMOP; fd <= DMFD_CONSOLE3; fd++)
+        if (fcntl(fd, F_GETFD) < 0)
+            die(EXIT_USAGE, "descriptor %d is missing: stubdm is started by stubvmm", fd);
+    log_set_fd(DMFD_CONSOLE0);
+    parse_args(argc, argv, &opt);
+    server.fault = opt.fault;
+
+    ram = map_guest_ram(&ram_size);
+    if (ioreq_server_connect(&server) < 0)
+        die(EXIT_SYSTEM, "cannot set up the ioreq server");
+    dm = dm_new(&dm_host_dmop_ops, &server, ram, ram_size);
+    if (!dm)
+        die(EXIT_SYSTEM, "out of memory");
+    if (opt.fault == DM_FAULT_BAD_DMOPS)
+        send_bad_dmops(&server);
+    if (dm_devices_setup(dm, &devices) < 0)
+        die(EXIT_SYSTEM, "cannot set up the devices");
+
+    epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (epfd < 0 || epoll_set(epfd, EPOLL_CTL_ADD, server.notify_fd, EPOLLIN) < 0 ||
+        epoll_set(epfd, EPOLL_CTL_ADD, DMFD_CONSOLE3, EPOLLIN | EPOLLRDHUP) < 0 ||
+        epoll_set(epfd, EPOLL_CTL_ADD, DMFD_DMOP, EPOLLRDHUP) < 0)
+        die(EXIT_SYSTEM, "epoll: %s", strerror(errno));
+
+    if (opt.lockdown) {
+        int rc = sandbox_lockdown();
+        if (rc < 0)
+            die(EXIT_SYSTEM, "sandbox lockdown: %s", strerror(-rc));
+    }
+    if (ioreq_server_enable(&server) < 0)
+        die(EXIT_SYSTEM, "cannot enable the ioreq server");
+    log_debug("serving %u vCPU(s)", server.nr_vcpus);
+    serve(&server, dm, epfd, opt.spin_us);
+}

@@ -1,0 +1,298 @@
+/* dm_op validation and dispatch, without KVM: everything out of range is
+ * refused with an errno and changes nothing. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "lib/fdio.h"
+#include "vmm/vmm.h"
+
+#define RAM (64ull << 20)
+
+static struct dmop_req range(uint32_t op, uint32_t type, uint64_t start, uint64_t end)
+{
+    struct dmop_req r = {.op = op};
+
+    r.u.range.type = type;
+    r.u.range.start = start;
+    r.u.range.end = end;
+    return r;
+}
+
+static struct dmop_req map(uint32_t type, uint64_t start, uint64_t end)
+{
+    return range(DMOP_MAP_IO_RANGE_TO_IOREQ_SERVER, type, start, end);
+}
+
+static void test_validate_ranges(void **state)
+{
+    (void)state;
+    assert_int_equal(dmop_validate(&(struct dmop_req){.op = 0}, RAM), -EOPNOTSUPP);
+    assert_int_equal(dmop_validate(&(struct dmop_req){.op = 999}, RAM), -EOPNOTSUPP);
+    struct dmop_req ok = map(DMOP_IO_RANGE_PORT, 0x3f8, 0x3ff);
+    assert_int_equal(dmop_validate(&ok, RAM), 0);
+    struct dmop_req bad_port = map(DMOP_IO_RANGE_PORT, 0xfff0, 0x10000);
+    assert_int_equal(dmop_validate(&bad_port, RAM), -EINVAL);
+    struct dmop_req cf8 = map(DMOP_IO_RANGE_PORT, 0xcfc, 0xcfc);
+    assert_int_equal(dmop_validate(&cf8, RAM), -EPERM);
+    struct dmop_req around_cf8 = map(DMOP_IO_RANGE_PORT, 0xc00, 0xd00);
+    assert_int_equal(dmop_validate(&around_cf8, RAM), -EPERM);
+    struct dmop_req reversed = map(DMOP_IO_RANGE_PORT, 10, 9);
+    assert_int_equal(dmop_validate(&reversed, RAM), -EINVAL);
+    struct dmop_req ram = map(DMOP_IO_RANGE_MEMORY, RAM - 1, RAM + 10);
+    assert_int_equal(dmop_validate(&ram, RAM), -EPERM);
+    struct dmop_req lapic = map(DMOP_IO_RANGE_MEMORY, 0xfee00800, 0xfee00803);
+    assert_int_equal(dmop_validate(&lapic, RAM), -EPERM);
+    struct dmop_req ioapic = map(DMOP_IO_RANGE_MEMORY, 0xfebff000, 0xfec00000);
+    assert_int_equal(dmop_validate(&ioapic, RAM), -EPERM);
+    struct dmop_req wrap = map(DMOP_IO_RANGE_MEMORY, ~0ull - 4, 3);
+    assert_int_equal(dmop_validate(&wrap, RAM), -EINVAL);
+    struct dmop_req huge = map(DMOP_IO_RANGE_MEMORY, 1ull << 60, (1ull << 60) + 1);
+    assert_int_equal(dmop_validate(&huge, RAM), -EINVAL);
+    struct dmop_req mmio = map(DMOP_IO_RANGE_MEMORY, 0xd0000000, 0xd0000fff);
+    assert_int_equal(dmop_validate(&mmio, RAM), 0);
+    struct dmop_req pci = map(DMOP_IO_RANGE_PCI, 0x10000, 0x10000);
+    assert_int_equal(dmop_validate(&pci, RAM), -EINVAL);
+    struct dmop_req type = map(3, 1, 2);
+    assert_int_equal(dmop_validate(&type, RAM), -EINVAL);
+    struct dmop_req flags = map(DMOP_IO_RANGE_PORT, 0x3f8, 0x3ff);
+    flags.u.range.flags = 0x80;
+    assert_int_equal(dmop_validate(&flags, RAM), -EINVAL);
+}
+
+static void test_validate_irqs(void **state)
+{
+    struct dmop_req r = {.op = DMOP_SET_ISA_IRQ_LEVEL};
+
+    (void)state;
+    r.u.isa_irq.isa_irq = 15;
+    assert_int_equal(dmop_validate(&r, RAM), 0);
+    r.u.isa_irq.isa_irq = 16;
+    assert_int_equal(dmop_validate(&r, RAM), -EINVAL);
+    r.u.isa_irq.isa_irq = 4;
+    r.u.isa_irq.level = 2;
+    assert_int_equal(dmop_validate(&r, RAM), -EINVAL);
+
+    r = (struct dmop_req){.op = DMOP_IRQFD};
+    r.u.irqfd.gsi = VMM_NR_GSIS;
+    assert_int_equal(dmop_validate(&r, RAM), -EINVAL);
+    r.u.irqfd.gsi = VMM_NR_GSIS - 1;
+    assert_int_equal(dmop_validate(&r, RAM), 0);
+
+    r = (struct dmop_req){.op = DMOP_INJECT_MSI};
+    r.u.msi.addr = 0xfee01000;
+    assert_int_equal(dmop_validate(&r, RAM), 0);
+    r.u.msi.addr = 0xfed00000;
+    assert_int_equal(dmop_validate(&r, RAM), -EINVAL);
+    r.u.msi.addr = 0x1fee00000ull;
+    assert_int_equal(dmop_validate(&r, RAM), -EINVAL);
+
+    r = (struct dmop_req){.op = DMOP_SET_PCI_INTX_LEVEL};
+    r.u.pci_intx.device = 32;
+    assert_int_equal(dmop_validate(&r, RAM), -EINVAL);
+    r = (struct dmop_req){.op = DMOP_SET_PCI_LINK_ROUTE};
+    r.u.pci_link.link = 4;
+    assert_int_equal(dmop_validate(&r, RAM), -EINVAL);
+
+    r = (struct dmop_req){.op = DMOP_REMOTE_SHUTDOWN};
+    r.u.shutdown.status = 256;
+    assert_int_equal(dmop_validate(&r, RAM), -EINVAL);
+    r.u.shutdown.status = 255;
+    r.u.shutdown.reason = 2;
+    assert_int_equal(dmop_validate(&r, RAM), -EINVAL);
+}
+
+struct fixture {
+    struct vmm vmm;
+};
+
+static int setup(void **state)
+{
+    static struct fixture f;
+
+    vmm_init(&f.vmm);
+    f.vmm.ram_size = RAM;
+    f.vmm.nr_vcpus = 2;
+    f.vmm.placement = PLACEMENT_PROCESS;
+    *state = &f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+
+    vmm_destroy(&f->vmm);
+    return 0;
+}
+
+static int call(struct vmm *vmm, struct dmop_req req, int fd)
+{
+    struct dmop_reply rep;
+    int fds[FDIO_MAX_FDS];
+    size_t n;
+
+    dmop_dispatch(vmm, &req, fd, &rep, fds, &n);
+    assert_int_equal(rep.op, req.op);
+    return rep.rc;
+}
+
+static void test_server_lifecycle(void **state)
+{
+    struct fixture *f = *state;
+    struct vmm *vmm = &f->vmm;
+    struct dmop_req info = {.op = DMOP_GET_IOREQ_SERVER_INFO};
+    struct dmop_reply rep;
+    int fds[FDIO_MAX_FDS];
+    size_t n;
+
+    /* Nothing works before the server exists. */
+    assert_int_equal(call(vmm, map(DMOP_IO_RANGE_PORT, 0x3f8, 0x3ff), -1), -ENOENT);
+    dmop_dispatch(vmm, &info, -1, &rep, fds, &n);
+    assert_int_equal(rep.rc, -ENOENT);
+    assert_int_equal(n, 0);
+
+    assert_int_equal(call(vmm, (struct dmop_req){.op = DMOP_CREATE_IOREQ_SERVER}, -1), 0);
+    assert_int_equal(call(vmm, (struct dmop_req){.op = DMOP_CREATE_IOREQ_SERVER}, -1), -EEXIST);
+    dmop_dispatch(vmm, &info, -1, &rep, fds, &n);
+    assert_int_equal(rep.rc, 0);
+    assert_int_equal(rep.u.info.nr_vcpus, 2);
+    assert_int_equal(rep.u.info.shm_size, IOREQ_SHM_SIZE(2));
+    assert_int_equal(n, DMOP_INFO_FD_VCPU0 + 2);
+    info.u.server.id = 1;
+    assert_int_equal(call(vmm, info, -1), -ENOENT);
+
+    /* Ranges: overlap refused, unmap exact, bounded count. */
+    assert_int_equal(call(vmm, map(DMOP_IO_RANGE_PORT, 0x3f8, 0x3ff), -1), 0);
+    assert_int_equal(call(vmm, map(DMOP_IO_RANGE_PORT, 0x3fc, 0x400), -1), -EEXIST);
+    assert_int_equal(call(vmm, map(DMOP_IO_RANGE_MEMORY, 0x3f8, 0x3ff), -1), -EPERM);
+    assert_int_equal(call(vmm, range(DMOP_UNMAP_IO_RANGE_FROM_IOREQ_SERVER, 0, 0x3f8, 0x3fe), -1),
+                     -ENOENT);
+    assert_int_equal(call(vmm, range(DMOP_UNMAP_IO_RANGE_FROM_IOREQ_SERVER, 0, 0x3f8, 0x3ff), -1),
+                     0);
+    for (unsigned i = 0; i < DMOP_MAX_RANGES; i++)
+        assert_int_equal(call(vmm, map(DMOP_IO_RANGE_PORT, 0x1000 + i, 0x1000 + i), -1), 0);
+    assert_int_equal(call(vmm, map(DMOP_IO_RANGE_PORT, 0x2000, 0x2000), -1), -ENOSPC);
+
+    /* Not routed until enabled. */
+    uint32_t flags;
+    assert_false(iobus_lookup(vmm, DMOP_IO_RANGE_PORT, 0x1000, 1, &flags));
+    struct dmop_req enable = {.op = DMOP_SET_IOREQ_SERVER_STATE};
+    enable.u.state.enabled = 1;
+    assert_int_equal(call(vmm, enable, -1), 0);
+    assert_true(iobus_lookup(vmm, DMOP_IO_RANGE_PORT, 0x1000, 1, &flags));
+    assert_false(iobus_lookup(vmm, DMOP_IO_RANGE_PORT, 0x1000, 2, &flags) &&
+                 !iobus_lookup(vmm, DMOP_IO_RANGE_PORT, 0x1001, 1, &flags));
+    enable.u.state.enabled = 7;
+    assert_int_equal(call(vmm, enable, -1), -EINVAL);
+
+    /* A device model cannot pull the shared pages from under the vCPUs. */
+    assert_int_equal(call(vmm, (struct dmop_req){.op = DMOP_DESTROY_IOREQ_SERVER}, -1), -EBUSY);
+}
+
+static void test_eventfds(void **state)
+{
+    struct fixture *f = *state;
+    struct vmm *vmm = &f->vmm;
+    struct dmop_req r = {.op = DMOP_IOEVENTFD};
+    int efd = eventfd(0, EFD_CLOEXEC);
+
+    assert_true(efd >= 0);
+    assert_int_equal(call(vmm, (struct dmop_req){.op = DMOP_CREATE_IOREQ_SERVER}, -1), 0);
+    assert_int_equal(call(vmm, map(DMOP_IO_RANGE_PORT, 0x3f8, 0x3ff), -1), 0);
+    /* Outside the server's ranges: refused, and the descriptor consumed. */
+    r.u.ioeventfd.type = DMOP_IO_RANGE_PORT;
+    r.u.ioeventfd.addr = 0x400;
+    r.u.ioeventfd.len = 1;
+    assert_int_equal(call(vmm, r, dup(efd)), -EPERM);
+    r.u.ioeventfd.addr = 0x3ff;
+    r.u.ioeventfd.len = 2; /* straddles the end */
+    assert_int_equal(call(vmm, r, dup(efd)), -EPERM);
+    r.u.ioeventfd.len = 3;
+    assert_int_equal(call(vmm, r, dup(efd)), -EINVAL);
+    r.u.ioeventfd.len = 1;
+    /* Inside, but there is no VM to register with here. */
+    assert_int_equal(call(vmm, r, dup(efd)), -EBADF);
+    assert_int_equal(call(vmm, r, -1), -EBADF);
+    r.u.ioeventfd.flags = DMOP_FD_DEASSIGN;
+    assert_int_equal(call(vmm, r, -1), -ENOENT);
+    close(efd);
+}
+
+/* With a real VM (skipped without /dev/kvm): ioeventfds and irqfds reach
+ * KVM, can be removed again, and are bounded in number. */
+static void test_eventfds_kvm(void **state)
+{
+    struct vmm vmm;
+    struct dmop_req io = {.op = DMOP_IOEVENTFD}, irq = {.op = DMOP_IRQFD};
+    struct dmop_req level = {.op = DMOP_SET_ISA_IRQ_LEVEL};
+    struct dmop_req msi = {.op = DMOP_INJECT_MSI};
+
+    (void)state;
+    if (access("/dev/kvm", R_OK | W_OK) != 0)
+        skip();
+    assert_int_equal(vmm_create(&vmm, 16), 0);
+    vmm.placement = PLACEMENT_INLINE; /* no shared pages needed */
+    assert_int_equal(call(&vmm, (struct dmop_req){.op = DMOP_CREATE_IOREQ_SERVER}, -1), 0);
+    assert_int_equal(call(&vmm, map(DMOP_IO_RANGE_PORT, 0x1000, 0x10ff), -1), 0);
+    assert_int_equal(call(&vmm, map(DMOP_IO_RANGE_MEMORY, 0xd0000000, 0xd0000fff), -1), 0);
+
+    io.u.ioeventfd.type = DMOP_IO_RANGE_PORT;
+    io.u.ioeventfd.len = 2;
+    for (unsigned i = 0; i < DMOP_MAX_EVENTFDS; i++) {
+        io.u.ioeventfd.addr = 0x1000 + 2 * i;
+        assert_int_equal(call(&vmm, io, eventfd(0, EFD_CLOEXEC)), 0);
+    }
+    io.u.ioeventfd.addr = 0x1080;
+    assert_int_equal(call(&vmm, io, eventfd(0, EFD_CLOEXEC)), -ENOSPC);
+    io.u.ioeventfd.addr = 0x1000;
+    assert_int_equal(call(&vmm, io, eventfd(0, EFD_CLOEXEC)), -EEXIST);
+    io.u.ioeventfd.flags = DMOP_FD_DEASSIGN;
+    assert_int_equal(call(&vmm, io, -1), 0);
+    assert_int_equal(call(&vmm, io, -1), -ENOENT);
+
+    io = (struct dmop_req){.op = DMOP_IOEVENTFD};
+    io.u.ioeventfd.type = DMOP_IO_RANGE_MEMORY;
+    io.u.ioeventfd.addr = 0xd0000010;
+    io.u.ioeventfd.len = 4;
+    io.u.ioeventfd.flags = DMOP_FD_DATAMATCH;
+    io.u.ioeventfd.datamatch = 7;
+    assert_int_equal(call(&vmm, io, eventfd(0, EFD_CLOEXEC)), 0);
+
+    /* The ioeventfd removed above made room for one irqfd. */
+    irq.u.irqfd.gsi = 5;
+    assert_int_equal(call(&vmm, irq, eventfd(0, EFD_CLOEXEC)), -ENOSPC);
+    io.u.ioeventfd.flags = DMOP_FD_DATAMATCH | DMOP_FD_DEASSIGN;
+    assert_int_equal(call(&vmm, io, -1), 0);
+    assert_int_equal(call(&vmm, irq, eventfd(0, EFD_CLOEXEC)), 0);
+    irq.u.irqfd.flags = DMOP_FD_DEASSIGN;
+    assert_int_equal(call(&vmm, irq, -1), 0);
+    assert_int_equal(call(&vmm, irq, -1), -ENOENT);
+
+    level.u.isa_irq.isa_irq = 4;
+    level.u.isa_irq.level = 1;
+    assert_int_equal(call(&vmm, level, -1), 0);
+    msi.u.msi.addr = 0xfee00000;
+    msi.u.msi.data = 0x41;
+    assert_int_equal(call(&vmm, msi, -1), 0);
+    vmm_destroy(&vmm); /* unregisters and closes what is left */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_validate_ranges),
+        cmocka_unit_test(test_validate_irqs),
+        cmocka_unit_test_setup_teardown(test_server_lifecycle, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_eventfds, setup, teardown),
+        cmocka_unit_test(test_eventfds_kvm),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

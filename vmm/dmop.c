@@ -1,0 +1,391 @@
+/* dm_op validation and dispatch: everything a device model may ask of the
+ * monitor, checked before anything changes.  The same code serves the
+ * dm_op socket (process, stubdom) and the inline device model. */
+#include <errno.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "lib/fdio.h"
+#include "lib/log.h"
+#include "vmm/vmm.h"
+
+#define MAX_PHYS_ADDR        ((1ull << 52) - 1)
+#define PCI_HOLE_PORTS_FIRST 0xcf8
+#define PCI_HOLE_PORTS_LAST  0xcff
+
+static bool overlaps(uint64_t s1, uint64_t e1, uint64_t s2, uint64_t e2)
+{
+    return s1 <= e2 && s2 <= e1;
+}
+
+static int validate_range(uint32_t type, uint64_t start, uint64_t end, uint64_t ram_size)
+{
+    if (start > end)
+        return -EINVAL;
+    switch (type) {
+    case DMOP_IO_RANGE_PORT:
+        if (end > 0xffff)
+            return -EINVAL;
+        if (overlaps(start, end, PCI_HOLE_PORTS_FIRST, PCI_HOLE_PORTS_LAST))
+            return -EPERM; /* the monitor decodes PCI config cycles itself */
+        return 0;
+    case DMOP_IO_RANGE_MEMORY:
+        if (end > MAX_PHYS_ADDR)
+            return -EINVAL;
+        if ((ram_size && overlaps(start, end, 0, ram_size - 1)) ||
+            overlaps(start, end, VMM_LAPIC_BASE, VMM_LAPIC_BASE + 0xfffff) ||
+            overlaps(start, end, VMM_IOAPIC_BASE, VMM_IOAPIC_BASE + 0xfff))
+            return -EPERM;
+        return 0;
+    case DMOP_IO_RANGE_PCI:
+        return end > 0xffff ? -EINVAL : 0; /* segment 0 only */
+    default:
+        return -EINVAL;
+    }
+}
+
+int dmop_validate(const struct dmop_req *req, uint64_t ram_size)
+{
+    switch (req->op) {
+    case DMOP_CREATE_IOREQ_SERVER:
+    case DMOP_GET_IOREQ_SERVER_INFO:
+    case DMOP_DESTROY_IOREQ_SERVER:
+        return 0;
+    case DMOP_SET_IOREQ_SERVER_STATE:
+        return req->u.state.enabled > 1 ? -EINVAL : 0;
+    case DMOP_MAP_IO_RANGE_TO_IOREQ_SERVER:
+    case DMOP_UNMAP_IO_RANGE_FROM_IOREQ_SERVER:
+        if (req->u.range.flags & ~DMOP_RANGE_POSTED)
+            return -EINVAL;
+        return validate_range(req->u.range.type, req->u.range.start, req->u.range.end, ram_size);
+    case DMOP_SET_PCI_INTX_LEVEL:
+        return req->u.pci_intx.domain != 0 || req->u.pci_intx.device > 31 ||
+                       req->u.pci_intx.intx > 3 || req->u.pci_intx.level > 1
+                   ? -EINVAL
+                   : 0;
+    case DMOP_SET_ISA_IRQ_LEVEL:
+        return req->u.isa_irq.isa_irq > 15 || req->u.isa_irq.level > 1 ? -EINVAL : 0;
+    case DMOP_SET_PCI_LINK_ROUTE:
+        return req->u.pci_link.link > 3 || req->u.pci_link.isa_irq > 15 ? -EINVAL : 0;
+    case DMOP_INJECT_MSI:
+        return (req->u.msi.addr & ~0xfffffull) != VMM_LAPIC_BASE ? -EINVAL : 0;
+    case DMOP_REMOTE_SHUTDOWN:
+        if (req->u.shutdown.reason != DMOP_SHUTDOWN_POWEROFF &&
+            req->u.shutdown.reason != DMOP_SHUTDOWN_REBOOT &&
+            req->u.shutdown.reason != DMOP_SHUTDOWN_CRASH)
+            return -EINVAL;
+        return req->u.shutdown.status > 255 ? -EINVAL : 0;
+    case DMOP_IOEVENTFD: {
+        uint32_t len = req->u.ioeventfd.len;
+        uint64_t addr = req->u.ioeventfd.addr;
+        if (req->u.ioeventfd.type != DMOP_IO_RANGE_PORT &&
+            req->u.ioeventfd.type != DMOP_IO_RANGE_MEMORY)
+            return -EINVAL;
+        if (req->u.ioeventfd.flags & ~(DMOP_FD_DEASSIGN | DMOP_FD_DATAMATCH))
+            return -EINVAL;
+        if ((len != 1 && len != 2 && len != 4 && len != 8) || addr + len - 1 < addr)
+            return -EINVAL;
+        return validate_range(req->u.ioeventfd.type, addr, addr + len - 1, ram_size);
+    }
+    case DMOP_IRQFD:
+        if (req->u.irqfd.flags & ~DMOP_FD_DEASSIGN)
+            return -EINVAL;
+        return req->u.irqfd.gsi >= VMM_NR_GSIS ? -EINVAL : 0;
+    default:
+        return -EOPNOTSUPP;
+    }
+}
+
+static int irq_line(struct vmm *vmm, uint32_t irq, int level)
+{
+    struct kvm_irq_level l = {.irq = irq, .level = (uint32_t)level};
+
+    return ioctl(vmm->vm_fd, KVM_IRQ_LINE, &l) < 0 ? -errno : 0;
+}
+
+static int kvm_ioeventfd(struct vmm *vmm, const struct io_eventfd *e, bool deassign)
+{
+    struct kvm_ioeventfd k = {
+        .datamatch = e->datamatch,
+        .addr = e->addr,
+        .len = e->len,
+        .fd = e->fd,
+    };
+
+    if (e->type == DMOP_IO_RANGE_PORT)
+        k.flags |= KVM_IOEVENTFD_FLAG_PIO;
+    if (e->flags & DMOP_FD_DATAMATCH)
+        k.flags |= KVM_IOEVENTFD_FLAG_DATAMATCH;
+    if (deassign)
+        k.flags |= KVM_IOEVENTFD_FLAG_DEASSIGN;
+    return ioctl(vmm->vm_fd, KVM_IOEVENTFD, &k) < 0 ? -errno : 0;
+}
+
+static int kvm_irqfd(struct vmm *vmm, const struct io_eventfd *e, bool deassign)
+{
+    struct kvm_irqfd k = {.fd = (uint32_t)e->fd, .gsi = e->gsi};
+
+    if (deassign)
+        k.flags = KVM_IRQFD_FLAG_DEASSIGN;
+    return ioctl(vmm->vm_fd, KVM_IRQFD, &k) < 0 ? -errno : 0;
+}
+
+static int map_range(struct vmm *vmm, const struct dmop_req *req)
+{
+    struct ioreq_server_state *s = &vmm->server;
+
+    for (unsigned i = 0; i < s->nr_ranges; i++) {
+        const struct io_range *r = &s->ranges[i];
+        if (r->type == req->u.range.type &&
+            overlaps(r->start, r->end, req->u.range.start, req->u.range.end))
+            return -EEXIST;
+    }
+    if (s->nr_ranges == DMOP_MAX_RANGES)
+        return -ENOSPC;
+    s->ranges[s->nr_ranges++] = (struct io_range){
+        .type = req->u.range.type,
+        .flags = req->u.range.flags,
+        .start = req->u.range.start,
+        .end = req->u.range.end,
+    };
+    return 0;
+}
+
+static int unmap_range(struct vmm *vmm, const struct dmop_req *req)
+{
+    struct ioreq_server_state *s = &vmm->server;
+
+    for (unsigned i = 0; i < s->nr_ranges; i++) {
+        struct io_range *r = &s->ranges[i];
+        if (r->type == req->u.range.type && r->start == req->u.range.start &&
+            r->end == req->u.range.end) {
+            *r = s->ranges[--s->nr_ranges];
+            return 0;
+        }
+    }
+    return -ENOENT;
+}
+
+static void remove_eventfd(struct vmm *vmm, unsigned i)
+{
+    struct ioreq_server_state *s = &vmm->server;
+    struct io_eventfd *e = &s->eventfds[i];
+
+    if (e->is_irqfd)
+        kvm_irqfd(vmm, e, true);
+    else
+        kvm_ioeventfd(vmm, e, true);
+    close_quietly(e->fd);
+    *e = s->eventfds[--s->nr_eventfds];
+}
+
+/* An ioeventfd must lie inside one of the server's own ranges: a device
+ * model can only take over exits it already owns. */
+static int add_ioeventfd(struct vmm *vmm, const struct dmop_req *req, int *fd)
+{
+    struct ioreq_server_state *s = &vmm->server;
+    struct io_eventfd e = {
+        .type = req->u.ioeventfd.type,
+        .addr = req->u.ioeventfd.addr,
+        .len = req->u.ioeventfd.len,
+        .datamatch = req->u.ioeventfd.datamatch,
+        .flags = req->u.ioeventfd.flags,
+        .fd = *fd,
+    };
+    bool inside = false;
+    int rc;
+
+    for (unsigned i = 0; i < s->nr_eventfds; i++) {
+        struct io_eventfd *o = &s->eventfds[i];
+        bool same_match = (o->flags & DMOP_FD_DATAMATCH) == (e.flags & DMOP_FD_DATAMATCH) &&
+                          (!(o->flags & DMOP_FD_DATAMATCH) || o->datamatch == e.datamatch);
+        if (!o->is_irqfd && o->type == e.type && o->addr == e.addr && o->len == e.len &&
+            same_match) {
+            if (!(e.flags & DMOP_FD_DEASSIGN))
+                return -EEXIST;
+            remove_eventfd(vmm, i);
+            return 0;
+        }
+    }
+    if (e.flags & DMOP_FD_DEASSIGN)
+        return -ENOENT;
+    for (unsigned i = 0; i < s->nr_ranges; i++) {
+        const struct io_range *r = &s->ranges[i];
+        if (r->type == e.type && r->start <= e.addr && e.addr + e.len - 1 <= r->end)
+            inside = true;
+    }
+    if (!inside)
+        return -EPERM;
+    if (e.fd < 0)
+        return -EBADF;
+    if (s->nr_eventfds == DMOP_MAX_EVENTFDS)
+        return -ENOSPC;
+    rc = kvm_ioeventfd(vmm, &e, false);
+    if (rc < 0)
+        return rc;
+    e.flags &= ~DMOP_FD_DEASSIGN;
+    s->eventfds[s->nr_eventfds++] = e;
+    *fd = -1; /* kept */
+    return 0;
+}
+
+static int add_irqfd(struct vmm *vmm, const struct dmop_req *req, int *fd)
+{
+    struct ioreq_server_state *s = &vmm->server;
+    struct io_eventfd e = {.is_irqfd = true, .gsi = req->u.irqfd.gsi, .fd = *fd};
+    int rc;
+
+    if (req->u.irqfd.flags & DMOP_FD_DEASSIGN) {
+        for (unsigned i = 0; i < s->nr_eventfds; i++) {
+            if (s->eventfds[i].is_irqfd && s->eventfds[i].gsi == e.gsi) {
+                remove_eventfd(vmm, i);
+                return 0;
+            }
+        }
+        return -ENOENT;
+    }
+    if (e.fd < 0)
+        return -EBADF;
+    if (s->nr_eventfds == DMOP_MAX_EVENTFDS)
+        return -ENOSPC;
+    rc = kvm_irqfd(vmm, &e, false);
+    if (rc < 0)
+        return rc;
+    s->eventfds[s->nr_eventfds++] = e;
+    *fd = -1;
+    return 0;
+}
+
+void dmop_server_destroy(struct vmm *vmm)
+{
+    struct ioreq_server_state *s = &vmm->server;
+
+    pthread_rwlock_wrlock(&vmm->io_lock);
+    while (s->nr_eventfds > 0)
+        remove_eventfd(vmm, s->nr_eventfds - 1);
+    memset(s, 0, sizeof(*s));
+    pthread_rwlock_unlock(&vmm->io_lock);
+    ioreq_shm_destroy(vmm);
+}
+
+static int shutdown_guest(struct vmm *vmm, const struct dmop_req *req)
+{
+    switch (req->u.shutdown.reason) {
+    case DMOP_SHUTDOWN_POWEROFF:
+        vmm_stop(vmm, (int)req->u.shutdown.status);
+        break;
+    case DMOP_SHUTDOWN_REBOOT:
+        log_error("guest asked for a reboot, which is not supported; guest stopped");
+        vmm_stop(vmm, VMM_EXIT_GUEST_CRASH);
+        break;
+    default:
+        log_error("device model reports a guest crash; guest stopped");
+        vmm_stop(vmm, VMM_EXIT_GUEST_CRASH);
+        break;
+    }
+    return 0;
+}
+
+/* Server-bound ops need the server to exist and the id to be ours (0). */
+static int check_server(struct vmm *vmm, uint16_t id)
+{
+    return vmm->server.created && id == 0 ? 0 : -ENOENT;
+}
+
+static int dispatch(struct vmm *vmm, const struct dmop_req *req, int *fd, struct dmop_reply *rep,
+                    int *fds_out, size_t *nfds_out)
+{
+    struct ioreq_server_state *s = &vmm->server;
+    int rc = dmop_validate(req, vmm->ram_size);
+
+    if (rc < 0)
+        return rc;
+    switch (req->op) {
+    case DMOP_CREATE_IOREQ_SERVER:
+        if (s->created)
+            return -EEXIST;
+        if (vmm->placement != PLACEMENT_INLINE && (rc = ioreq_shm_create(vmm)) < 0)
+            return rc;
+        s->created = true;
+        s->bufioreq = req->u.create.handle_bufioreq && vmm->placement != PLACEMENT_INLINE;
+        rep->u.create.id = 0;
+        return 0;
+    case DMOP_GET_IOREQ_SERVER_INFO:
+        if ((rc = check_server(vmm, req->u.server.id)) < 0)
+            return rc;
+        if (vmm->placement == PLACEMENT_INLINE)
+            return -EOPNOTSUPP;
+        rep->u.info.nr_vcpus = vmm->nr_vcpus;
+        rep->u.info.shm_size = IOREQ_SHM_SIZE(vmm->nr_vcpus);
+        rep->u.info.bufioreq = s->bufioreq;
+        fds_out[DMOP_INFO_FD_SHM] = vmm->shm_fd;
+        fds_out[DMOP_INFO_FD_NOTIFY] = vmm->notify_fd;
+        for (unsigned i = 0; i < vmm->nr_vcpus; i++)
+            fds_out[DMOP_INFO_FD_VCPU0 + i] = vmm->vcpus[i].efd;
+        *nfds_out = DMOP_INFO_FD_VCPU0 + vmm->nr_vcpus;
+        return 0;
+    case DMOP_MAP_IO_RANGE_TO_IOREQ_SERVER:
+        return check_server(vmm, req->u.range.id) ?: map_range(vmm, req);
+    case DMOP_UNMAP_IO_RANGE_FROM_IOREQ_SERVER:
+        return check_server(vmm, req->u.range.id) ?: unmap_range(vmm, req);
+    case DMOP_SET_IOREQ_SERVER_STATE:
+        if ((rc = check_server(vmm, req->u.state.id)) < 0)
+            return rc;
+        s->enabled = req->u.state.enabled;
+        return 0;
+    case DMOP_DESTROY_IOREQ_SERVER:
+        /* Tearing down under running vCPUs would pull the shared pages from
+         * under them; a device model leaves by exiting. */
+        return check_server(vmm, req->u.server.id) ?: -EBUSY;
+    case DMOP_SET_PCI_INTX_LEVEL: {
+        /* The PIIX3 swizzle: INTx of device d uses link (d + x) & 3. */
+        unsigned link = (req->u.pci_intx.device + req->u.pci_intx.intx) & 3;
+        if (vmm->pci_link_irq[link] == 0)
+            return 0;
+        return irq_line(vmm, vmm->pci_link_irq[link], req->u.pci_intx.level);
+    }
+    case DMOP_SET_ISA_IRQ_LEVEL:
+        return irq_line(vmm, req->u.isa_irq.isa_irq, req->u.isa_irq.level);
+    case DMOP_SET_PCI_LINK_ROUTE:
+        vmm->pci_link_irq[req->u.pci_link.link] = req->u.pci_link.isa_irq;
+        return 0;
+    case DMOP_INJECT_MSI: {
+        struct kvm_msi msi = {
+            .address_lo = (uint32_t)req->u.msi.addr,
+            .address_hi = 0,
+            .data = req->u.msi.data,
+        };
+        /* KVM returns the number of vCPUs reached, or -1 for "nobody" that
+         * reads as EPERM: a guest that masked it, not a bad request. */
+        if (ioctl(vmm->vm_fd, KVM_SIGNAL_MSI, &msi) < 0 && errno != EPERM)
+            return -errno;
+        return 0;
+    }
+    case DMOP_REMOTE_SHUTDOWN:
+        return shutdown_guest(vmm, req);
+    case DMOP_IOEVENTFD:
+        return check_server(vmm, req->u.ioeventfd.id) ?: add_ioeventfd(vmm, req, fd);
+    case DMOP_IRQFD:
+        if (!s->created)
+            return -ENOENT;
+        return add_irqfd(vmm, req, fd);
+    }
+    return -EOPNOTSUPP;
+}
+
+void dmop_dispatch(struct vmm *vmm, const struct dmop_req *req, int fd_in, struct dmop_reply *rep,
+                   int *fds_out, size_t *nfds_out)
+{
+    int fd = fd_in;
+
+    memset(rep, 0, sizeof(*rep));
+    rep->op = req->op;
+    *nfds_out = 0;
+    pthread_rwlock_wrlock(&vmm->io_lock);
+    rep->rc = dispatch(vmm, req, &fd, rep, fds_out, nfds_out);
+    pthread_rwlock_unlock(&vmm->io_lock);
+    close_quietly(fd);
+    if (rep->rc < 0)
+        log_debug("dm_op %u refused: %s", req->op, strerror(-rep->rc));
+}

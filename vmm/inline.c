@@ -1,0 +1,207 @@
+/* The inline placement: the device model runs inside stubvmm, on the vCPU
+ * thread that exited, like QEMU's and kvmtool's devices.  Its host ops build
+ * the same dm_op messages stubdm sends and hand them to dmop_dispatch(), so
+ * what a device may do is checked the same way in every placement.  One
+ * mutex serialises the device model between vCPUs and the serial input. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dm/devices.h"
+#include "lib/fdio.h"
+#include "lib/log.h"
+#include "vmm/vmm.h"
+
+struct vmm_inline {
+    struct dm *dm;
+    struct dm_devices devices;
+    pthread_mutex_t lock;
+};
+
+static int call(struct vmm *vmm, const struct dmop_req *req, int fd)
+{
+    struct dmop_reply rep;
+    int fds[FDIO_MAX_FDS];
+    size_t nfds;
+
+    dmop_dispatch(vmm, req, fd, &rep, fds, &nfds);
+    return rep.rc;
+}
+
+static int host_map(void *h, int type, uint64_t start, uint64_t end, uint32_t flags)
+{
+    struct dmop_req req = {.op = DMOP_MAP_IO_RANGE_TO_IOREQ_SERVER};
+
+    req.u.range.type = (uint32_t)type;
+    req.u.range.start = start;
+    req.u.range.end = end;
+    req.u.range.flags = (flags & DM_TRAP_POSTED) ? DMOP_RANGE_POSTED : 0;
+    return call(h, &req, -1);
+}
+
+static int host_unmap(void *h, int type, uint64_t start, uint64_t end)
+{
+    struct dmop_req req = {.op = DMOP_UNMAP_IO_RANGE_FROM_IOREQ_SERVER};
+
+    req.u.range.type = (uint32_t)type;
+    req.u.range.start = start;
+    req.u.range.end = end;
+    return call(h, &req, -1);
+}
+
+static int host_isa_irq(void *h, unsigned irq, int level)
+{
+    struct dmop_req req = {.op = DMOP_SET_ISA_IRQ_LEVEL};
+
+    req.u.isa_irq.isa_irq = irq > 255 ? 255 : (uint8_t)irq;
+    req.u.isa_irq.level = level ? 1 : 0;
+    return call(h, &req, -1);
+}
+
+static int host_msi(void *h, uint64_t addr, uint32_t data)
+{
+    struct dmop_req req = {.op = DMOP_INJECT_MSI};
+
+    req.u.msi.addr = addr;
+    req.u.msi.data = data;
+    return call(h, &req, -1);
+}
+
+/* dmop_dispatch consumes the descriptor it is given; the device keeps its
+ * own, so hand over a duplicate. */
+static int dup_or_none(int fd, bool deassign)
+{
+    return deassign || fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 0);
+}
+
+static int host_ioeventfd(void *h, int type, uint64_t addr, uint32_t len, int fd, bool deassign)
+{
+    struct dmop_req req = {.op = DMOP_IOEVENTFD};
+
+    req.u.ioeventfd.type = (uint32_t)type;
+    req.u.ioeventfd.addr = addr;
+    req.u.ioeventfd.len = len;
+    req.u.ioeventfd.flags = deassign ? DMOP_FD_DEASSIGN : 0;
+    return call(h, &req, dup_or_none(fd, deassign));
+}
+
+static int host_irqfd(void *h, unsigned gsi, int fd, bool deassign)
+{
+    struct dmop_req req = {.op = DMOP_IRQFD};
+
+    req.u.irqfd.gsi = gsi;
+    req.u.irqfd.flags = deassign ? DMOP_FD_DEASSIGN : 0;
+    return call(h, &req, dup_or_none(fd, deassign));
+}
+
+static int host_shutdown(void *h, unsigned reason, unsigned status)
+{
+    struct dmop_req req = {.op = DMOP_REMOTE_SHUTDOWN};
+
+    req.u.shutdown.reason = reason;
+    req.u.shutdown.status = status;
+    return call(h, &req, -1);
+}
+
+static int host_console_write(void *h, unsigned idx, const void *buf, size_t len)
+{
+    struct vmm *vmm = h;
+
+    if (idx != 3)
+        return -EBADF;
+    return write_full(vmm->out_fd, buf, len) < 0 ? -errno : 0;
+}
+
+static ssize_t host_console_read(void *h, unsigned idx, void *buf, size_t len)
+{
+    struct vmm *vmm = h;
+    ssize_t r;
+
+    if (idx != 3 || vmm->in_fd < 0)
+        return 0;
+    r = read(vmm->in_fd, buf, len);
+    if (r < 0)
+        return errno == EAGAIN ? 0 : -errno;
+    if (r == 0 && len > 0)
+        atomic_store(&vmm->in_eof, true); /* the main loop stops polling it */
+    return r;
+}
+
+static const struct dm_host_ops inline_ops = {
+    .map_range = host_map,
+    .unmap_range = host_unmap,
+    .set_isa_irq = host_isa_irq,
+    .inject_msi = host_msi,
+    .ioeventfd = host_ioeventfd,
+    .irqfd = host_irqfd,
+    .shutdown = host_shutdown,
+    .console_write = host_console_write,
+    .console_read = host_console_read,
+};
+
+int inline_dm_create(struct vmm *vmm)
+{
+    struct dmop_req req = {.op = DMOP_CREATE_IOREQ_SERVER};
+    struct vmm_inline *in = calloc(1, sizeof(*in));
+    int rc;
+
+    if (!in)
+        return -ENOMEM;
+    pthread_mutex_init(&in->lock, NULL);
+    vmm->inl = in;
+    rc = call(vmm, &req, -1);
+    if (rc < 0)
+        goto fail;
+    in->dm = dm_new(&inline_ops, vmm, vmm->ram, vmm->ram_size);
+    if (!in->dm) {
+        rc = -ENOMEM;
+        goto fail;
+    }
+    rc = dm_devices_setup(in->dm, &in->devices);
+    if (rc < 0)
+        goto fail;
+    req = (struct dmop_req){.op = DMOP_SET_IOREQ_SERVER_STATE};
+    req.u.state.enabled = 1;
+    rc = call(vmm, &req, -1);
+    if (rc < 0)
+        goto fail;
+    return 0;
+fail:
+    log_error("inline device model: %s", strerror(-rc));
+    return rc;
+}
+
+void inline_dm_destroy(struct vmm *vmm)
+{
+    struct vmm_inline *in = vmm->inl;
+
+    if (!in)
+        return;
+    dm_free(in->dm);
+    pthread_mutex_destroy(&in->lock);
+    free(in);
+    vmm->inl = NULL;
+}
+
+void inline_dm_access(struct vmm *vmm, uint32_t type, uint64_t addr, uint8_t *data, uint32_t size,
+                      bool is_write)
+{
+    struct vmm_inline *in = vmm->inl;
+
+    pthread_mutex_lock(&in->lock);
+    dm_dispatch(in->dm, (enum dm_trap_type)type, addr, data, size, is_write);
+    pthread_mutex_unlock(&in->lock);
+}
+
+bool inline_dm_console_poll(struct vmm *vmm)
+{
+    struct vmm_inline *in = vmm->inl;
+    bool full;
+
+    pthread_mutex_lock(&in->lock);
+    full = dm_console_poll(in->dm);
+    pthread_mutex_unlock(&in->lock);
+    return full;
+}

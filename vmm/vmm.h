@@ -1,0 +1,289 @@
+/* stubvmm internals.  One header for the monitor's modules, Solo5-hvt style:
+ * every function documented with who owns what.
+ *
+ *   kvm.c      VM, guest RAM, the checked guest-address helper
+ *   cpu.c      vCPU creation and boot state (CPUID, MSRs, LAPIC, PVH entry)
+ *   pvh.c      PVH ELF loading and hvm_start_info
+ *   vcpu.c     the vCPU threads and their exit handling
+ *   iobus.c    routing of port/MMIO/PCI-config accesses to the ioreq server
+ *   ioreq.c    the monitor's side of the shared ioreq page
+ *   dmop.c     dm_op validation and dispatch (every placement)
+ *   dmproc.c   spawning and watching stubdm (process, stubdom)
+ *   inline.c   the device model inside stubvmm (inline)
+ *   main.c     command line and the main event loop
+ *
+ * Threads: the main thread runs the event loop (dm_op channel, DM pidfd,
+ * serial relay, signals); each vCPU has a thread.  The ioreq server state
+ * (ranges, eventfds) is changed by the main thread (or, inline, by the vCPU
+ * thread holding the device lock) under io_lock, read by vCPU threads.
+ */
+#ifndef STUBVISOR_VMM_H
+#define STUBVISOR_VMM_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "lib/dmop.h"
+#include "lib/ioreq.h"
+#include "lib/spin.h"
+#include "vmm/sandbox_api.h"
+
+#define VMM_MIN_MEMORY_MIB 2
+#define VMM_MAX_MEMORY_MIB 3072 /* RAM stays below the 32-bit PCI hole */
+#define VMM_MAX_VCPUS      IOREQ_MAX_VCPUS
+#define VMM_NR_GSIS        24 /* the in-kernel IOAPIC's pins */
+#define VMM_LAPIC_BASE     0xfee00000ull
+#define VMM_IOAPIC_BASE    0xfec00000ull
+#define VMM_MAX_CMDLINE    4095
+
+/* Exit statuses besides the guest's own (0..255 from port 0xf4 fit in
+ * the same byte, so these are only used when the guest did not choose). */
+enum {
+    VMM_EXIT_GUEST_CRASH = 101, /* triple fault, emulation failure, reboot */
+    VMM_EXIT_DM_FAILED = 102,   /* device model died or broke the protocol */
+};
+
+enum vmm_placement { PLACEMENT_INLINE, PLACEMENT_PROCESS, PLACEMENT_STUBDOM };
+
+struct vmm;
+
+struct vcpu {
+    struct vmm *vmm;
+    unsigned id;
+    int fd;
+    struct kvm_run *run;
+    pthread_t thread;
+    bool started;
+    int efd;                 /* DM -> this vCPU: reply ready (process placements) */
+    struct spin_budget spin; /* how long to spin for the next answer */
+};
+
+/* A range an ioreq server claimed (inclusive bounds). */
+struct io_range {
+    uint32_t type; /* DMOP_IO_RANGE_* */
+    uint32_t flags;
+    uint64_t start, end;
+};
+
+/* An ioeventfd or irqfd registered through dm_op. */
+struct io_eventfd {
+    bool is_irqfd;
+    uint32_t type; /* ioeventfd: DMOP_IO_RANGE_PORT/_MEMORY */
+    uint64_t addr;
+    uint32_t len;
+    uint64_t datamatch;
+    uint32_t flags;
+    uint32_t gsi;
+    int fd;
+};
+
+/* The one ioreq server a guest has (Xen allows several; one is enough for
+ * one device model per guest). */
+struct ioreq_server_state {
+    bool created, enabled, bufioreq;
+    unsigned nr_ranges;
+    struct io_range ranges[DMOP_MAX_RANGES];
+    unsigned nr_eventfds;
+    struct io_eventfd eventfds[DMOP_MAX_EVENTFDS];
+};
+
+struct vmm {
+    int kvm_fd, vm_fd;
+    int ram_fd;
+    uint8_t *ram;
+    uint64_t ram_size;
+    size_t run_size;
+    unsigned nr_vcpus;
+    struct vcpu vcpus[VMM_MAX_VCPUS];
+    uint32_t entry, start_info; /* PVH entry point and hvm_start_info address */
+    enum vmm_placement placement;
+
+    /* I/O routing */
+    pthread_rwlock_t io_lock;
+    struct ioreq_server_state server;
+    _Atomic uint32_t pci_cf8; /* the CONFIG_ADDRESS latch at 0xcf8 */
+    uint8_t pci_link_irq[4];  /* set_pci_link_route */
+
+    /* Shared ioreq pages (process placements), created with the server. */
+    int shm_fd, notify_fd;
+    uint8_t *shm;
+    pthread_mutex_t buf_lock; /* producers of the buffered ring */
+    uint32_t buf_write;       /* our own copy of the ring's write pointer */
+    unsigned spin_us;         /* how long a vCPU spins for an answer */
+    unsigned dm_spin_us;      /* how long the DM spins for the next request */
+
+    /* Inline placement: the device model and the lock that serialises it. */
+    struct vmm_inline *inl;
+
+    /* Stopping: the first vmm_stop() wins and sets the exit status. */
+    atomic_int stopping;
+    atomic_bool dm_dead;
+    int exit_status;
+    int stop_efd;
+
+    /* Serial: the guest's COM1 output goes to out_fd; in_fd feeds it. */
+    int in_fd, out_fd;
+    atomic_bool in_eof; /* in_fd reached its end (inline: seen by the DM's read) */
+};
+
+/* ---- kvm.c ---- */
+
+/* Put *vmm in its empty state: zeroes, every descriptor -1, locks ready.
+ * Enough for dm_op dispatch without KVM (tests, fuzzers). */
+void vmm_init(struct vmm *vmm);
+
+/* Open /dev/kvm, create the VM (in-kernel irqchip, PIT) and memory_mib MiB
+ * of guest RAM backed by a memfd, mapped at guest-physical 0.  Initialises
+ * every descriptor in *vmm to -1 first, so vmm_destroy() is always safe.
+ * Returns 0 or a negative errno (logged). */
+int vmm_create(struct vmm *vmm, unsigned memory_mib);
+
+/* Release what vmm_create() and later set-up made (vCPUs, RAM, server
+ * state and its descriptors).  Threads must have been joined. */
+void vmm_destroy(struct vmm *vmm);
+
+/* The host address of guest-physical [gpa, gpa + len), or NULL if any byte
+ * lies outside guest RAM.  Overflow-safe; the only way monitor code turns a
+ * guest address into a pointer. */
+void *gpa_ptr(struct vmm *vmm, uint64_t gpa, uint64_t len);
+
+/* ---- cpu.c ---- */
+
+/* Create nr vCPUs with CPUID, MSRs and LAPIC set, vCPU 0 at the PVH entry
+ * (vmm->entry, %ebx = vmm->start_info) in flat 32-bit protected mode; the
+ * others wait for INIT/SIPI in the kernel.  Returns 0 or -errno (logged). */
+int vmm_create_vcpus(struct vmm *vmm, unsigned nr);
+
+/* ---- pvh.c ---- */
+
+/* Load the PVH ELF image (image, size bytes, untrusted) into guest RAM, find
+ * its XEN_ELFNOTE_PHYS32_ENTRY and write hvm_start_info with the memory map
+ * and cmdline.  Sets vmm->entry and vmm->start_info.  Returns 0 or -errno
+ * with a message logged (-ENOEXEC for a bad or non-PVH image). */
+int pvh_load(struct vmm *vmm, const uint8_t *image, size_t size, const char *cmdline);
+
+/* ---- vcpu.c ---- */
+
+/* Start one thread per vCPU.  Returns 0 or -errno. */
+int vmm_start_vcpus(struct vmm *vmm);
+
+/* Ask every vCPU to leave KVM_RUN and any wait for the device model, then
+ * join the threads.  Called from the main thread after vmm_stop(). */
+void vmm_join_vcpus(struct vmm *vmm);
+
+/* Stop the guest with `status` (the first caller wins; later calls are
+ * ignored) and wake the main loop.  Thread-safe, async-signal-unsafe. */
+void vmm_stop(struct vmm *vmm, int status);
+
+/* ---- iobus.c ---- */
+
+/* Handle a port-I/O exit (string I/O included) / an MMIO exit of vcpu:
+ * decode 0xcf8/0xcfc, route claimed accesses, answer unclaimed ones
+ * (all-ones reads, dropped writes).  Returns 0, or -ESHUTDOWN when the
+ * guest is being stopped (the vCPU thread then ends). */
+int iobus_pio(struct vcpu *vcpu);
+int iobus_mmio(struct vcpu *vcpu);
+
+/* Whether an enabled server claims all of [addr, addr + size) of `type`
+ * (DMOP_IO_RANGE_*); if so *flags gets the range's flags.  Takes io_lock. */
+bool iobus_lookup(struct vmm *vmm, uint32_t type, uint64_t addr, uint64_t size, uint32_t *flags);
+
+/* ---- ioreq.c ---- */
+
+/* Create the shared ioreq pages and eventfds for nr_vcpus (on
+ * create_ioreq_server in the process placements).  Returns 0 or -errno. */
+int ioreq_shm_create(struct vmm *vmm);
+void ioreq_shm_destroy(struct vmm *vmm);
+
+/* Send one request for vcpu and wait for the answer.  req carries addr,
+ * size, count, dir, type, flags and (writes) data; string data is in the
+ * vCPU's bounce page.  On return req->data holds a read's value.  Returns 0,
+ * -ESHUTDOWN if the guest is stopping or the DM died, or -EPROTO after a
+ * protocol violation (the guest has been stopped with a message). */
+int ioreq_send(struct vcpu *vcpu, struct ioreq *req);
+
+/* Queue a posted write in the buffered ring.  Returns 0, or -ENOSPC when the
+ * ring is full (the caller then sends it synchronously). */
+int ioreq_post(struct vmm *vmm, uint8_t type, uint64_t addr, uint32_t size, uint32_t data);
+
+/* Wake the device model if posted writes wait in the ring.  The main loop
+ * calls it at least every VMM_POSTED_FLUSH_MS. */
+void ioreq_flush_posted(struct vmm *vmm);
+#define VMM_POSTED_FLUSH_MS 5
+
+/* The vCPU's bounce page in the shared memory. */
+uint8_t *ioreq_bounce(struct vmm *vmm, unsigned vcpu);
+
+/* ---- dmop.c ---- */
+
+/* Static checks of one dm_op: op known, ranges within bounds, IRQ/GSI
+ * numbers, MSI address.  Needs no state besides RAM size.  Returns 0 or
+ * -EINVAL/-EOPNOTSUPP/-EPERM. */
+int dmop_validate(const struct dmop_req *req, uint64_t ram_size);
+
+/* Validate and carry out one dm_op, filling *rep (op, rc and payload).
+ * fd_in is the descriptor that came with the message or -1; it is consumed
+ * (kept or closed) in every case.  For GET_IOREQ_SERVER_INFO, fds_out gets
+ * the descriptors to send back (owned by vmm, do not close) and *nfds_out
+ * their number.  Never fails as a whole: errors go in rep->rc.  Caller is
+ * the main thread or the inline device model; takes io_lock itself. */
+void dmop_dispatch(struct vmm *vmm, const struct dmop_req *req, int fd_in, struct dmop_reply *rep,
+                   int *fds_out, size_t *nfds_out);
+
+/* Forget the server: ranges, eventfds (unregistered from KVM, closed) and
+ * shared pages. */
+void dmop_server_destroy(struct vmm *vmm);
+
+/* ---- dmproc.c ---- */
+
+/* stubdm running as a process of its own (process, stubdom). */
+struct dm_process {
+    struct sandbox_child child;
+    int dmop_fd;    /* our end of the dm_op channel */
+    int console_fd; /* our end of console 3 (COM1), non-blocking */
+    bool reaped;
+};
+
+/* Open the stubdm binary O_PATH: $STUBVISOR_DM, else "stubdm" next to
+ * /proc/self/exe.  Done early, before any untrusted input.  Returns the
+ * descriptor or -errno (logged). */
+int dm_exe_open(void);
+
+/* Spawn stubdm from exe_fd at the placement's sandbox level with its
+ * descriptors (lib/dmfds.h).  dm_spin_us and fault (NULL: none) become its
+ * arguments.  Fills *p; returns 0 or -errno (logged). */
+int dm_process_spawn(struct vmm *vmm, struct dm_process *p, int exe_fd, const char *fault);
+
+/* Receive and answer one dm_op.  Returns 0, or -EPIPE when the device
+ * model closed the channel, or another -errno on a channel failure. */
+int dm_process_serve(struct vmm *vmm, struct dm_process *p);
+
+/* The device model's pidfd became readable: reap it and say how it ended
+ * (e.g. "killed by signal 9") in buf.  Returns 0 or -errno. */
+int dm_process_reap(struct dm_process *p, char *buf, size_t len);
+
+/* Kill (SIGKILL) and reap the device model if still there, and release
+ * everything in *p.  Idempotent. */
+void dm_process_destroy(struct dm_process *p);
+
+/* ---- inline.c ---- */
+
+/* Create the inline device model: devices registered through dmop_dispatch.
+ * Returns 0 or -errno (logged). */
+int inline_dm_create(struct vmm *vmm);
+void inline_dm_destroy(struct vmm *vmm);
+
+/* Run one access on the inline device model, serialised by its lock. */
+void inline_dm_access(struct vmm *vmm, uint32_t type, uint64_t addr, uint8_t *data, uint32_t size,
+                      bool is_write);
+
+/* Feed guest serial input (stdin became readable, or a retry).  Returns
+ * true if the device is full and input is left waiting. */
+bool inline_dm_console_poll(struct vmm *vmm);
+
+#endif
