@@ -22,9 +22,10 @@
 #include "dm/server.h"
 #include "lib/dmfds.h"
 #include "lib/log.h"
+#include "lib/spin.h"
 #include "vmm/sandbox_api.h"
 
-#define DEFAULT_SPIN_US 50
+#define DEFAULT_SPIN_US 10
 
 struct options {
     bool lockdown;
@@ -62,6 +63,10 @@ static void parse_args(int argc, char **argv, struct options *o)
                 o->fault = DM_FAULT_BACKWARDS;
             else if (strcmp(f, "bad-dmops") == 0)
                 o->fault = DM_FAULT_BAD_DMOPS;
+            else if (strcmp(f, "bad-ring") == 0)
+                o->fault = DM_FAULT_BAD_RING;
+            else if (strcmp(f, "hang") == 0)
+                o->fault = DM_FAULT_HANG;
             else
                 usage();
 #else
@@ -71,14 +76,6 @@ static void parse_args(int argc, char **argv, struct options *o)
             usage();
         }
     }
-}
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /* Test hook: every one of these must be refused by stubvmm. */
@@ -140,14 +137,17 @@ static int epoll_set(int epfd, int op, int fd, uint32_t events)
     return epoll_ctl(epfd, op, fd, &ev);
 }
 
-/* The server loop: spin briefly after each request (the next one tends to
- * come within microseconds), then sleep on the notify eventfd with
- * dm_sleeping set so stubvmm knows to signal. */
+/* The server loop: after each request spin for the adaptive budget (the
+ * next request tends to come within microseconds when the guest is busy),
+ * then sleep on the notify eventfd with dm_sleeping set so stubvmm knows to
+ * signal. */
 static noreturn void serve(struct ioreq_server *s, struct dm *dm, int epfd, unsigned spin_us)
 {
-    uint64_t spin_ns = (uint64_t)spin_us * 1000, last_work = now_ns();
+    uint64_t last_work = spin_now_ns();
+    struct spin_budget spin;
     bool console_paused = false, console_open = true;
 
+    spin_budget_init(&spin, (uint64_t)spin_us * 1000);
     for (unsigned iter = 0;; iter++) {
         int n = ioreq_server_poll(s, dm);
         if (n < 0)
@@ -157,10 +157,12 @@ static noreturn void serve(struct ioreq_server *s, struct dm *dm, int epfd, unsi
                 console_paused = false;
                 epoll_set(epfd, EPOLL_CTL_MOD, DMFD_CONSOLE3, EPOLLIN | EPOLLRDHUP);
             }
-            last_work = now_ns();
+            uint64_t now = spin_now_ns();
+            spin_budget_update(&spin, now - last_work);
+            last_work = now;
             continue;
         }
-        if ((iter & 63) != 0 || now_ns() - last_work < spin_ns) {
+        if ((iter & 63) != 0 || spin_now_ns() - last_work < spin.cur_ns) {
             __builtin_ia32_pause();
             continue;
         }
@@ -193,7 +195,6 @@ static noreturn void serve(struct ioreq_server *s, struct dm *dm, int epfd, unsi
             }
         }
         atomic_store_explicit(&s->page->dm_sleeping, 0, memory_order_relaxed);
-        last_work = now_ns();
     }
 }
 

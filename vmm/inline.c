@@ -124,6 +124,8 @@ static ssize_t host_console_read(void *h, unsigned idx, void *buf, size_t len)
     r = read(vmm->in_fd, buf, len);
     if (r < 0)
         return errno == EAGAIN ? 0 : -errno;
+    if (r == 0 && len > 0)
+        atomic_store(&vmm->in_eof, true); /* the main loop stops polling it */
     return r;
 }
 

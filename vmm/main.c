@@ -29,7 +29,9 @@
 
 #define MAX_KERNEL_SIZE     (64u << 20)
 #define DM_READY_TIMEOUT_MS 20000
-#define DEFAULT_SPIN_US     20
+/* Measured on a 2-core nested machine: see docs/ioreq.md. */
+#define DEFAULT_SPIN_US    10
+#define DEFAULT_DM_SPIN_US 10
 
 struct options {
     const char *kernel;
@@ -209,7 +211,6 @@ static bool main_loop(struct vmm *vmm, struct dm_process *p, int sigfd, struct r
     while (!atomic_load(&vmm->stopping)) {
         struct pollfd pf[P_COUNT];
         int timeout = -1;
-        bool in_full = false;
 
         if (until_ready && vmm->server.enabled)
             return true;
@@ -224,7 +225,7 @@ static bool main_loop(struct vmm *vmm, struct dm_process *p, int sigfd, struct r
             pf[P_CONS].events = POLLIN | (r->len ? POLLOUT : 0);
             if (!until_ready && !r->in_eof && r->len == 0 && vmm->in_fd >= 0)
                 pf[P_IN] = (struct pollfd){.fd = vmm->in_fd, .events = POLLIN};
-        } else if (!until_ready && !r->in_eof && vmm->in_fd >= 0) {
+        } else if (!until_ready && !r->in_eof && !atomic_load(&vmm->in_eof) && vmm->in_fd >= 0) {
             pf[P_IN] = (struct pollfd){.fd = vmm->in_fd, .events = POLLIN};
         }
         if (until_ready) {
@@ -241,6 +242,8 @@ static bool main_loop(struct vmm *vmm, struct dm_process *p, int sigfd, struct r
         }
         if (!p && r->len) /* inline device full: retry soon */
             timeout = 5;
+        if (p && !until_ready)
+            timeout = VMM_POSTED_FLUSH_MS;
 
         if (poll(pf, P_COUNT, timeout) < 0) {
             if (errno == EINTR)
@@ -279,7 +282,8 @@ static bool main_loop(struct vmm *vmm, struct dm_process *p, int sigfd, struct r
         }
         if (p && (pf[P_PIDFD].revents & POLLIN))
             dm_died(vmm, p);
-        (void)in_full;
+        if (p)
+            ioreq_flush_posted(vmm);
     }
     return false;
 }
@@ -334,6 +338,7 @@ int main(int argc, char **argv)
         die(EXIT_SYSTEM, "cannot create the VM");
     vmm.placement = o.placement;
     vmm.spin_us = env_uint("STUBVISOR_SPIN_US", DEFAULT_SPIN_US, 100000);
+    vmm.dm_spin_us = env_uint("STUBVISOR_DM_SPIN_US", DEFAULT_DM_SPIN_US, 100000);
     vmm.stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (vmm.stop_efd < 0)
         die(EXIT_SYSTEM, "eventfd: %s", strerror(errno));

@@ -31,6 +31,7 @@
 
 #include "lib/dmop.h"
 #include "lib/ioreq.h"
+#include "lib/spin.h"
 #include "vmm/sandbox_api.h"
 
 #define VMM_MIN_MEMORY_MIB 2
@@ -60,7 +61,8 @@ struct vcpu {
     struct kvm_run *run;
     pthread_t thread;
     bool started;
-    int efd; /* DM -> this vCPU: reply ready (process placements) */
+    int efd;                 /* DM -> this vCPU: reply ready (process placements) */
+    struct spin_budget spin; /* how long to spin for the next answer */
 };
 
 /* A range an ioreq server claimed (inclusive bounds). */
@@ -114,7 +116,8 @@ struct vmm {
     uint8_t *shm;
     pthread_mutex_t buf_lock; /* producers of the buffered ring */
     uint32_t buf_write;       /* our own copy of the ring's write pointer */
-    unsigned spin_us;
+    unsigned spin_us;         /* how long a vCPU spins for an answer */
+    unsigned dm_spin_us;      /* how long the DM spins for the next request */
 
     /* Inline placement: the device model and the lock that serialises it. */
     struct vmm_inline *inl;
@@ -127,6 +130,7 @@ struct vmm {
 
     /* Serial: the guest's COM1 output goes to out_fd; in_fd feeds it. */
     int in_fd, out_fd;
+    atomic_bool in_eof; /* in_fd reached its end (inline: seen by the DM's read) */
 };
 
 /* ---- kvm.c ---- */
@@ -209,6 +213,11 @@ int ioreq_send(struct vcpu *vcpu, struct ioreq *req);
  * ring is full (the caller then sends it synchronously). */
 int ioreq_post(struct vmm *vmm, uint8_t type, uint64_t addr, uint32_t size, uint32_t data);
 
+/* Wake the device model if posted writes wait in the ring.  The main loop
+ * calls it at least every VMM_POSTED_FLUSH_MS. */
+void ioreq_flush_posted(struct vmm *vmm);
+#define VMM_POSTED_FLUSH_MS 5
+
 /* The vCPU's bounce page in the shared memory. */
 uint8_t *ioreq_bounce(struct vmm *vmm, unsigned vcpu);
 
@@ -248,7 +257,7 @@ struct dm_process {
 int dm_exe_open(void);
 
 /* Spawn stubdm from exe_fd at the placement's sandbox level with its
- * descriptors (lib/dmfds.h).  spin_us and fault (NULL: none) become its
+ * descriptors (lib/dmfds.h).  dm_spin_us and fault (NULL: none) become its
  * arguments.  Fills *p; returns 0 or -errno (logged). */
 int dm_process_spawn(struct vmm *vmm, struct dm_process *p, int exe_fd, const char *fault);
 

@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sandbox/sandbox.h"
@@ -104,6 +105,14 @@ static void forbidden(pid_t host_pid)
     report("malloc", heap ? 0 : -1);
     free(heap);
 
+    /* stdio on /dev/null (a character device: glibc asks isatty) and on
+     * the log descriptor. */
+    report("printf", printf("probe: stdout\n") < 0 || fflush(stdout) != 0 ? -1 : 0);
+    report("fprintf", fprintf(stderr, "probe: stderr\n") < 0 ? -1 : 0);
+    report("time", time(NULL) == (time_t)-1 ? -1 : 0);
+    struct timespec ts = {0, 1000};
+    report("nanosleep", nanosleep(&ts, NULL));
+
     pthread_t t;
     int e = pthread_create(&t, NULL, thread_main, NULL);
     if (e == 0)
@@ -125,6 +134,8 @@ static void die_by(const char *call)
         ioctl(OUT, FIONREAD, &n);
     } else if (strcmp(call, "unshare") == 0) {
         syscall(SYS_unshare, 0);
+    } else if (strcmp(call, "abort") == 0) {
+        abort();
     }
 }
 

@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -224,7 +225,8 @@ static void check_stubdom(const char *cgroup_mode)
     };
     for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
         assert_fact(&r, refused[i], "EPERM");
-    static const char *const allowed[] = {"fstat", "mmap_rw", "mprotect_ro", "malloc", "thread"};
+    static const char *const allowed[] = {"fstat",   "mmap_rw", "mprotect_ro", "malloc", "printf",
+                                          "fprintf", "time",    "nanosleep",   "thread"};
     for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
         assert_fact(&r, allowed[i], "ok");
 
@@ -378,6 +380,22 @@ static void test_unlisted_calls_kill(void **state)
         close(r.sock);
         sandbox_child_dispose(&r.child);
     }
+
+    /* abort() is not a seccomp death: as PID 1 the probe ignores its own
+     * SIGABRT, and glibc's fallback ends it with SIGSEGV (a sanitizer build
+     * reports that and exits 1). */
+    struct run r;
+    char *argv[] = {"sandbox-probe", "die", "abort", NULL};
+    assert_int_equal(spawn_probe(SANDBOX_STUBDOM, "probe-abort", argv, NULL, 0, &r), 0);
+    read_until(&r, "alive=");
+    int status = wait_child(r.child.pid);
+    bool crashed = WIFSIGNALED(status) ? WTERMSIG(status) == SIGABRT || WTERMSIG(status) == SIGSEGV
+                                       : WIFEXITED(status) && WEXITSTATUS(status) != 0;
+    if (!crashed)
+        fail_msg("abort: status %#x\n%s", status, r.out);
+    assert_null(strstr(r.out, "alive="));
+    close(r.sock);
+    sandbox_child_dispose(&r.child);
 }
 
 /* A sanitizer build of the device model must still be able to report a bug
@@ -424,6 +442,69 @@ static void test_sanitizer_report(void **state)
 #else
     skip();
 #endif
+}
+
+/* The device model dies with the process that spawned it. */
+static void test_dies_with_parent(void **state)
+{
+    int sv[2], report[2], release[2];
+    char byte;
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    assert_int_equal(pipe2(report, O_CLOEXEC), 0);
+    assert_int_equal(pipe2(release, O_CLOEXEC), 0);
+
+    pid_t helper = fork();
+    assert_true(helper >= 0);
+    if (helper == 0) {
+        close(sv[0]);
+        close(report[0]);
+        close(release[1]);
+        char self[32];
+        snprintf(self, sizeof(self), "%d", (int)getpid());
+        char *argv[] = {"sandbox-probe", "lockdown", self, NULL};
+        struct sandbox_spec spec = {.level = SANDBOX_STUBDOM,
+                                    .name = "probe-orphan",
+                                    .exe_fd = probe_fd,
+                                    .argv = argv,
+                                    .fds = &sv[1],
+                                    .nfds = 1,
+                                    .log_fd = STDERR_FILENO};
+        struct sandbox_child child;
+        if (sandbox_spawn(&spec, &child) < 0)
+            _exit(1);
+        /* Plain data: hand the whole description to the test. */
+        if (write_full(report[1], &child, sizeof(child)) < 0 || read(release[0], &byte, 1) < 0)
+            _exit(1);
+        _exit(0); /* without reaping or disposing: the test does that */
+    }
+    close(sv[1]);
+    close(report[1]);
+    close(release[0]);
+
+    struct sandbox_child child;
+    assert_int_equal(read_full(report[0], &child, sizeof(child)), (ssize_t)sizeof(child));
+    child.pidfd = -1; /* the helper's descriptor, not ours */
+    int pidfd = (int)syscall(SYS_pidfd_open, child.pid, 0);
+    assert_true(pidfd >= 0);
+    struct run r = {.sock = sv[0]};
+    read_until(&r, "done=");
+    assert_fact(&r, "lockdown", "ok");
+
+    /* Still alive (we hold its socket open), until its parent exits. */
+    struct pollfd p = {.fd = pidfd, .events = POLLIN};
+    assert_int_equal(poll(&p, 1, 0), 0);
+    close(release[1]);
+    int status = wait_child(helper);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_int_equal(poll(&p, 1, 30000), 1);
+
+    /* Its init reaps it; then its cgroup can go. */
+    for (int i = 0; i < 3000 && kill(child.pid, 0) == 0; i++)
+        usleep(10000);
+    sandbox_child_dispose(&child);
+    close(pidfd);
+    close(report[0]);
+    close(sv[0]);
 }
 
 /* ---- 'process' placement ---- */
@@ -615,8 +696,8 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stubdom_auto),      cmocka_unit_test(test_stubdom_v2),
         cmocka_unit_test(test_stubdom_no_cgroup), cmocka_unit_test(test_unlisted_calls_kill),
-        cmocka_unit_test(test_sanitizer_report),  cmocka_unit_test(test_none_fds_and_env),
-        cmocka_unit_test(test_failures),
+        cmocka_unit_test(test_sanitizer_report),  cmocka_unit_test(test_dies_with_parent),
+        cmocka_unit_test(test_none_fds_and_env),  cmocka_unit_test(test_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

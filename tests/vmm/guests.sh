@@ -15,6 +15,11 @@ vmm="$STUBVISOR_BIN/stubvmm"
 out=$(timeout 30 "$vmm" --kernel "$hello" --dm "$placement" </dev/null) || fail "hello: exit $?"
 expect_eq "hello output" "hello from guest" "$(printf '%s' "$out" | tr -d '\r')"
 
+# Several vCPUs: the others wait for INIT/SIPI, the device model serves all.
+out=$(timeout 30 "$vmm" --kernel "$hello" --dm "$placement" --vcpus 3 </dev/null) ||
+    fail "hello on 3 vCPUs: exit $?"
+expect_contains "hello output on 3 vCPUs" "hello from guest" "$out"
+
 out=$(printf 'ping 123\nq' | timeout 30 "$vmm" --kernel "$echo_elf" --dm "$placement") ||
     fail "echo: exit $?"
 expect_contains "echo output" "ping 123" "$out"

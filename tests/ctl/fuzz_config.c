@@ -1,0 +1,81 @@
+/* libFuzzer harness for the config parser.  The input is a config, then
+ * optionally a line "%%" and a command-line override.  Besides not crashing
+ * or leaking, the parser must keep its promises: a failure leaves an empty
+ * config and a message, a success a config that passes its own checks. */
+#include <assert.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "ctl/config.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void check_config(const struct domain_config *cfg)
+{
+    assert(cfg->name && cfg->name[0]);
+    assert(!cfg->kernel != !cfg->firmware);
+    assert(cfg->memory_mib >= CONFIG_MIN_MEMORY_MIB && cfg->memory_mib <= CONFIG_MAX_MEMORY_MIB);
+    assert(cfg->vcpus >= 1 && cfg->vcpus <= CONFIG_MAX_VCPUS);
+    assert(cfg->ndisks <= CONFIG_MAX_DISKS && cfg->nvifs <= CONFIG_MAX_VIFS);
+    assert(cfg->nserials <= CONFIG_MAX_SERIALS);
+    for (size_t i = 0; i < cfg->ndisks; i++) {
+        assert(cfg->disks[i].target && cfg->disks[i].target[0]);
+        for (size_t j = 0; j < i; j++)
+            assert(cfg->disks[i].index != cfg->disks[j].index);
+    }
+    for (size_t i = 0; i < cfg->nserials; i++)
+        assert(cfg->serials[i].kind != SERIAL_FILE || cfg->serials[i].path);
+}
+
+static void check_empty(const struct domain_config *cfg, const struct config_error *err)
+{
+    static const struct domain_config zero;
+    assert(memcmp(cfg, &zero, sizeof(zero)) == 0);
+    assert(err->message[0]);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const char *text = (const char *)data;
+    size_t len = size;
+    char override[512] = "";
+
+    const uint8_t *sep = NULL;
+    for (size_t i = 0; i + 4 <= size; i++) {
+        if (memcmp(data + i, "\n%%\n", 4) == 0) {
+            sep = data + i;
+            break;
+        }
+    }
+    if (sep) {
+        len = (size_t)(sep - data);
+        size_t olen = size - len - 4;
+        if (olen >= sizeof(override))
+            olen = sizeof(override) - 1;
+        memcpy(override, sep + 4, olen);
+        override[olen] = '\0'; /* a NUL inside just ends it early */
+    }
+
+    struct domain_config cfg;
+    struct config_error err;
+    config_error_init(&err);
+    int rc = config_parse_buffer("fuzz.cfg", text, len, "/base", &cfg, &err);
+    if (rc) {
+        check_empty(&cfg, &err);
+    } else {
+        check_config(&cfg);
+        if (sep) {
+            uint8_t uuid[16];
+            bool generated = !cfg.uuid_set;
+            memcpy(uuid, cfg.uuid, sizeof(uuid));
+            rc = config_apply_override(&cfg, override, &err);
+            check_config(&cfg);
+            if (rc == 0 && generated && !cfg.uuid_set)
+                assert(memcmp(uuid, cfg.uuid, sizeof(uuid)) == 0);
+        }
+    }
+    config_dispose(&cfg);
+    config_error_dispose(&err);
+    return 0;
+}
