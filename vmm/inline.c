@@ -206,3 +206,17 @@ bool inline_dm_console_poll(struct vmm *vmm)
     pthread_mutex_unlock(&in->lock);
     return full;
 }
+
+int inline_dm_timer_fd(struct vmm *vmm)
+{
+    return vmm->inl ? dm_timer_fd(vmm->inl->dm) : -1;
+}
+
+void inline_dm_timer_poll(struct vmm *vmm)
+{
+    struct vmm_inline *in = vmm->inl;
+
+    pthread_mutex_lock(&in->lock);
+    dm_timer_poll(in->dm);
+    pthread_mutex_unlock(&in->lock);
+}

@@ -197,7 +197,7 @@ static void dm_died(struct vmm *vmm, struct dm_process *p)
     vmm_stop(vmm, VMM_EXIT_DM_FAILED);
 }
 
-enum { P_STOP, P_SIG, P_PIDFD, P_DMOP, P_CONS, P_IN, P_COUNT };
+enum { P_STOP, P_SIG, P_PIDFD, P_DMOP, P_CONS, P_IN, P_TIMER, P_COUNT };
 
 /* The main loop.  With until_ready it returns once the device model has
  * enabled its ioreq server (true) or failed (false); otherwise it runs until
@@ -228,6 +228,8 @@ static bool main_loop(struct vmm *vmm, struct dm_process *p, int sigfd, struct r
         } else if (!until_ready && !r->in_eof && !atomic_load(&vmm->in_eof) && vmm->in_fd >= 0) {
             pf[P_IN] = (struct pollfd){.fd = vmm->in_fd, .events = POLLIN};
         }
+        if (!p && !until_ready) /* inline: the device model's timers */
+            pf[P_TIMER] = (struct pollfd){.fd = inline_dm_timer_fd(vmm), .events = POLLIN};
         if (until_ready) {
             struct timespec now;
             clock_gettime(CLOCK_MONOTONIC, &now);
@@ -280,6 +282,8 @@ static bool main_loop(struct vmm *vmm, struct dm_process *p, int sigfd, struct r
             if (pf[P_IN].revents & (POLLHUP | POLLERR) && !(pf[P_IN].revents & POLLIN))
                 r->in_eof = true;
         }
+        if (pf[P_TIMER].revents & POLLIN)
+            inline_dm_timer_poll(vmm);
         if (p && (pf[P_PIDFD].revents & POLLIN))
             dm_died(vmm, p);
         if (p)

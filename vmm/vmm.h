@@ -284,6 +284,11 @@ void inline_dm_destroy(struct vmm *vmm);
 void inline_dm_access(struct vmm *vmm, uint32_t type, uint64_t addr, uint8_t *data, uint32_t size,
                       bool is_write);
 
+/* The inline device model's timerfd (-1 if none), and running what is
+ * due when it is readable (main thread, under the device lock). */
+int inline_dm_timer_fd(struct vmm *vmm);
+void inline_dm_timer_poll(struct vmm *vmm);
+
 /* Feed guest serial input (stdin became readable, or a retry).  Returns
  * true if the device is full and input is left waiting. */
 bool inline_dm_console_poll(struct vmm *vmm);
