@@ -145,11 +145,14 @@ static unsigned env_uint(const char *name, unsigned def, unsigned max)
     return *end || n > max ? def : (unsigned)n;
 }
 
-/* Serial relay state for the process placements: stdin -> DM buffered. */
+/* Serial input state.  Process placements: stdin -> DM, buffered while
+ * the DM's socket is full.  Inline: dm_full when the UART could not take
+ * all input (retried on a short timer). */
 struct relay {
     uint8_t buf[4096];
     size_t len, off;
     bool in_eof;
+    bool dm_full;
 };
 
 /* Copy what the device model wrote to COM1 to our output. */
@@ -242,9 +245,9 @@ static bool main_loop(struct vmm *vmm, struct dm_process *p, int sigfd, struct r
                 return false;
             }
         }
-        if (!p && r->len) /* inline device full: retry soon */
+        if (!p && r->dm_full) /* inline device full: retry soon */
             timeout = 5;
-        if (p && !until_ready)
+        if (p && !until_ready) /* a tick to flush posted writes (ioreq.c) */
             timeout = VMM_POSTED_FLUSH_MS;
 
         if (poll(pf, P_COUNT, timeout) < 0) {
@@ -276,9 +279,8 @@ static bool main_loop(struct vmm *vmm, struct dm_process *p, int sigfd, struct r
             relay_out(vmm, p);
         if (p && ((pf[P_IN].revents & (POLLIN | POLLHUP)) || (pf[P_CONS].revents & POLLOUT)))
             relay_in(vmm, p, r);
-        if (!p && (pf[P_IN].revents || r->len)) {
-            /* Inline: r->len flags "the device was full last time". */
-            r->len = inline_dm_console_poll(vmm) ? 1 : 0;
+        if (!p && (pf[P_IN].revents || r->dm_full)) {
+            r->dm_full = inline_dm_console_poll(vmm);
             if (pf[P_IN].revents & (POLLHUP | POLLERR) && !(pf[P_IN].revents & POLLIN))
                 r->in_eof = true;
         }

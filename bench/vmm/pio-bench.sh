@@ -8,7 +8,7 @@ set -eu
 guest="${STUBVISOR_GUESTS:-}/pio-bench.elf"
 big=${PIO_BENCH_ITER:-20000}
 small=${PIO_BENCH_SMALL:-1000}
-runs=${PIO_BENCH_RUNS:-3}
+runs=${PIO_BENCH_RUNS:-5}
 [ -f "$guest" ] || { echo "SKIP: pio-bench.elf is not built"; exit 77; }
 [ -r /dev/kvm ] && [ -w /dev/kvm ] || { echo "SKIP: no usable /dev/kvm"; exit 77; }
 

@@ -24,6 +24,12 @@ out=$(printf 'ping 123\nq' | timeout 30 "$vmm" --kernel "$echo_elf" --dm "$place
     fail "echo: exit $?"
 expect_contains "echo output" "ping 123" "$out"
 
+# More input than the UART's FIFO holds: flow control, nothing lost.
+long=$(head -c 3000 /dev/urandom | base64 -w0 | tr -d q | head -c 2000)
+out=$(printf '%sq' "$long" | timeout 60 "$vmm" --kernel "$echo_elf" --dm "$placement") ||
+    fail "echo of 2000 bytes: exit $?"
+expect_contains "echo of 2000 bytes" "$long" "$out"
+
 out=$(timeout 120 "$vmm" --kernel "$hostile" --dm "$placement" --cmdline "rounds=1 seed=7" \
     </dev/null 2>"$TEST_TMP/hostile.err") || {
     cat "$TEST_TMP/hostile.err" >&2
