@@ -162,6 +162,8 @@ static noreturn void serve(struct ioreq_server *s, struct dm *dm, int epfd, unsi
             last_work = now;
             continue;
         }
+        if ((iter & 63) == 0)
+            dm_timer_poll(dm); /* a busy guest must not starve the timers */
         if ((iter & 63) != 0 || spin_now_ns() - last_work < spin.cur_ns) {
             __builtin_ia32_pause();
             continue;
@@ -188,6 +190,8 @@ static noreturn void serve(struct ioreq_server *s, struct dm *dm, int epfd, unsi
                         console_open = false;
                         epoll_set(epfd, EPOLL_CTL_DEL, fd, 0);
                     }
+                } else if (fd == dm_timer_fd(dm)) {
+                    dm_timer_poll(dm);
                 } else if (fd == s->dmop_fd) {
                     log_info("monitor went away; exiting");
                     exit(0);
@@ -227,11 +231,13 @@ int main(int argc, char **argv)
         send_bad_dmops(&server);
     if (dm_devices_setup(dm, &devices) < 0)
         die(EXIT_SYSTEM, "cannot set up the devices");
+    dm_devices_set_nr_vcpus(&devices, server.nr_vcpus);
 
     epfd = epoll_create1(EPOLL_CLOEXEC);
     if (epfd < 0 || epoll_set(epfd, EPOLL_CTL_ADD, server.notify_fd, EPOLLIN) < 0 ||
         epoll_set(epfd, EPOLL_CTL_ADD, DMFD_CONSOLE3, EPOLLIN | EPOLLRDHUP) < 0 ||
-        epoll_set(epfd, EPOLL_CTL_ADD, DMFD_DMOP, EPOLLRDHUP) < 0)
+        epoll_set(epfd, EPOLL_CTL_ADD, DMFD_DMOP, EPOLLRDHUP) < 0 ||
+        (dm_timer_fd(dm) >= 0 && epoll_set(epfd, EPOLL_CTL_ADD, dm_timer_fd(dm), EPOLLIN) < 0))
         die(EXIT_SYSTEM, "epoll: %s", strerror(errno));
 
     if (opt.lockdown) {

@@ -162,6 +162,7 @@ int inline_dm_create(struct vmm *vmm)
     rc = dm_devices_setup(in->dm, &in->devices);
     if (rc < 0)
         goto fail;
+    dm_devices_set_nr_vcpus(&in->devices, vmm->nr_vcpus);
     req = (struct dmop_req){.op = DMOP_SET_IOREQ_SERVER_STATE};
     req.u.state.enabled = 1;
     rc = call(vmm, &req, -1);
@@ -204,4 +205,18 @@ bool inline_dm_console_poll(struct vmm *vmm)
     full = dm_console_poll(in->dm);
     pthread_mutex_unlock(&in->lock);
     return full;
+}
+
+int inline_dm_timer_fd(struct vmm *vmm)
+{
+    return vmm->inl ? dm_timer_fd(vmm->inl->dm) : -1;
+}
+
+void inline_dm_timer_poll(struct vmm *vmm)
+{
+    struct vmm_inline *in = vmm->inl;
+
+    pthread_mutex_lock(&in->lock);
+    dm_timer_poll(in->dm);
+    pthread_mutex_unlock(&in->lock);
 }

@@ -1,11 +1,13 @@
 /* stubvmm: run one KVM guest and route its I/O to its device model.
  *
- * usage: stubvmm --kernel FILE [--memory MiB] [--vcpus N] [--cmdline STRING]
+ * usage: stubvmm --kernel FILE | --firmware seabios|FILE [--memory MiB] [--vcpus N] [--cmdline
+ * STRING]
  *                [--dm stubdom|process|inline] [--serial stdio|file:PATH]
  *
  * The exit status is the guest's (the byte it wrote to port 0xf4), or
  * 100 for a usage error, 111 for a system error, 101 when the guest
- * crashed, 102 when its device model died or misbehaved. */
+ * crashed, 102 when its device model died or misbehaved, 103 when the guest
+ * reset itself (the toolstack decides whether to start it again). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -22,6 +24,7 @@
 
 #include "lib/fdio.h"
 #include "lib/log.h"
+#include "vmm/firmware.h"
 #include "vmm/vmm.h"
 
 #define MAX_KERNEL_SIZE     (64u << 20)
@@ -32,6 +35,7 @@
 
 struct options {
     const char *kernel;
+    const char *firmware; /* "seabios" or a path; instead of a kernel */
     unsigned memory_mib;
     unsigned vcpus;
     const char *cmdline;
@@ -43,7 +47,8 @@ static noreturn void usage(const char *why)
 {
     if (why)
         fprintf(stderr, "stubvmm: %s\n", why);
-    fprintf(stderr, "usage: stubvmm --kernel FILE [--memory MiB] [--vcpus N] [--cmdline STRING]\n"
+    fprintf(stderr, "usage: stubvmm --kernel FILE | --firmware seabios|FILE\n"
+                    "               [--memory MiB] [--vcpus N] [--cmdline STRING]\n"
                     "               [--dm stubdom|process|inline] [--serial stdio|file:PATH]\n");
     exit(EXIT_USAGE);
 }
@@ -73,6 +78,8 @@ static void parse_args(int argc, char **argv, struct options *o)
             usage(strncmp(a, "--", 2) == 0 ? "option needs a value" : "unexpected argument");
         if (strcmp(a, "--kernel") == 0) {
             o->kernel = v;
+        } else if (strcmp(a, "--firmware") == 0) {
+            o->firmware = v;
         } else if (strcmp(a, "--memory") == 0) {
             o->memory_mib = parse_uint(v, VMM_MIN_MEMORY_MIB, VMM_MAX_MEMORY_MIB, "--memory");
         } else if (strcmp(a, "--vcpus") == 0) {
@@ -102,25 +109,25 @@ static void parse_args(int argc, char **argv, struct options *o)
         }
         i++;
     }
-    if (!o->kernel)
-        usage("--kernel is required");
+    if (!o->kernel == !o->firmware)
+        usage("give either --kernel or --firmware");
 }
 
-static uint8_t *read_kernel(const char *path, size_t *size)
+static uint8_t *read_kernel(const char *what, const char *path, size_t *size)
 {
     struct stat st;
     uint8_t *buf;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
 
     if (fd < 0)
-        die(EXIT_USAGE, "kernel %s: %s", path, strerror(errno));
+        die(EXIT_USAGE, "%s %s: %s", what, path, strerror(errno));
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
         (uint64_t)st.st_size > MAX_KERNEL_SIZE)
-        die(EXIT_USAGE, "kernel %s: not a regular file of 1 byte to %u MiB", path,
+        die(EXIT_USAGE, "%s %s: not a regular file of 1 byte to %u MiB", what, path,
             MAX_KERNEL_SIZE >> 20);
     buf = malloc((size_t)st.st_size);
     if (!buf || read_full(fd, buf, (size_t)st.st_size) != st.st_size)
-        die(EXIT_SYSTEM, "reading kernel %s: %s", path, strerror(errno));
+        die(EXIT_SYSTEM, "reading %s %s: %s", what, path, strerror(errno));
     close(fd);
     *size = (size_t)st.st_size;
     return buf;
@@ -193,7 +200,7 @@ static void dm_died(struct vmm *vmm, struct dm_process *p)
     vmm_stop(vmm, VMM_EXIT_DM_FAILED);
 }
 
-enum { P_STOP, P_SIG, P_PIDFD, P_DMOP, P_CONS, P_IN, P_COUNT };
+enum { P_STOP, P_SIG, P_PIDFD, P_DMOP, P_CONS, P_IN, P_TIMER, P_COUNT };
 
 /* The main loop.  With until_ready it returns once the device model has
  * enabled its ioreq server (true) or failed (false); otherwise it runs until
@@ -224,6 +231,8 @@ static bool main_loop(struct vmm *vmm, struct dm_process *p, int sigfd, struct r
         } else if (!until_ready && !r->in_eof && !atomic_load(&vmm->in_eof) && vmm->in_fd >= 0) {
             pf[P_IN] = (struct pollfd){.fd = vmm->in_fd, .events = POLLIN};
         }
+        if (!p && !until_ready) /* inline: the device model's timers */
+            pf[P_TIMER] = (struct pollfd){.fd = inline_dm_timer_fd(vmm), .events = POLLIN};
         if (until_ready) {
             struct timespec now;
             clock_gettime(CLOCK_MONOTONIC, &now);
@@ -275,6 +284,8 @@ static bool main_loop(struct vmm *vmm, struct dm_process *p, int sigfd, struct r
             if (pf[P_IN].revents & (POLLHUP | POLLERR) && !(pf[P_IN].revents & POLLIN))
                 r->in_eof = true;
         }
+        if (pf[P_TIMER].revents & POLLIN)
+            inline_dm_timer_poll(vmm);
         if (p && (pf[P_PIDFD].revents & POLLIN))
             dm_died(vmm, p);
         if (p)
@@ -324,7 +335,10 @@ int main(int argc, char **argv)
         if (exe_fd < 0)
             die(EXIT_SYSTEM, "cannot find the device model (set STUBVISOR_DM)");
     }
-    image = read_kernel(o.kernel, &image_size);
+    if (o.firmware)
+        image = read_kernel("firmware", firmware_path(o.firmware), &image_size);
+    else
+        image = read_kernel("kernel", o.kernel, &image_size);
 
     if (vmm_create(&vmm, o.memory_mib) < 0)
         die(EXIT_SYSTEM, "cannot create the VM");
@@ -334,11 +348,14 @@ int main(int argc, char **argv)
     vmm.stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (vmm.stop_efd < 0)
         die(EXIT_SYSTEM, "eventfd: %s", strerror(errno));
-    if (pvh_load(&vmm, image, image_size, o.cmdline) < 0)
+    if (o.firmware ? firmware_load(&vmm, image, image_size) < 0
+                   : pvh_load(&vmm, image, image_size, o.cmdline) < 0)
         exit(EXIT_USAGE);
     free(image);
     if (vmm_create_vcpus(&vmm, o.vcpus) < 0)
         die(EXIT_SYSTEM, "cannot create the vCPUs");
+    if (o.firmware && firmware_reset_vcpu(&vmm.vcpus[0]) < 0)
+        die(EXIT_SYSTEM, "cannot put the vCPU at the reset vector");
 
     if (o.serial_file) {
         vmm.out_fd = open(o.serial_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

@@ -4,6 +4,7 @@
  *   kvm.c      VM, guest RAM, the checked guest-address helper
  *   cpu.c      vCPU creation and boot state (CPUID, MSRs, LAPIC, PVH entry)
  *   pvh.c      PVH ELF loading and hvm_start_info
+ *   firmware.c firmware (SeaBIOS) mapping and the reset-vector vCPU state
  *   vcpu.c     the vCPU threads and their exit handling
  *   iobus.c    routing of port/MMIO/PCI-config accesses to the ioreq server
  *   ioreq.c    the monitor's side of the shared ioreq page
@@ -44,8 +45,9 @@
 /* Exit statuses besides the guest's own (0..255 from port 0xf4 fit in
  * the same byte, so these are only used when the guest did not choose). */
 enum {
-    VMM_EXIT_GUEST_CRASH = 101, /* triple fault, emulation failure, reboot */
-    VMM_EXIT_DM_FAILED = 102,   /* device model died or broke the protocol */
+    VMM_EXIT_GUEST_CRASH = 101,  /* triple fault, emulation failure, reboot */
+    VMM_EXIT_DM_FAILED = 102,    /* device model died or broke the protocol */
+    VMM_EXIT_GUEST_REBOOT = 103, /* the guest reset itself (i8042, port 0x92) */
 };
 
 enum vmm_placement { PLACEMENT_INLINE, PLACEMENT_PROCESS, PLACEMENT_STUBDOM };
@@ -281,6 +283,11 @@ void inline_dm_destroy(struct vmm *vmm);
 /* Run one access on the inline device model, serialised by its lock. */
 void inline_dm_access(struct vmm *vmm, uint32_t type, uint64_t addr, uint8_t *data, uint32_t size,
                       bool is_write);
+
+/* The inline device model's timerfd (-1 if none), and running what is
+ * due when it is readable (main thread, under the device lock). */
+int inline_dm_timer_fd(struct vmm *vmm);
+void inline_dm_timer_poll(struct vmm *vmm);
 
 /* Feed guest serial input (stdin became readable, or a retry).  Returns
  * true if the device is full and input is left waiting. */
