@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/log.h"
@@ -32,6 +34,16 @@ struct dm {
         void *opaque;
     } watches[DM_MAX_WATCHES];
     unsigned nr_watches;
+    /* Timers, multiplexed on one timerfd created by the first dm_timer_add
+     * (so before the sandbox lockdown). */
+    int timer_fd;
+    uint64_t timer_armed; /* the deadline timer_fd is set to, 0 = none */
+    struct {
+        dm_timer_fn fn;
+        void *opaque;
+        uint64_t deadline; /* CLOCK_MONOTONIC ns, 0 = stopped */
+    } timers[DM_MAX_TIMERS];
+    unsigned nr_timers;
 };
 
 struct dm *dm_new(const struct dm_host_ops *host, void *host_opaque, void *guest_ram,
@@ -46,6 +58,7 @@ struct dm *dm_new(const struct dm_host_ops *host, void *host_opaque, void *guest
     dm->ram = guest_ram;
     dm->ram_size = guest_ram ? ram_size : 0;
     dm->epfd = -1;
+    dm->timer_fd = -1;
     return dm;
 }
 
@@ -53,6 +66,8 @@ void dm_free(struct dm *dm)
 {
     if (dm && dm->epfd >= 0)
         close(dm->epfd);
+    if (dm && dm->timer_fd >= 0)
+        close(dm->timer_fd);
     free(dm);
 }
 
@@ -256,4 +271,96 @@ void dm_events_run(struct dm *dm)
         const struct dm_watch *w = &dm->watches[evs[i].data.u32];
         w->fn(dm, w->fd, w->opaque);
     }
+}
+
+uint64_t dm_now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int dm_timer_add(struct dm *dm, dm_timer_fn fn, void *opaque)
+{
+    if (!fn)
+        return -EINVAL;
+    if (dm->nr_timers == DM_MAX_TIMERS)
+        return -ENOSPC;
+    if (dm->timer_fd < 0) {
+        dm->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+        if (dm->timer_fd < 0)
+            return -errno;
+    }
+    dm->timers[dm->nr_timers].fn = fn;
+    dm->timers[dm->nr_timers].opaque = opaque;
+    dm->timers[dm->nr_timers].deadline = 0;
+    return (int)dm->nr_timers++;
+}
+
+/* Point the timerfd at the earliest deadline (a syscall only when that
+ * changes). */
+static void timer_rearm(struct dm *dm)
+{
+    uint64_t first = 0;
+    struct itimerspec its = {0};
+
+    for (unsigned i = 0; i < dm->nr_timers; i++) {
+        uint64_t d = dm->timers[i].deadline;
+        if (d && (!first || d < first))
+            first = d;
+    }
+    if (first == dm->timer_armed || dm->timer_fd < 0)
+        return;
+    its.it_value.tv_sec = (time_t)(first / 1000000000u);
+    its.it_value.tv_nsec = (long)(first % 1000000000u);
+    if (timerfd_settime(dm->timer_fd, TFD_TIMER_ABSTIME, &its, NULL) < 0) {
+        log_error("timerfd_settime: %s", strerror(errno));
+        return;
+    }
+    dm->timer_armed = first;
+}
+
+void dm_timer_set(struct dm *dm, int id, uint64_t deadline_ns)
+{
+    if (id < 0 || (unsigned)id >= dm->nr_timers)
+        return;
+    dm->timers[id].deadline = deadline_ns;
+    timer_rearm(dm);
+}
+
+uint64_t dm_timer_deadline(const struct dm *dm, int id)
+{
+    if (id < 0 || (unsigned)id >= dm->nr_timers)
+        return 0;
+    return dm->timers[id].deadline;
+}
+
+int dm_timer_fd(const struct dm *dm)
+{
+    return dm->timer_fd;
+}
+
+void dm_timer_run(struct dm *dm, uint64_t now_ns)
+{
+    for (unsigned i = 0; i < dm->nr_timers; i++) {
+        if (dm->timers[i].deadline && dm->timers[i].deadline <= now_ns) {
+            /* One-shot: the callback sets the next deadline if it wants. */
+            dm->timers[i].deadline = 0;
+            dm->timers[i].fn(dm, dm->timers[i].opaque);
+        }
+    }
+    timer_rearm(dm);
+}
+
+void dm_timer_poll(struct dm *dm)
+{
+    uint64_t expirations;
+
+    if (dm->timer_armed == 0 || dm_now_ns() < dm->timer_armed)
+        return;
+    if (read(dm->timer_fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+        log_debug("timerfd: %s", strerror(errno));
+    dm->timer_armed = 0; /* it fired: set it again */
+    dm_timer_run(dm, dm_now_ns());
 }

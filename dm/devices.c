@@ -74,6 +74,7 @@ void dm_devices_set_nr_vcpus(struct dm_devices *devs, unsigned nr_vcpus)
 
     platform_memory(devs->rtc.dm, nr_vcpus, &mem);
     rtc_set_memory(&devs->rtc, &mem);
+    fw_cfg_set_nr_cpus(&devs->fw_cfg, nr_vcpus);
 }
 
 static int platform_setup(struct dm *dm, struct dm_devices *devs)
@@ -85,7 +86,8 @@ static int platform_setup(struct dm *dm, struct dm_devices *devs)
     if ((rc = pci_bus_setup(&devs->pci, dm)) < 0 ||
         (rc = piix_setup(&devs->piix, &devs->pci)) < 0 ||
         (rc = rtc_setup(&devs->rtc, dm, &mem, NULL)) < 0 ||
-        (rc = i8042_setup(&devs->i8042, dm)) < 0)
+        (rc = i8042_setup(&devs->i8042, dm)) < 0 ||
+        (rc = fw_cfg_setup(&devs->fw_cfg, dm, dm_guest_ram_size(dm), 1)) < 0)
         return rc;
     return 0;
 }

@@ -3,6 +3,7 @@
 #define STUBVISOR_DM_DEVICES_H
 
 #include "dm/dm.h"
+#include "dm/hw/fw_cfg.h"
 #include "dm/hw/i8042.h"
 #include "dm/hw/piix.h"
 #include "dm/hw/rtc.h"
@@ -25,6 +26,7 @@ struct dm_devices {
     struct piix piix;
     struct rtc rtc;
     struct i8042 i8042;
+    struct fw_cfg fw_cfg;
 };
 
 /* Enough for firmware's boot log (SeaBIOS prints ~60 lines). */
@@ -34,7 +36,7 @@ struct dm_devices {
 #define DM_RAM_BELOW_4G_MAX (3ull << 30)
 
 /* The PC platform (PCI bus with the i440FX and PIIX3, CMOS/RTC, i8042 and
- * port 0x92; docs/platform.md), COM1 (16550 at 0x3f8, IRQ 4, console 3),
+ * port 0x92, fw_cfg; docs/platform.md), COM1 (16550 at 0x3f8, IRQ 4, console 3),
  * the debug console on port 0x402
  * (written to the log, reads 0xe9 as in QEMU) and isa-debug-exit at 0xf4
  * (a write stops the guest with that byte as its exit status).  devs is

@@ -157,7 +157,8 @@ static int drain_ring(struct ioreq_server *s, struct dm *dm)
         ioreq_handle(dm, &req, NULL);
     }
     s->buf_read = wp;
-    atomic_store_explicit(&s->buf->read_pointer, wp, memory_order_release);
+    atomic_store_explicit(&s->buf->read_pointer, s->fault == DM_FAULT_BAD_RING ? wp + 1000 : wp,
+                          memory_order_release);
     return (int)n;
 }
 
@@ -177,6 +178,8 @@ static void serve_slot(struct ioreq_server *s, struct dm *dm, unsigned v)
     req.dir = slot->dir;
     req.type = slot->type;
     req.flags = slot->flags;
+    if (s->fault == DM_FAULT_HANG)
+        return; /* INPROCESS for ever */
     ioreq_handle(dm, &req, s->shm + IOREQ_BOUNCE_OFFSET(v));
     slot->data = req.data;
 

@@ -27,9 +27,10 @@
 #include "dm/virtio/setup.h"
 #include "lib/dmfds.h"
 #include "lib/log.h"
+#include "lib/spin.h"
 #include "vmm/sandbox_api.h"
 
-#define DEFAULT_SPIN_US 50
+#define DEFAULT_SPIN_US 10
 
 struct options {
     bool lockdown;
@@ -90,6 +91,10 @@ static void parse_args(int argc, char **argv, struct options *o)
                 o->fault = DM_FAULT_BACKWARDS;
             else if (strcmp(f, "bad-dmops") == 0)
                 o->fault = DM_FAULT_BAD_DMOPS;
+            else if (strcmp(f, "bad-ring") == 0)
+                o->fault = DM_FAULT_BAD_RING;
+            else if (strcmp(f, "hang") == 0)
+                o->fault = DM_FAULT_HANG;
             else
                 usage();
 #else
@@ -104,14 +109,6 @@ static void parse_args(int argc, char **argv, struct options *o)
         o->virtio.disks[i].fd = DMFD_DISK0 + (int)i;
     for (unsigned i = 0; i < o->virtio.nr_nics; i++)
         o->virtio.nics[i].fd = DMFD_DISK0 + (int)(o->virtio.nr_disks + i);
-}
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /* Test hook: every one of these must be refused by stubvmm. */
@@ -173,14 +170,17 @@ static int epoll_set(int epfd, int op, int fd, uint32_t events)
     return epoll_ctl(epfd, op, fd, &ev);
 }
 
-/* The server loop: spin briefly after each request (the next one tends to
- * come within microseconds), then sleep on the notify eventfd with
- * dm_sleeping set so stubvmm knows to signal. */
+/* The server loop: after each request spin for the adaptive budget (the
+ * next request tends to come within microseconds when the guest is busy),
+ * then sleep on the notify eventfd with dm_sleeping set so stubvmm knows to
+ * signal. */
 static noreturn void serve(struct ioreq_server *s, struct dm *dm, int epfd, unsigned spin_us)
 {
-    uint64_t spin_ns = (uint64_t)spin_us * 1000, last_work = now_ns();
+    uint64_t last_work = spin_now_ns();
+    struct spin_budget spin;
     bool console_paused = false, console_open = true;
 
+    spin_budget_init(&spin, (uint64_t)spin_us * 1000);
     for (unsigned iter = 0;; iter++) {
         int n = ioreq_server_poll(s, dm);
         if (n < 0)
@@ -190,12 +190,16 @@ static noreturn void serve(struct ioreq_server *s, struct dm *dm, int epfd, unsi
                 console_paused = false;
                 epoll_set(epfd, EPOLL_CTL_MOD, DMFD_CONSOLE3, EPOLLIN | EPOLLRDHUP);
             }
-            last_work = now_ns();
+            uint64_t now = spin_now_ns();
+            spin_budget_update(&spin, now - last_work);
+            last_work = now;
             continue;
         }
         if ((iter & 63) == 0)
+            dm_timer_poll(dm); /* a busy guest must not starve the timers */
+        if ((iter & 63) == 0)
             dm_events_run(dm); /* queue kicks (ioeventfds) while we spin */
-        if ((iter & 63) != 0 || now_ns() - last_work < spin_ns) {
+        if ((iter & 63) != 0 || spin_now_ns() - last_work < spin.cur_ns) {
             __builtin_ia32_pause();
             continue;
         }
@@ -223,6 +227,8 @@ static noreturn void serve(struct ioreq_server *s, struct dm *dm, int epfd, unsi
                     }
                 } else if (fd == dm_events_enable(dm)) {
                     dm_events_run(dm);
+                } else if (fd == dm_timer_fd(dm)) {
+                    dm_timer_poll(dm);
                 } else if (fd == s->dmop_fd) {
                     log_info("monitor went away; exiting");
                     exit(0);
@@ -230,7 +236,6 @@ static noreturn void serve(struct ioreq_server *s, struct dm *dm, int epfd, unsi
             }
         }
         atomic_store_explicit(&s->page->dm_sleeping, 0, memory_order_relaxed);
-        last_work = now_ns();
     }
 }
 
@@ -277,7 +282,8 @@ int main(int argc, char **argv)
     if (epfd < 0 || epoll_set(epfd, EPOLL_CTL_ADD, server.notify_fd, EPOLLIN) < 0 ||
         epoll_set(epfd, EPOLL_CTL_ADD, DMFD_CONSOLE3, EPOLLIN | EPOLLRDHUP) < 0 ||
         epoll_set(epfd, EPOLL_CTL_ADD, DMFD_DMOP, EPOLLRDHUP) < 0 ||
-        epoll_set(epfd, EPOLL_CTL_ADD, dm_events_enable(dm), EPOLLIN) < 0)
+        epoll_set(epfd, EPOLL_CTL_ADD, dm_events_enable(dm), EPOLLIN) < 0 ||
+        (dm_timer_fd(dm) >= 0 && epoll_set(epfd, EPOLL_CTL_ADD, dm_timer_fd(dm), EPOLLIN) < 0))
         die(EXIT_SYSTEM, "epoll: %s", strerror(errno));
 
     if (opt.lockdown) {

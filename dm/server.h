@@ -17,6 +17,8 @@ enum dm_fault {
     DM_FAULT_BAD_STATE, /* answer with a state that does not exist */
     DM_FAULT_BACKWARDS, /* move a slot back from INPROCESS to READY */
     DM_FAULT_BAD_DMOPS, /* send out-of-range dm_ops; each must be refused */
+    DM_FAULT_BAD_RING,  /* move the ring's read pointer past the write pointer */
+    DM_FAULT_HANG,      /* take a request and never answer it */
 };
 
 struct ioreq_server {

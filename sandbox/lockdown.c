@@ -69,6 +69,9 @@ static const int allowed[] = {
     SCMP_SYS(getpid),
     SCMP_SYS(gettid),
     SCMP_SYS(getrandom),
+    /* its own CPU mask: ASan at thread start, and glibc's sysconf(
+     * _SC_NPROCESSORS_*) once /sys and /proc cannot be opened */
+    SCMP_SYS(sched_getaffinity),
     /* signals to itself (abort), and ending */
     SCMP_SYS(rt_sigreturn),
     SCMP_SYS(rt_sigprocmask),
@@ -78,7 +81,7 @@ static const int allowed[] = {
     SCMP_SYS(exit_group),
 #if SANDBOX_ASAN
     /* AddressSanitizer's run time: an alternate signal stack per thread for
-     * its SEGV handler, and stack bounds when it reports. */
+     * its SEGV handler. */
     SCMP_SYS(sigaltstack),
     SCMP_SYS(sched_getaffinity),
 #endif
@@ -182,18 +185,18 @@ int sandbox_lockdown(void)
     ADD(eperm, SCMP_SYS(newfstatat), 1, SCMP_A3(SCMP_CMP_MASKED_EQ, AT_EMPTY_PATH, 0));
 
     /* Descriptor flags only (O_NONBLOCK, FD_CLOEXEC). */
-    ADD(SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1, SCMP_A1(SCMP_CMP_EQ, F_GETFD));
-    ADD(SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1, SCMP_A1(SCMP_CMP_EQ, F_SETFD));
-    ADD(SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1, SCMP_A1(SCMP_CMP_EQ, F_GETFL));
-    ADD(SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1, SCMP_A1(SCMP_CMP_EQ, F_SETFL));
+    ADD(SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1, SCMP_A1(SCMP_CMP_EQ, F_GETFD, 0));
+    ADD(SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1, SCMP_A1(SCMP_CMP_EQ, F_SETFD, 0));
+    ADD(SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1, SCMP_A1(SCMP_CMP_EQ, F_GETFL, 0));
+    ADD(SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1, SCMP_A1(SCMP_CMP_EQ, F_SETFL, 0));
 
     /* isatty(): stdio asks it of character devices (stdout is /dev/null),
      * the sanitizers of stderr.  Not a terminal; every other ioctl kills. */
-    ADD(SCMP_ACT_ERRNO(ENOTTY), SCMP_SYS(ioctl), 1, SCMP_A1(SCMP_CMP_EQ, TCGETS));
+    ADD(SCMP_ACT_ERRNO(ENOTTY), SCMP_SYS(ioctl), 1, SCMP_A1(SCMP_CMP_EQ, TCGETS, 0));
 
     /* Signals: only to its own threads (raise/abort use tgkill(getpid())). */
-    ADD(SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1, SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
-    ADD(eperm, SCMP_SYS(tgkill), 1, SCMP_A0(SCMP_CMP_NE, (scmp_datum_t)getpid()));
+    ADD(SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1, SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid(), 0));
+    ADD(eperm, SCMP_SYS(tgkill), 1, SCMP_A0(SCMP_CMP_NE, (scmp_datum_t)getpid(), 0));
 
     /* New threads, never new processes.  clone3 passes its flags in memory,
      * out of seccomp's reach: ENOSYS makes glibc fall back to clone. */

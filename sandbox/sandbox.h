@@ -114,9 +114,9 @@ struct sandbox_child {
 
 /* Spawn spec->argv from spec->exe_fd at spec->level and fill in *child.
  * Returns 0, or -errno with nothing left behind (no process, no cgroup, no
- * descriptor).  Failures are logged as "sandbox: <step>: <strerror>" (for
- * steps that run in the child, after it reported them back through a pipe
- * before the exec).  -EINVAL: bad spec.  Needs root (or CAP_SYS_ADMIN and
+ * descriptor).  Failures are logged as "sandbox: <name>: <step>: <strerror>"
+ * (steps that run in the child report the step and errno back through a
+ * socket before the exec).  -EINVAL: bad spec.  Needs root (or CAP_SYS_ADMIN and
  * friends) for SANDBOX_STUBDOM.
  *
  * The child gets SIGKILL when the calling *thread* exits (PR_SET_PDEATHSIG),

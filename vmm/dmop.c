@@ -198,8 +198,10 @@ static int add_ioeventfd(struct vmm *vmm, const struct dmop_req *req, int *fd)
 
     for (unsigned i = 0; i < s->nr_eventfds; i++) {
         struct io_eventfd *o = &s->eventfds[i];
+        bool same_match = (o->flags & DMOP_FD_DATAMATCH) == (e.flags & DMOP_FD_DATAMATCH) &&
+                          (!(o->flags & DMOP_FD_DATAMATCH) || o->datamatch == e.datamatch);
         if (!o->is_irqfd && o->type == e.type && o->addr == e.addr && o->len == e.len &&
-            o->datamatch == e.datamatch && (o->flags & ~DMOP_FD_DEASSIGN) == e.flags) {
+            same_match) {
             if (!(e.flags & DMOP_FD_DEASSIGN))
                 return -EEXIST;
             remove_eventfd(vmm, i);
@@ -222,6 +224,7 @@ static int add_ioeventfd(struct vmm *vmm, const struct dmop_req *req, int *fd)
     rc = kvm_ioeventfd(vmm, &e, false);
     if (rc < 0)
         return rc;
+    e.flags &= ~DMOP_FD_DEASSIGN;
     s->eventfds[s->nr_eventfds++] = e;
     *fd = -1; /* kept */
     return 0;
@@ -353,7 +356,11 @@ static int dispatch(struct vmm *vmm, const struct dmop_req *req, int *fd, struct
             .address_hi = 0,
             .data = req->u.msi.data,
         };
-        return ioctl(vmm->vm_fd, KVM_SIGNAL_MSI, &msi) < 0 ? -errno : 0;
+        /* KVM returns the number of vCPUs reached, or -1 for "nobody" that
+         * reads as EPERM: a guest that masked it, not a bad request. */
+        if (ioctl(vmm->vm_fd, KVM_SIGNAL_MSI, &msi) < 0 && errno != EPERM)
+            return -errno;
+        return 0;
     }
     case DMOP_REMOTE_SHUTDOWN:
         return shutdown_guest(vmm, req);

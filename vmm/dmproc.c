@@ -67,7 +67,7 @@ int dm_process_spawn(struct vmm *vmm, struct dm_process *p, int exe_fd, const ch
     argv[argc++] = "stubdm";
     if (vmm->placement == PLACEMENT_STUBDOM)
         argv[argc++] = "--lockdown";
-    snprintf(spin, sizeof(spin), "--spin-us=%u", vmm->spin_us);
+    snprintf(spin, sizeof(spin), "--spin-us=%u", vmm->dm_spin_us);
     argv[argc++] = spin;
     if (fault) {
         snprintf(fault_arg, sizeof(fault_arg), "--fault=%s", fault);

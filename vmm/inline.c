@@ -126,6 +126,8 @@ static ssize_t host_console_read(void *h, unsigned idx, void *buf, size_t len)
     r = read(vmm->in_fd, buf, len);
     if (r < 0)
         return errno == EAGAIN ? 0 : -errno;
+    if (r == 0 && len > 0)
+        atomic_store(&vmm->in_eof, true); /* the main loop stops polling it */
     return r;
 }
 
@@ -249,5 +251,19 @@ void inline_dm_events_run(struct vmm *vmm)
 
     pthread_mutex_lock(&in->lock);
     dm_events_run(in->dm);
+    pthread_mutex_unlock(&in->lock);
+}
+
+int inline_dm_timer_fd(struct vmm *vmm)
+{
+    return vmm->inl ? dm_timer_fd(vmm->inl->dm) : -1;
+}
+
+void inline_dm_timer_poll(struct vmm *vmm)
+{
+    struct vmm_inline *in = vmm->inl;
+
+    pthread_mutex_lock(&in->lock);
+    dm_timer_poll(in->dm);
     pthread_mutex_unlock(&in->lock);
 }

@@ -18,6 +18,7 @@
 
 #include "lib/fdio.h"
 #include "lib/log.h"
+#include "lib/spin.h"
 #include "vmm/vmm.h"
 
 static struct ioreq_page *page(struct vmm *vmm)
@@ -52,6 +53,7 @@ int ioreq_shm_create(struct vmm *vmm)
     if (vmm->notify_fd < 0)
         goto fail;
     for (unsigned i = 0; i < vmm->nr_vcpus; i++) {
+        spin_budget_init(&vmm->vcpus[i].spin, (uint64_t)vmm->spin_us * 1000);
         vmm->vcpus[i].efd = eventfd(0, EFD_CLOEXEC);
         if (vmm->vcpus[i].efd < 0)
             goto fail;
@@ -87,14 +89,6 @@ static void notify_dm(struct vmm *vmm)
         log_debug("notify eventfd: %s", strerror(errno));
 }
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static int protocol_violation(struct vcpu *v, const char *what, unsigned state)
 {
     log_error("device model broke the ioreq protocol (vCPU %u: %s, state %u); guest stopped", v->id,
@@ -107,7 +101,7 @@ int ioreq_send(struct vcpu *v, struct ioreq *req)
 {
     struct vmm *vmm = v->vmm;
     struct ioreq *slot = &page(vmm)->slot[v->id];
-    uint64_t spin_until;
+    uint64_t start, spin_until;
     bool taken = false;
     uint8_t state;
 
@@ -125,7 +119,8 @@ int ioreq_send(struct vcpu *v, struct ioreq *req)
     atomic_store_explicit(&slot->state, STATE_IOREQ_READY, memory_order_release);
     notify_dm(vmm);
 
-    spin_until = now_ns() + (uint64_t)vmm->spin_us * 1000;
+    start = spin_now_ns();
+    spin_until = start + v->spin.cur_ns;
     for (unsigned iter = 0;; iter++) {
         state = atomic_load_explicit(&slot->state, memory_order_acquire);
         if (state == STATE_IORESP_READY)
@@ -138,7 +133,7 @@ int ioreq_send(struct vcpu *v, struct ioreq *req)
             return protocol_violation(v, "state moved backwards", state);
         if (atomic_load(&vmm->stopping) || atomic_load(&vmm->dm_dead))
             return -ESHUTDOWN;
-        if ((iter & 31) != 0 || now_ns() < spin_until) {
+        if ((iter & 31) != 0 || spin_now_ns() < spin_until) {
             __builtin_ia32_pause();
             continue;
         }
@@ -153,6 +148,7 @@ int ioreq_send(struct vcpu *v, struct ioreq *req)
         }
         atomic_store_explicit(&slot->vp_eport, 0, memory_order_relaxed);
     }
+    spin_budget_update(&v->spin, spin_now_ns() - start);
     req->data = slot->data;
     if (req->size < 8)
         req->data &= (1ull << (req->size * 8)) - 1;
@@ -184,7 +180,24 @@ int ioreq_post(struct vmm *vmm, uint8_t type, uint64_t addr, uint32_t size, uint
     s->pad = 0;
     vmm->buf_write++;
     atomic_store_explicit(&b->write_pointer, vmm->buf_write, memory_order_release);
+    /* Posted writes wake a sleeping device model lazily: at the vCPU's next
+     * synchronous request (the DM drains the ring first), when the ring is
+     * half full, or at the main loop's next tick (ioreq_flush_posted). */
+    bool half_full = vmm->buf_write - rp >= IOREQ_BUF_SLOTS / 2;
     pthread_mutex_unlock(&vmm->buf_lock);
-    notify_dm(vmm);
+    if (half_full)
+        notify_dm(vmm);
     return 0;
+}
+
+void ioreq_flush_posted(struct vmm *vmm)
+{
+    struct ioreq_buf_page *b;
+
+    if (!vmm->shm || !vmm->server.bufioreq)
+        return;
+    b = buf_page(vmm);
+    if (atomic_load_explicit(&b->write_pointer, memory_order_acquire) !=
+        atomic_load_explicit(&b->read_pointer, memory_order_acquire))
+        notify_dm(vmm);
 }

@@ -38,7 +38,9 @@
 
 #define MAX_KERNEL_SIZE     (64u << 20)
 #define DM_READY_TIMEOUT_MS 20000
-#define DEFAULT_SPIN_US     20
+/* Measured on a 2-core nested machine: see docs/ioreq.md. */
+#define DEFAULT_SPIN_US    10
+#define DEFAULT_DM_SPIN_US 10
 
 struct options {
     const char *kernel;
@@ -275,11 +277,14 @@ static unsigned env_uint(const char *name, unsigned def, unsigned max)
     return *end || n > max ? def : (unsigned)n;
 }
 
-/* Serial relay state for the process placements: stdin -> DM buffered. */
+/* Serial input state.  Process placements: stdin -> DM, buffered while
+ * the DM's socket is full.  Inline: dm_full when the UART could not take
+ * all input (retried on a short timer). */
 struct relay {
     uint8_t buf[4096];
     size_t len, off;
     bool in_eof;
+    bool dm_full;
 };
 
 /* Copy what the device model wrote to COM1 to our output. */
@@ -327,7 +332,7 @@ static void dm_died(struct vmm *vmm, struct dm_process *p)
     vmm_stop(vmm, VMM_EXIT_DM_FAILED);
 }
 
-enum { P_STOP, P_SIG, P_PIDFD, P_DMOP, P_CONS, P_IN, P_EVENTS, P_COUNT };
+enum { P_STOP, P_SIG, P_PIDFD, P_DMOP, P_CONS, P_IN, P_TIMER, P_EVENTS, P_COUNT };
 
 /* The main loop.  With until_ready it returns once the device model has
  * enabled its ioreq server (true) or failed (false); otherwise it runs until
@@ -341,7 +346,6 @@ static bool main_loop(struct vmm *vmm, struct dm_process *p, int sigfd, struct r
     while (!atomic_load(&vmm->stopping)) {
         struct pollfd pf[P_COUNT];
         int timeout = -1;
-        bool in_full = false;
 
         if (until_ready && vmm->server.enabled)
             return true;
@@ -356,11 +360,13 @@ static bool main_loop(struct vmm *vmm, struct dm_process *p, int sigfd, struct r
             pf[P_CONS].events = POLLIN | (r->len ? POLLOUT : 0);
             if (!until_ready && !r->in_eof && r->len == 0 && vmm->in_fd >= 0)
                 pf[P_IN] = (struct pollfd){.fd = vmm->in_fd, .events = POLLIN};
-        } else if (!until_ready && !r->in_eof && vmm->in_fd >= 0) {
+        } else if (!until_ready && !r->in_eof && !atomic_load(&vmm->in_eof) && vmm->in_fd >= 0) {
             pf[P_IN] = (struct pollfd){.fd = vmm->in_fd, .events = POLLIN};
         }
-        if (!p && !until_ready) /* descriptors inline devices watch (NIC back ends) */
+        if (!p && !until_ready) { /* inline: the device model's timers and NIC back ends */
+            pf[P_TIMER] = (struct pollfd){.fd = inline_dm_timer_fd(vmm), .events = POLLIN};
             pf[P_EVENTS] = (struct pollfd){.fd = inline_dm_events_fd(vmm), .events = POLLIN};
+        }
         if (until_ready) {
             struct timespec now;
             clock_gettime(CLOCK_MONOTONIC, &now);
@@ -373,8 +379,10 @@ static bool main_loop(struct vmm *vmm, struct dm_process *p, int sigfd, struct r
                 return false;
             }
         }
-        if (!p && r->len) /* inline device full: retry soon */
+        if (!p && r->dm_full) /* inline device full: retry soon */
             timeout = 5;
+        if (p && !until_ready) /* a tick to flush posted writes (ioreq.c) */
+            timeout = VMM_POSTED_FLUSH_MS;
 
         if (poll(pf, P_COUNT, timeout) < 0) {
             if (errno == EINTR)
@@ -405,17 +413,19 @@ static bool main_loop(struct vmm *vmm, struct dm_process *p, int sigfd, struct r
             relay_out(vmm, p);
         if (p && ((pf[P_IN].revents & (POLLIN | POLLHUP)) || (pf[P_CONS].revents & POLLOUT)))
             relay_in(vmm, p, r);
-        if (!p && (pf[P_IN].revents || r->len)) {
-            /* Inline: r->len flags "the device was full last time". */
-            r->len = inline_dm_console_poll(vmm) ? 1 : 0;
+        if (!p && (pf[P_IN].revents || r->dm_full)) {
+            r->dm_full = inline_dm_console_poll(vmm);
             if (pf[P_IN].revents & (POLLHUP | POLLERR) && !(pf[P_IN].revents & POLLIN))
                 r->in_eof = true;
         }
+        if (pf[P_TIMER].revents & POLLIN)
+            inline_dm_timer_poll(vmm);
         if (pf[P_EVENTS].revents & POLLIN)
             inline_dm_events_run(vmm);
         if (p && (pf[P_PIDFD].revents & POLLIN))
             dm_died(vmm, p);
-        (void)in_full;
+        if (p)
+            ioreq_flush_posted(vmm);
     }
     return false;
 }
@@ -472,6 +482,7 @@ int main(int argc, char **argv)
     open_disks(&vmm, &o);
     open_nics(&vmm, &o);
     vmm.spin_us = env_uint("STUBVISOR_SPIN_US", DEFAULT_SPIN_US, 100000);
+    vmm.dm_spin_us = env_uint("STUBVISOR_DM_SPIN_US", DEFAULT_DM_SPIN_US, 100000);
     vmm.stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (vmm.stop_efd < 0)
         die(EXIT_SYSTEM, "eventfd: %s", strerror(errno));

@@ -32,6 +32,7 @@
 #include "lib/dmfds.h"
 #include "lib/dmop.h"
 #include "lib/ioreq.h"
+#include "lib/spin.h"
 #include "vmm/sandbox_api.h"
 
 #define VMM_MIN_MEMORY_MIB 2
@@ -61,7 +62,8 @@ struct vcpu {
     struct kvm_run *run;
     pthread_t thread;
     bool started;
-    int efd; /* DM -> this vCPU: reply ready (process placements) */
+    int efd;                 /* DM -> this vCPU: reply ready (process placements) */
+    struct spin_budget spin; /* how long to spin for the next answer */
 };
 
 /* A range an ioreq server claimed (inclusive bounds). */
@@ -115,7 +117,8 @@ struct vmm {
     uint8_t *shm;
     pthread_mutex_t buf_lock; /* producers of the buffered ring */
     uint32_t buf_write;       /* our own copy of the ring's write pointer */
-    unsigned spin_us;
+    unsigned spin_us;         /* how long a vCPU spins for an answer */
+    unsigned dm_spin_us;      /* how long the DM spins for the next request */
 
     /* Inline placement: the device model and the lock that serialises it. */
     struct vmm_inline *inl;
@@ -138,6 +141,7 @@ struct vmm {
 
     /* Serial: the guest's COM1 output goes to out_fd; in_fd feeds it. */
     int in_fd, out_fd;
+    atomic_bool in_eof; /* in_fd reached its end (inline: seen by the DM's read) */
 };
 
 /* ---- kvm.c ---- */
@@ -220,6 +224,11 @@ int ioreq_send(struct vcpu *vcpu, struct ioreq *req);
  * ring is full (the caller then sends it synchronously). */
 int ioreq_post(struct vmm *vmm, uint8_t type, uint64_t addr, uint32_t size, uint32_t data);
 
+/* Wake the device model if posted writes wait in the ring.  The main loop
+ * calls it at least every VMM_POSTED_FLUSH_MS. */
+void ioreq_flush_posted(struct vmm *vmm);
+#define VMM_POSTED_FLUSH_MS 5
+
 /* The vCPU's bounce page in the shared memory. */
 uint8_t *ioreq_bounce(struct vmm *vmm, unsigned vcpu);
 
@@ -259,7 +268,7 @@ struct dm_process {
 int dm_exe_open(void);
 
 /* Spawn stubdm from exe_fd at the placement's sandbox level with its
- * descriptors (lib/dmfds.h).  spin_us and fault (NULL: none) become its
+ * descriptors (lib/dmfds.h).  dm_spin_us and fault (NULL: none) become its
  * arguments.  Fills *p; returns 0 or -errno (logged). */
 int dm_process_spawn(struct vmm *vmm, struct dm_process *p, int exe_fd, const char *fault);
 
@@ -285,6 +294,11 @@ void inline_dm_destroy(struct vmm *vmm);
 /* Run one access on the inline device model, serialised by its lock. */
 void inline_dm_access(struct vmm *vmm, uint32_t type, uint64_t addr, uint8_t *data, uint32_t size,
                       bool is_write);
+
+/* The inline device model's timerfd (-1 if none), and running what is
+ * due when it is readable (main thread, under the device lock). */
+int inline_dm_timer_fd(struct vmm *vmm);
+void inline_dm_timer_poll(struct vmm *vmm);
 
 /* Feed guest serial input (stdin became readable, or a retry).  Returns
  * true if the device is full and input is left waiting. */

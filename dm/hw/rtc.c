@@ -1,8 +1,11 @@
 /* MC146818 RTC and CMOS NVRAM: see dm/hw/rtc.h. */
 #include "dm/hw/rtc.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "lib/log.h"
 
 #define NS_PER_S 1000000000ll
 #define UIP_NS   244000ll /* UIP is set this long before each update */
@@ -207,6 +210,51 @@ static void rtc_update(struct rtc *r)
     }
 }
 
+/* Set the timer for the next event that could raise IRQ 8, or stop it.
+ * Guest time and CLOCK_MONOTONIC run at the same rate, so the distance
+ * carries over; a deadline within 100 us of the armed one is left alone
+ * (no syscall per access). */
+static void rtc_rearm(struct rtc *r)
+{
+    uint8_t b = r->cmos[RTC_REG_B];
+    bool running = !(b & RTC_B_SET) && (r->cmos[RTC_REG_A] & 0x70) == A_DIVIDER_NORMAL;
+    int64_t now, next = 0, period = periodic_ns(r);
+    uint64_t deadline, armed;
+
+    if (r->timer < 0)
+        return;
+    if (!running || (r->cmos[RTC_REG_C] & RTC_C_IRQF)) {
+        dm_timer_set(r->dm, r->timer, 0);
+        return;
+    }
+    now = guest_ns(r);
+    if ((b & RTC_B_PIE) && period)
+        next = (floor_div(now, period) + 1) * period;
+    if (b & (RTC_B_UIE | RTC_B_AIE)) {
+        int64_t second = (floor_div(now, NS_PER_S) + 1) * NS_PER_S;
+        if (!next || second < next)
+            next = second;
+    }
+    if (!next) {
+        dm_timer_set(r->dm, r->timer, 0);
+        return;
+    }
+    deadline = dm_now_ns() + (uint64_t)(next - now);
+    armed = dm_timer_deadline(r->dm, r->timer);
+    if (armed && llabs((long long)(armed - deadline)) < 100000)
+        return;
+    dm_timer_set(r->dm, r->timer, deadline);
+}
+
+static void rtc_timer_fire(struct dm *dm, void *opaque)
+{
+    struct rtc *r = opaque;
+
+    (void)dm;
+    rtc_update(r);
+    rtc_rearm(r);
+}
+
 uint8_t rtc_read(struct rtc *r, unsigned reg)
 {
     uint8_t v;
@@ -297,6 +345,7 @@ static void rtc_io(struct dm *dm, uint64_t addr, uint8_t *data, uint32_t size, b
             data[i] = index_port ? 0xff : rtc_read(r, r->index);
     }
     rtc_update(r); /* any access notices what happened meanwhile */
+    rtc_rearm(r);
 }
 
 static void put16(uint8_t *p, uint64_t v)
@@ -343,5 +392,8 @@ int rtc_setup(struct rtc *r, struct dm *dm, const struct rtc_memory *mem, int64_
     r->cmos[RTC_REG_B] = RTC_B_24H;
     r->last_c_ns = guest_ns(r);
     rtc_set_memory(r, mem);
+    r->timer = dm_timer_add(dm, rtc_timer_fire, r);
+    if (r->timer < 0)
+        log_error("RTC: no timer (%s): interrupts only when the guest looks", strerror(-r->timer));
     return dm_register(dm, DM_TRAP_PIO, RTC_PORT, 2, 0, rtc_io, r);
 }

@@ -8,8 +8,10 @@
  * 244 us of each second, and register C's flags (PF periodic at register
  * A's rate, AF alarm, UF update ended) say what happened since the guest
  * last read C.  IRQ 8 is raised when such a flag meets its enable bit in
- * B at an access, and lowered when C is read; there is no interrupt
- * without an access yet (no timer in the device model core).
+ * B, and lowered when C is read.  While an interrupt is enabled and none
+ * is pending, a device-model timer (dm_timer_*) is set for the next
+ * periodic tick or second boundary, so the interrupt comes without the
+ * guest touching the RTC.
  *
  * NVRAM carries what firmware reads (QEMU's layout): base and extended
  * memory, memory above 16 MiB and above 4 GiB, CPU count, boot order.
@@ -64,6 +66,7 @@ struct rtc {
     int64_t frozen_s;  /* guest seconds while SET is on */
     int64_t last_c_ns; /* guest time when C was last read */
     bool irq_level;
+    int timer;                 /* dm timer id, -1 if none */
     int64_t (*clock_ns)(void); /* host realtime in ns; tests replace it */
 };
 

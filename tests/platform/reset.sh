@@ -4,6 +4,7 @@
 # 0xfffffff0, real mode) runs a few instructions:
 #   i8042:  mov al,0xfe; out 0x64,al   -> reboot: exit status 103
 #   port92: mov al,0x01; out 0x92,al   -> reboot: exit status 103
+#   cf9:    mov dx,0xcf9; mov al,6; out dx,al -> reboot: exit status 103
 #   exit:   mov al,0x2a; out 0xf4,al   -> power off with status 42
 # and then halts.  They prove that the vCPU starts at the reset vector, the
 # image is mapped at the top of 4 GiB, and each reset path ends stubvmm.
@@ -38,6 +39,10 @@ expect_contains "i8042 reset: log" "guest reset through the keyboard controller"
 make_rom "$TEST_TMP/port92.rom" '\260\001\346\222\364\353\375'
 run_rom "$TEST_TMP/port92.rom"
 expect_eq "port 0x92 reset: exit status" 103 "$status"
+
+make_rom "$TEST_TMP/cf9.rom" '\272\371\014\260\006\356\364\353\375'
+run_rom "$TEST_TMP/cf9.rom"
+expect_eq "port 0xcf9 reset: exit status" 103 "$status"
 
 make_rom "$TEST_TMP/exit.rom" '\260\052\346\364\364\353\375'
 run_rom "$TEST_TMP/exit.rom"

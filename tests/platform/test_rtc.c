@@ -162,6 +162,38 @@ static void test_periodic_flag_and_irq(void **state)
     assert_int_equal(cmos_in(f->dm, RTC_REG_C), RTC_C_UF);
 }
 
+/* With PIE on, a timer brings IRQ 8 without any access by the guest. */
+static void test_periodic_timer(void **state)
+{
+    struct fixture *f = *state;
+    uint64_t deadline, mono;
+
+    (void)cmos_in(f->dm, RTC_REG_C);
+    assert_int_equal(dm_timer_deadline(f->dm, f->rtc.timer), 0); /* nothing enabled */
+    mono = dm_now_ns();
+    cmos_out(f->dm, RTC_REG_B, RTC_B_24H | RTC_B_PIE);
+    deadline = dm_timer_deadline(f->dm, f->rtc.timer);
+    assert_true(deadline > mono);
+    assert_true(deadline <= dm_now_ns() + NS / 1024 + 1000);
+    assert_int_equal(dm_timer_fd(f->dm) >= 0, 1);
+
+    fake_now += NS / 1024;
+    dm_timer_run(f->dm, deadline);
+    assert_int_equal(fake.irq_level[RTC_IRQ], 1);
+    /* Pending: no timer until C is read; the read re-arms it. */
+    assert_int_equal(dm_timer_deadline(f->dm, f->rtc.timer), 0);
+    assert_int_equal(cmos_in(f->dm, RTC_REG_C), RTC_C_IRQF | RTC_C_PF);
+    assert_int_equal(fake.irq_level[RTC_IRQ], 0);
+    assert_true(dm_timer_deadline(f->dm, f->rtc.timer) != 0);
+    /* PIE off: stopped. */
+    cmos_out(f->dm, RTC_REG_B, RTC_B_24H);
+    assert_int_equal(dm_timer_deadline(f->dm, f->rtc.timer), 0);
+    /* UIE: next second boundary, within a second. */
+    cmos_out(f->dm, RTC_REG_B, RTC_B_24H | RTC_B_UIE);
+    deadline = dm_timer_deadline(f->dm, f->rtc.timer);
+    assert_true(deadline != 0 && deadline <= dm_now_ns() + NS);
+}
+
 static void test_alarm_flag(void **state)
 {
     struct fixture *f = *state;
@@ -250,6 +282,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_set_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_uip_and_d, setup, teardown),
         cmocka_unit_test_setup_teardown(test_periodic_flag_and_irq, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_periodic_timer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_alarm_flag, setup, teardown),
         cmocka_unit_test_setup_teardown(test_memory_fields, setup, teardown),
         cmocka_unit_test(test_memory_split),

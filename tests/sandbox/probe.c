@@ -71,6 +71,24 @@ static void *thread_main(void *arg)
     return arg;
 }
 
+/* A thread started before the lockdown: the filter must cover it too. */
+static pthread_mutex_t early_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t early_cond = PTHREAD_COND_INITIALIZER;
+static int early_go;
+static long early_result;
+static int early_errno;
+
+static void *early_thread(void *arg)
+{
+    pthread_mutex_lock(&early_lock);
+    while (!early_go)
+        pthread_cond_wait(&early_cond, &early_lock);
+    pthread_mutex_unlock(&early_lock);
+    early_result = openat(AT_FDCWD, "/", O_RDONLY | O_DIRECTORY);
+    early_errno = errno;
+    return arg;
+}
+
 static void forbidden(pid_t host_pid)
 {
     struct stat st;
@@ -149,10 +167,20 @@ int main(int argc, char **argv)
         facts();
     } else if (strcmp(argv[1], "lockdown") == 0 && argc == 3) {
         facts();
+        pthread_t early;
+        if (pthread_create(&early, NULL, early_thread, NULL) != 0)
+            return 1;
         int rc = sandbox_lockdown();
         errno = -rc;
         report("lockdown", rc);
         forbidden((pid_t)atoi(argv[2]));
+        pthread_mutex_lock(&early_lock);
+        early_go = 1;
+        pthread_cond_signal(&early_cond);
+        pthread_mutex_unlock(&early_lock);
+        pthread_join(early, NULL);
+        errno = early_errno;
+        report("early_thread_openat", early_result);
     } else if (strcmp(argv[1], "overflow") == 0) {
         int rc = sandbox_lockdown();
         if (rc < 0)

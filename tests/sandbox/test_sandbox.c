@@ -185,11 +185,25 @@ static void list_fds(pid_t pid, char *out, size_t len, const char *const *forbid
     }
 }
 
+/* A line of /proc/<pid>/limits: soft and hard both `want`. */
+static void expect_limit(const char *limits, const char *name, long long want)
+{
+    const char *line = strstr(limits, name);
+    long long soft, hard;
+    if (!line)
+        fail_msg("no '%s' in /proc/<pid>/limits", name);
+    if (sscanf(line + strlen(name), " %lld %lld", &soft, &hard) != 2 || soft != want ||
+        hard != want)
+        fail_msg("%s: expected %lld, got: %.60s", name, want, line);
+}
+
 static bool exists(const char *path)
 {
     struct stat st;
     return stat(path, &st) == 0;
 }
+
+static int count_groups(const char *prefix);
 
 /* ---- the full sandbox ---- */
 
@@ -220,8 +234,19 @@ static void check_stubdom(const char *cgroup_mode)
     assert_fact(&r, "fds", "0,1,2,3");
     assert_fact(&r, "lockdown", "ok");
     static const char *const refused[] = {
-        "open",      "openat",    "stat", "socket",    "ptrace_traceme",   "ptrace_attach",
-        "kill_host", "kill_self", "fork", "mmap_exec", "mmap_shared_anon", "mprotect_exec",
+        "open",
+        "openat",
+        "stat",
+        "socket",
+        "ptrace_traceme",
+        "ptrace_attach",
+        "kill_host",
+        "kill_self",
+        "fork",
+        "mmap_exec",
+        "mmap_shared_anon",
+        "mprotect_exec",
+        "early_thread_openat",
     };
     for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
         assert_fact(&r, refused[i], "EPERM");
@@ -245,6 +270,32 @@ static void check_stubdom(const char *cgroup_mode)
              r.child.host_id, r.child.host_id);
     expect_status_line(buf, uid_line);
     assert_true(r.child.host_id >= SANDBOX_HOST_ID_BASE);
+
+    snprintf(path, sizeof(path), "/proc/%d/uid_map", (int)pid);
+    read_file(path, buf, sizeof(buf));
+    char map[64];
+    snprintf(map, sizeof(map), "0 %u 1", r.child.host_id);
+    char *squeezed = buf; /* "         0 1879048192          1" */
+    for (char *from = buf, last = ' '; *from; from++) {
+        if (*from == ' ' && last == ' ')
+            continue;
+        last = *squeezed++ = *from;
+    }
+    *squeezed = '\0';
+    buf[strcspn(buf, "\n")] = '\0';
+    if (strncmp(buf, map, strlen(map)) != 0)
+        fail_msg("uid_map: expected '%s', got '%s'", map, buf);
+
+    /* Resource limits, as the kernel shows them. */
+    snprintf(path, sizeof(path), "/proc/%d/limits", (int)pid);
+    read_file(path, buf, sizeof(buf));
+    expect_limit(buf, "Max open files", 3 + 1 + SANDBOX_EXTRA_FDS);
+    expect_limit(buf, "Max processes", SANDBOX_MAX_THREADS);
+    expect_limit(buf, "Max core file size", 0);
+    expect_limit(buf, "Max locked memory", 0);
+#if !defined(__SANITIZE_ADDRESS__)
+    expect_limit(buf, "Max data size", (long long)SANDBOX_DEFAULT_MEMORY_LIMIT);
+#endif
 
     static const char *const ns[] = {"net", "mnt", "pid", "user", "ipc", "uts", "cgroup"};
     for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
@@ -442,6 +493,35 @@ static void test_sanitizer_report(void **state)
 #else
     skip();
 #endif
+}
+
+/* Several device models of the same name side by side: distinct cgroups,
+ * distinct host ids, each its own. */
+static void test_side_by_side(void **state)
+{
+    enum { N = 4 };
+    struct run r[N];
+    char self[32];
+    snprintf(self, sizeof(self), "%d", (int)getpid());
+    char *argv[] = {"sandbox-probe", "lockdown", self, NULL};
+    for (int i = 0; i < N; i++)
+        assert_int_equal(spawn_probe(SANDBOX_STUBDOM, "probe-twin", argv, NULL, 0, &r[i]), 0);
+    for (int i = 0; i < N; i++) {
+        read_until(&r[i], "done=");
+        assert_fact(&r[i], "lockdown", "ok");
+        assert_fact(&r[i], "pid", "1");
+        for (int j = 0; j < i; j++) {
+            assert_int_not_equal(r[i].child.host_id, r[j].child.host_id);
+            for (int k = 0; k < SANDBOX_CG_DIRS; k++)
+                if (r[i].child.cgroup_path[k][0])
+                    assert_string_not_equal(r[i].child.cgroup_path[k], r[j].child.cgroup_path[k]);
+        }
+    }
+    for (int i = 0; i < N; i++) {
+        finish(&r[i]);
+        sandbox_child_dispose(&r[i].child);
+    }
+    assert_int_equal(count_groups("probe-twin"), 0);
 }
 
 /* The device model dies with the process that spawned it. */
@@ -696,8 +776,9 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stubdom_auto),      cmocka_unit_test(test_stubdom_v2),
         cmocka_unit_test(test_stubdom_no_cgroup), cmocka_unit_test(test_unlisted_calls_kill),
-        cmocka_unit_test(test_sanitizer_report),  cmocka_unit_test(test_dies_with_parent),
-        cmocka_unit_test(test_none_fds_and_env),  cmocka_unit_test(test_failures),
+        cmocka_unit_test(test_sanitizer_report),  cmocka_unit_test(test_side_by_side),
+        cmocka_unit_test(test_dies_with_parent),  cmocka_unit_test(test_none_fds_and_env),
+        cmocka_unit_test(test_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -28,4 +28,29 @@ for fault in bad-state backwards; do
     grep -q "device model broke the ioreq protocol" "$TEST_TMP/err" ||
         fail "$fault: no clear message: $(cat "$TEST_TMP/err")"
 done
+# A read pointer moved past the write pointer: posted writes fall back to
+# synchronous requests, and the guest still runs.
+out=$(STUBVISOR_DM_FAULT=bad-ring timeout 30 "$vmm" --kernel "$hello" --dm "$placement" \
+    </dev/null 2>"$TEST_TMP/err") || fail "bad-ring: exit $?: $(cat "$TEST_TMP/err")"
+expect_contains "bad-ring output" "hello from guest" "$out"
+
+# A device model that takes a request and never answers: the guest waits,
+# but stubvmm stays in control and stops cleanly on SIGTERM.
+STUBVISOR_DM_FAULT=hang timeout 60 "$vmm" --kernel "$hello" --dm "$placement" \
+    </dev/null >/dev/null 2>"$TEST_TMP/err" &
+pid=$!
+track_pid "$pid"
+real_vmm=""
+wait_for 20 pgrep -P "$pid" -x stubvmm || fail "no stubvmm process"
+real_vmm=$(pgrep -P "$pid" -x stubvmm)
+wait_for 20 dm_pid_of "$real_vmm" || fail "no stubdm process"
+dm=$(dm_pid_of "$real_vmm")
+kill -TERM "$real_vmm"
+set +e
+wait "$pid"
+rc=$?
+set -e
+expect_eq "hang: exit status after SIGTERM" 143 "$rc"
+grep -q "stopped by signal 15" "$TEST_TMP/err" || fail "hang: no message: $(cat "$TEST_TMP/err")"
+[ ! -e "/proc/$dm" ] || fail "hang: device model $dm left behind"
 pass

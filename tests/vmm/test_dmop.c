@@ -226,6 +226,65 @@ static void test_eventfds(void **state)
     close(efd);
 }
 
+/* With a real VM (skipped without /dev/kvm): ioeventfds and irqfds reach
+ * KVM, can be removed again, and are bounded in number. */
+static void test_eventfds_kvm(void **state)
+{
+    struct vmm vmm;
+    struct dmop_req io = {.op = DMOP_IOEVENTFD}, irq = {.op = DMOP_IRQFD};
+    struct dmop_req level = {.op = DMOP_SET_ISA_IRQ_LEVEL};
+    struct dmop_req msi = {.op = DMOP_INJECT_MSI};
+
+    (void)state;
+    if (access("/dev/kvm", R_OK | W_OK) != 0)
+        skip();
+    assert_int_equal(vmm_create(&vmm, 16), 0);
+    vmm.placement = PLACEMENT_INLINE; /* no shared pages needed */
+    assert_int_equal(call(&vmm, (struct dmop_req){.op = DMOP_CREATE_IOREQ_SERVER}, -1), 0);
+    assert_int_equal(call(&vmm, map(DMOP_IO_RANGE_PORT, 0x1000, 0x10ff), -1), 0);
+    assert_int_equal(call(&vmm, map(DMOP_IO_RANGE_MEMORY, 0xd0000000, 0xd0000fff), -1), 0);
+
+    io.u.ioeventfd.type = DMOP_IO_RANGE_PORT;
+    io.u.ioeventfd.len = 2;
+    for (unsigned i = 0; i < DMOP_MAX_EVENTFDS; i++) {
+        io.u.ioeventfd.addr = 0x1000 + 2 * i;
+        assert_int_equal(call(&vmm, io, eventfd(0, EFD_CLOEXEC)), 0);
+    }
+    io.u.ioeventfd.addr = 0x1080;
+    assert_int_equal(call(&vmm, io, eventfd(0, EFD_CLOEXEC)), -ENOSPC);
+    io.u.ioeventfd.addr = 0x1000;
+    assert_int_equal(call(&vmm, io, eventfd(0, EFD_CLOEXEC)), -EEXIST);
+    io.u.ioeventfd.flags = DMOP_FD_DEASSIGN;
+    assert_int_equal(call(&vmm, io, -1), 0);
+    assert_int_equal(call(&vmm, io, -1), -ENOENT);
+
+    io = (struct dmop_req){.op = DMOP_IOEVENTFD};
+    io.u.ioeventfd.type = DMOP_IO_RANGE_MEMORY;
+    io.u.ioeventfd.addr = 0xd0000010;
+    io.u.ioeventfd.len = 4;
+    io.u.ioeventfd.flags = DMOP_FD_DATAMATCH;
+    io.u.ioeventfd.datamatch = 7;
+    assert_int_equal(call(&vmm, io, eventfd(0, EFD_CLOEXEC)), 0);
+
+    /* The ioeventfd removed above made room for one irqfd. */
+    irq.u.irqfd.gsi = 5;
+    assert_int_equal(call(&vmm, irq, eventfd(0, EFD_CLOEXEC)), -ENOSPC);
+    io.u.ioeventfd.flags = DMOP_FD_DATAMATCH | DMOP_FD_DEASSIGN;
+    assert_int_equal(call(&vmm, io, -1), 0);
+    assert_int_equal(call(&vmm, irq, eventfd(0, EFD_CLOEXEC)), 0);
+    irq.u.irqfd.flags = DMOP_FD_DEASSIGN;
+    assert_int_equal(call(&vmm, irq, -1), 0);
+    assert_int_equal(call(&vmm, irq, -1), -ENOENT);
+
+    level.u.isa_irq.isa_irq = 4;
+    level.u.isa_irq.level = 1;
+    assert_int_equal(call(&vmm, level, -1), 0);
+    msi.u.msi.addr = 0xfee00000;
+    msi.u.msi.data = 0x41;
+    assert_int_equal(call(&vmm, msi, -1), 0);
+    vmm_destroy(&vmm); /* unregisters and closes what is left */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -233,6 +292,7 @@ int main(void)
         cmocka_unit_test(test_validate_irqs),
         cmocka_unit_test_setup_teardown(test_server_lifecycle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_eventfds, setup, teardown),
+        cmocka_unit_test(test_eventfds_kvm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -42,7 +42,7 @@ static void config_write(struct pci_dev *d, unsigned reg, uint32_t size, void *o
     pci_msix_config_write(&f->msix, reg, size);
 }
 
-static const uint16_t ports[] = {0x60, 0x64, 0x70, 0x71, 0x92, 0x3f8};
+static const uint16_t ports[] = {0x60, 0x64, 0x70, 0x71, 0x92, 0x3f8, 0x510, 0x511};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -84,7 +84,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         }
         case 2: /* the platform's ports */
-            dm_dispatch(dm, DM_TRAP_PIO, ports[data[1] % 6], buf, sz > 4 ? 1 : sz, is_write);
+            dm_dispatch(dm, DM_TRAP_PIO, ports[data[1] % 8], buf, sz > 4 ? 1 : sz, is_write);
             break;
         default: /* the device's own events */
             if (data[1] & 1)
