@@ -5,8 +5,9 @@
  * Transmit runs when the driver kicks.  Receive needs the device model's
  * event loop (dm_watch_fd): a frame is read when the back end has one,
  * kept while the guest has no buffer (the watch pauses meanwhile), and
- * delivered when it posts one.  Without an event loop (inline) the back
- * end is looked at on every kick of either queue. */
+ * delivered when it posts one (inline, stubvmm's main loop watches the
+ * back end for the device model).  Without any event loop the back end is
+ * only looked at when the driver kicks a queue. */
 #ifndef STUBVISOR_DM_VIRTIO_NET_H
 #define STUBVISOR_DM_VIRTIO_NET_H
 
