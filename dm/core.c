@@ -4,6 +4,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "lib/log.h"
 
@@ -23,6 +27,23 @@ struct dm {
     struct dm_trap traps[DM_MAX_TRAPS];
     unsigned nr_traps;
     struct dm_console_rx consoles[DM_MAX_CONSOLES];
+    int epfd; /* -1 unless dm_events_enable() */
+    struct dm_watch {
+        int fd;
+        dm_fd_fn fn;
+        void *opaque;
+    } watches[DM_MAX_WATCHES];
+    unsigned nr_watches;
+    /* Timers, multiplexed on one timerfd created by the first dm_timer_add
+     * (so before the sandbox lockdown). */
+    int timer_fd;
+    uint64_t timer_armed; /* the deadline timer_fd is set to, 0 = none */
+    struct {
+        dm_timer_fn fn;
+        void *opaque;
+        uint64_t deadline; /* CLOCK_MONOTONIC ns, 0 = stopped */
+    } timers[DM_MAX_TIMERS];
+    unsigned nr_timers;
 };
 
 struct dm *dm_new(const struct dm_host_ops *host, void *host_opaque, void *guest_ram,
@@ -36,12 +57,32 @@ struct dm *dm_new(const struct dm_host_ops *host, void *host_opaque, void *guest
     dm->h = host_opaque;
     dm->ram = guest_ram;
     dm->ram_size = guest_ram ? ram_size : 0;
+    dm->epfd = -1;
+    dm->timer_fd = -1;
     return dm;
 }
 
 void dm_free(struct dm *dm)
 {
+    if (dm && dm->epfd >= 0)
+        close(dm->epfd);
+    if (dm && dm->timer_fd >= 0)
+        close(dm->timer_fd);
     free(dm);
+}
+
+/* The host speaks in SBDFs for PCI ranges (lib/dmop.h), traps in
+ * SBDF << 32 | register. */
+static int host_range(struct dm *dm, enum dm_trap_type type, uint64_t start, uint64_t last,
+                      uint32_t flags, bool map)
+{
+    if (type == DM_TRAP_PCI) {
+        start >>= 32;
+        last >>= 32;
+    }
+    if (map)
+        return dm->host->map_range(dm->h, type, start, last, flags);
+    return dm->host->unmap_range(dm->h, type, start, last);
 }
 
 int dm_register(struct dm *dm, enum dm_trap_type type, uint64_t addr, uint64_t len, uint32_t flags,
@@ -60,11 +101,31 @@ int dm_register(struct dm *dm, enum dm_trap_type type, uint64_t addr, uint64_t l
     }
     if (dm->nr_traps == DM_MAX_TRAPS)
         return -ENOSPC;
-    rc = dm->host->map_range(dm->h, type, addr, last, flags);
+    rc = host_range(dm, type, addr, last, flags, true);
     if (rc < 0)
         return rc;
     dm->traps[dm->nr_traps++] = (struct dm_trap){type, addr, last, fn, opaque};
     return 0;
+}
+
+int dm_unregister(struct dm *dm, enum dm_trap_type type, uint64_t addr)
+{
+    for (unsigned i = 0; i < dm->nr_traps; i++) {
+        struct dm_trap *t = &dm->traps[i];
+        if (t->type != type || t->start != addr)
+            continue;
+        int rc = host_range(dm, type, t->start, t->last, 0, false);
+        if (rc < 0)
+            return rc;
+        dm->traps[i] = dm->traps[--dm->nr_traps];
+        return 0;
+    }
+    return -ENOENT;
+}
+
+uint64_t dm_guest_ram_size(const struct dm *dm)
+{
+    return dm->ram_size;
 }
 
 bool dm_dispatch(struct dm *dm, enum dm_trap_type type, uint64_t addr, uint8_t *data, uint32_t size,
@@ -90,6 +151,11 @@ bool dm_dispatch(struct dm *dm, enum dm_trap_type type, uint64_t addr, uint8_t *
 int dm_set_isa_irq(struct dm *dm, unsigned irq, int level)
 {
     return dm->host->set_isa_irq(dm->h, irq, level);
+}
+
+int dm_inject_msi(struct dm *dm, uint64_t addr, uint32_t data)
+{
+    return dm->host->inject_msi(dm->h, addr, data);
 }
 
 int dm_shutdown(struct dm *dm, unsigned reason, unsigned status)
@@ -148,4 +214,153 @@ bool dm_console_poll(struct dm *dm)
             full = true;
     }
     return full;
+}
+
+int dm_ioeventfd(struct dm *dm, enum dm_trap_type type, uint64_t addr, uint32_t len, int fd,
+                 bool deassign)
+{
+    if (!dm->host->ioeventfd)
+        return -EOPNOTSUPP;
+    return dm->host->ioeventfd(dm->h, type, addr, len, fd, deassign);
+}
+
+int dm_events_enable(struct dm *dm)
+{
+    if (dm->epfd < 0)
+        dm->epfd = epoll_create1(EPOLL_CLOEXEC);
+    return dm->epfd < 0 ? -errno : dm->epfd;
+}
+
+int dm_watch_fd(struct dm *dm, int fd, dm_fd_fn fn, void *opaque)
+{
+    struct epoll_event ev = {.events = EPOLLIN};
+
+    if (dm->epfd < 0)
+        return -EOPNOTSUPP;
+    if (fd < 0 || !fn)
+        return -EINVAL;
+    if (dm->nr_watches == DM_MAX_WATCHES)
+        return -ENOSPC;
+    ev.data.u32 = dm->nr_watches;
+    if (epoll_ctl(dm->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+        return -errno;
+    dm->watches[dm->nr_watches++] = (struct dm_watch){fd, fn, opaque};
+    return 0;
+}
+
+int dm_watch_enable(struct dm *dm, int fd, bool enable)
+{
+    for (unsigned i = 0; i < dm->nr_watches; i++) {
+        if (dm->watches[i].fd == fd) {
+            struct epoll_event ev = {.events = enable ? EPOLLIN : 0, .data.u32 = i};
+            return epoll_ctl(dm->epfd, EPOLL_CTL_MOD, fd, &ev) < 0 ? -errno : 0;
+        }
+    }
+    return -ENOENT;
+}
+
+void dm_events_run(struct dm *dm)
+{
+    struct epoll_event evs[DM_MAX_WATCHES];
+    int n;
+
+    if (dm->epfd < 0)
+        return;
+    n = epoll_wait(dm->epfd, evs, DM_MAX_WATCHES, 0);
+    for (int i = 0; i < n; i++) {
+        const struct dm_watch *w = &dm->watches[evs[i].data.u32];
+        w->fn(dm, w->fd, w->opaque);
+    }
+}
+
+uint64_t dm_now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int dm_timer_add(struct dm *dm, dm_timer_fn fn, void *opaque)
+{
+    if (!fn)
+        return -EINVAL;
+    if (dm->nr_timers == DM_MAX_TIMERS)
+        return -ENOSPC;
+    if (dm->timer_fd < 0) {
+        dm->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+        if (dm->timer_fd < 0)
+            return -errno;
+    }
+    dm->timers[dm->nr_timers].fn = fn;
+    dm->timers[dm->nr_timers].opaque = opaque;
+    dm->timers[dm->nr_timers].deadline = 0;
+    return (int)dm->nr_timers++;
+}
+
+/* Point the timerfd at the earliest deadline (a syscall only when that
+ * changes). */
+static void timer_rearm(struct dm *dm)
+{
+    uint64_t first = 0;
+    struct itimerspec its = {0};
+
+    for (unsigned i = 0; i < dm->nr_timers; i++) {
+        uint64_t d = dm->timers[i].deadline;
+        if (d && (!first || d < first))
+            first = d;
+    }
+    if (first == dm->timer_armed || dm->timer_fd < 0)
+        return;
+    its.it_value.tv_sec = (time_t)(first / 1000000000u);
+    its.it_value.tv_nsec = (long)(first % 1000000000u);
+    if (timerfd_settime(dm->timer_fd, TFD_TIMER_ABSTIME, &its, NULL) < 0) {
+        log_error("timerfd_settime: %s", strerror(errno));
+        return;
+    }
+    dm->timer_armed = first;
+}
+
+void dm_timer_set(struct dm *dm, int id, uint64_t deadline_ns)
+{
+    if (id < 0 || (unsigned)id >= dm->nr_timers)
+        return;
+    dm->timers[id].deadline = deadline_ns;
+    timer_rearm(dm);
+}
+
+uint64_t dm_timer_deadline(const struct dm *dm, int id)
+{
+    if (id < 0 || (unsigned)id >= dm->nr_timers)
+        return 0;
+    return dm->timers[id].deadline;
+}
+
+int dm_timer_fd(const struct dm *dm)
+{
+    return dm->timer_fd;
+}
+
+void dm_timer_run(struct dm *dm, uint64_t now_ns)
+{
+    for (unsigned i = 0; i < dm->nr_timers; i++) {
+        if (dm->timers[i].deadline && dm->timers[i].deadline <= now_ns) {
+            /* One-shot: the callback sets the next deadline if it wants. */
+            dm->timers[i].deadline = 0;
+            dm->timers[i].fn(dm, dm->timers[i].opaque);
+        }
+    }
+    timer_rearm(dm);
+}
+
+void dm_timer_poll(struct dm *dm)
+{
+    uint64_t expirations;
+
+    if (dm->timer_armed == 0 || dm_now_ns() < dm->timer_armed)
+        return;
+    if (read(dm->timer_fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+        log_debug("timerfd: %s", strerror(errno));
+    dm->timer_armed = 0; /* it fired: set it again */
+    dm_timer_run(dm, dm_now_ns());
 }

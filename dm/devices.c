@@ -59,11 +59,49 @@ static void debug_exit_io(struct dm *dm, uint64_t addr, uint8_t *data, uint32_t 
     dm_shutdown(dm, DMOP_SHUTDOWN_POWEROFF, data[0]);
 }
 
+static void platform_memory(struct dm *dm, unsigned nr_vcpus, struct rtc_memory *mem)
+{
+    uint64_t ram = dm_guest_ram_size(dm);
+
+    mem->below_4g = ram < DM_RAM_BELOW_4G_MAX ? ram : DM_RAM_BELOW_4G_MAX;
+    mem->above_4g = ram - mem->below_4g;
+    mem->nr_cpus = nr_vcpus;
+}
+
+void dm_devices_set_nr_vcpus(struct dm_devices *devs, unsigned nr_vcpus)
+{
+    struct rtc_memory mem;
+
+    platform_memory(devs->rtc.dm, nr_vcpus, &mem);
+    rtc_set_memory(&devs->rtc, &mem);
+    fw_cfg_set_nr_cpus(&devs->fw_cfg, nr_vcpus);
+}
+
+static int platform_setup(struct dm *dm, struct dm_devices *devs)
+{
+    struct rtc_memory mem;
+    int rc;
+
+    platform_memory(dm, 1, &mem);
+    if ((rc = pci_bus_setup(&devs->pci, dm)) < 0 ||
+        (rc = piix_setup(&devs->piix, &devs->pci)) < 0 ||
+        (rc = rtc_setup(&devs->rtc, dm, &mem, NULL)) < 0 ||
+        (rc = i8042_setup(&devs->i8042, dm)) < 0 ||
+        (rc = fw_cfg_setup(&devs->fw_cfg, dm, dm_guest_ram_size(dm), 1)) < 0)
+        return rc;
+    return 0;
+}
+
 int dm_devices_setup(struct dm *dm, struct dm_devices *devs)
 {
     int rc;
 
     memset(devs, 0, sizeof(*devs));
+    rc = platform_setup(dm, devs);
+    if (rc < 0) {
+        log_error("PC platform: %s", strerror(-rc));
+        return rc;
+    }
     rc = uart_setup(&devs->com1, dm, DM_COM1_PORT, DM_COM1_IRQ, DM_COM1_CONSOLE);
     if (rc < 0) {
         log_error("COM1: %s", strerror(-rc));

@@ -70,6 +70,13 @@ void dm_free(struct dm *dm);
 int dm_register(struct dm *dm, enum dm_trap_type type, uint64_t addr, uint64_t len, uint32_t flags,
                 dm_trap_fn fn, void *opaque);
 
+/* Remove the trap that starts at addr and ask the host to stop routing it.
+ * Returns 0, -ENOENT, or the host's error (nothing removed). */
+int dm_unregister(struct dm *dm, enum dm_trap_type type, uint64_t addr);
+
+/* Bytes of guest RAM from guest-physical 0 (0 if the core has none). */
+uint64_t dm_guest_ram_size(const struct dm *dm);
+
 /* Find the trap covering [addr, addr + size) and call it.  Accesses no trap
  * fully covers read as all-ones and drop writes.  size must be 1, 2, 4 or 8
  * (anything else is treated as unclaimed).  Returns true if claimed. */
@@ -78,6 +85,9 @@ bool dm_dispatch(struct dm *dm, enum dm_trap_type type, uint64_t addr, uint8_t *
 
 /* Host services for devices, forwarding to the ops table. */
 int dm_set_isa_irq(struct dm *dm, unsigned irq, int level);
+int dm_inject_msi(struct dm *dm, uint64_t addr, uint32_t data);
+int dm_ioeventfd(struct dm *dm, enum dm_trap_type type, uint64_t addr, uint32_t len, int fd,
+                 bool deassign);
 int dm_shutdown(struct dm *dm, unsigned reason, unsigned status);
 int dm_console_write(struct dm *dm, unsigned idx, const void *buf, size_t len);
 
@@ -101,7 +111,47 @@ int dm_console_attach(struct dm *dm, unsigned idx, const struct dm_console_rx *r
  * ran), false otherwise. */
 bool dm_console_poll(struct dm *dm);
 
+/* Descriptors a device wants to hear from (ioeventfds, NIC back ends):
+ * the core calls fn when fd is readable.  A placement that runs an event
+ * loop for the device model calls dm_events_enable() before the devices
+ * are set up, waits on the descriptor it returns and then calls
+ * dm_events_run() (with the device lock held, inline).  Without it
+ * dm_watch_fd() fails with -EOPNOTSUPP and devices take their
+ * notifications through traps. */
+typedef void (*dm_fd_fn)(struct dm *dm, int fd, void *opaque);
+int dm_events_enable(struct dm *dm); /* an epoll descriptor the core owns, or -errno */
+int dm_watch_fd(struct dm *dm, int fd, dm_fd_fn fn, void *opaque);
+/* Stop (false) or resume (true) calling fn for a watched fd, e.g. while a
+ * device has nowhere to put what it would read.  0 or a negative errno. */
+int dm_watch_enable(struct dm *dm, int fd, bool enable);
+void dm_events_run(struct dm *dm); /* without blocking */
+
+#define DM_MAX_WATCHES 32
+
+/* Timers: a device asks to be called back at a CLOCK_MONOTONIC time.
+ * The core multiplexes them on one timerfd, created by the first
+ * dm_timer_add() (call it at set-up, before any sandbox lockdown); the
+ * placement watches dm_timer_fd() and calls dm_timer_poll() when it is
+ * readable (and may call it any time: it is cheap when nothing is due).
+ * Callbacks run on the caller's thread, serialised like everything else.
+ * Timers are one-shot: a callback re-arms with dm_timer_set(). */
+typedef void (*dm_timer_fn)(struct dm *dm, void *opaque);
+
+/* Add a timer (stopped).  Returns its id, -ENOSPC, or -errno of
+ * timerfd_create. */
+int dm_timer_add(struct dm *dm, dm_timer_fn fn, void *opaque);
+/* Fire at deadline_ns (CLOCK_MONOTONIC); 0 stops it. */
+void dm_timer_set(struct dm *dm, int id, uint64_t deadline_ns);
+uint64_t dm_timer_deadline(const struct dm *dm, int id);
+/* The timerfd (-1 until a timer exists). */
+int dm_timer_fd(const struct dm *dm);
+/* Run what is due now / at now_ns (tests). */
+void dm_timer_poll(struct dm *dm);
+void dm_timer_run(struct dm *dm, uint64_t now_ns);
+uint64_t dm_now_ns(void);
+
 #define DM_MAX_TRAPS    32
+#define DM_MAX_TIMERS   4
 #define DM_MAX_CONSOLES 8
 
 #endif

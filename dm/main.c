@@ -3,7 +3,11 @@
  * opens /dev/kvm and, once set up, asks the sandbox to lock it down before
  * it reads the first request.
  *
- * usage: stubdm [--lockdown] [--spin-us=N] [--fault=NAME]
+ * usage: stubdm [--lockdown] [--spin-us=N] [--fault=NAME] [--disk=rw|ro]...
+ *               [--nic=MAC]... [--rng] [--virtio-console]
+ *
+ * Each --disk is a virtio-blk disk, each --nic a virtio-net NIC; their
+ * descriptors follow DMFD_DISK0: the disks in order, then the NICs.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +26,7 @@
 #include "dm/qmp.h"
 #include "dm/server.h"
 #include "dm/store_dm.h"
+#include "dm/virtio/setup.h"
 #include "lib/dmfds.h"
 #include "lib/log.h"
 #include "lib/spin.h"
@@ -34,12 +39,14 @@ struct options {
     bool store; /* arguments and commands come through DMFD_STORE */
     unsigned spin_us;
     enum dm_fault fault;
+    struct virtio_config virtio;
 };
 
 static noreturn void usage(void)
 {
     die(EXIT_USAGE,
-        "usage: stubdm [--lockdown] [--spin-us=N] [--fault=NAME] "
+        "usage: stubdm [--lockdown] [--spin-us=N] [--fault=NAME] [--disk=rw|ro]... "
+        "[--nic=MAC]... [--rng] [--virtio-console] "
         "(run by stubvmm with descriptors 3..%d)",
         DMFD_CONSOLE3);
 }
@@ -59,6 +66,27 @@ static void parse_args(int argc, char **argv, struct options *o)
             if (*end || end == a + 10 || v > 100000)
                 usage();
             o->spin_us = (unsigned)v;
+        } else if (strcmp(a, "--disk=rw") == 0 || strcmp(a, "--disk=ro") == 0) {
+            struct virtio_config *v = &o->virtio;
+            if (v->nr_disks == VIRTIO_MAX_DISKS)
+                usage();
+            v->disks[v->nr_disks++].read_only = strcmp(a, "--disk=ro") == 0;
+        } else if (strncmp(a, "--nic=", 6) == 0) {
+            struct virtio_config *v = &o->virtio;
+            unsigned m[6];
+            char extra;
+            if (v->nr_nics == VIRTIO_MAX_NICS ||
+                sscanf(a + 6, "%2x:%2x:%2x:%2x:%2x:%2x%c", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5],
+                       &extra) != 6)
+                usage();
+            for (int k = 0; k < 6; k++)
+                v->nics[v->nr_nics].mac[k] = (uint8_t)m[k];
+            v->nr_nics++;
+        } else if (strcmp(a, "--rng") == 0) {
+            o->virtio.rng = true;
+        } else if (strcmp(a, "--virtio-console") == 0) {
+            o->virtio.console = true;
+            o->virtio.console_idx = DM_COM1_CONSOLE;
         } else if (strncmp(a, "--fault=", 8) == 0) {
 #ifdef STUBVISOR_TEST_HOOKS
             const char *f = a + 8;
@@ -81,6 +109,11 @@ static void parse_args(int argc, char **argv, struct options *o)
             usage();
         }
     }
+    /* Descriptors from DMFD_DISK0: the disks, then the NICs. */
+    for (unsigned i = 0; i < o->virtio.nr_disks; i++)
+        o->virtio.disks[i].fd = DMFD_DISK0 + (int)i;
+    for (unsigned i = 0; i < o->virtio.nr_nics; i++)
+        o->virtio.nics[i].fd = DMFD_DISK0 + (int)(o->virtio.nr_disks + i);
 }
 
 /* Test hook: every one of these must be refused by stubvmm. */
@@ -171,6 +204,10 @@ static noreturn void serve(struct ioreq_server *s, struct dm *dm, int epfd, unsi
             last_work = now;
             continue;
         }
+        if ((iter & 63) == 0)
+            dm_timer_poll(dm); /* a busy guest must not starve the timers */
+        if ((iter & 63) == 0)
+            dm_events_run(dm); /* queue kicks (ioeventfds) while we spin */
         if ((iter & 63) != 0 || spin_now_ns() - last_work < spin.cur_ns) {
             __builtin_ia32_pause();
             continue;
@@ -197,6 +234,10 @@ static noreturn void serve(struct ioreq_server *s, struct dm *dm, int epfd, unsi
                         console_open = false;
                         epoll_set(epfd, EPOLL_CTL_DEL, fd, 0);
                     }
+                } else if (fd == dm_events_enable(dm)) {
+                    dm_events_run(dm);
+                } else if (fd == dm_timer_fd(dm)) {
+                    dm_timer_poll(dm);
                 } else if (fd == DMFD_QMP) {
                     qmp_handle();
                 } else if (fd == store_dm_fd()) {
@@ -236,10 +277,19 @@ int main(int argc, char **argv)
     dm = dm_new(&dm_host_dmop_ops, &server, ram, ram_size);
     if (!dm)
         die(EXIT_SYSTEM, "out of memory");
+    if (dm_events_enable(dm) < 0)
+        die(EXIT_SYSTEM, "epoll: %s", strerror(errno));
     if (opt.fault == DM_FAULT_BAD_DMOPS)
         send_bad_dmops(&server);
     if (dm_devices_setup(dm, &devices) < 0)
         die(EXIT_SYSTEM, "cannot set up the devices");
+    dm_devices_set_nr_vcpus(&devices, server.nr_vcpus);
+    for (unsigned i = 0; i < opt.virtio.nr_disks + opt.virtio.nr_nics; i++)
+        if (fcntl(DMFD_DISK0 + (int)i, F_GETFD) < 0)
+            die(EXIT_USAGE, "disk or NIC descriptor %d is missing", DMFD_DISK0 + (int)i);
+    opt.virtio.kick_eventfds = true;
+    if (!virtio_devices_new(dm, &devices.pci, &opt.virtio))
+        die(EXIT_SYSTEM, "cannot set up the virtio devices");
     if (opt.store) {
         struct dm_store_args args;
         if (fcntl(DMFD_STORE, F_GETFD) < 0)
@@ -252,6 +302,8 @@ int main(int argc, char **argv)
     if (epfd < 0 || epoll_set(epfd, EPOLL_CTL_ADD, server.notify_fd, EPOLLIN) < 0 ||
         epoll_set(epfd, EPOLL_CTL_ADD, DMFD_CONSOLE3, EPOLLIN | EPOLLRDHUP) < 0 ||
         epoll_set(epfd, EPOLL_CTL_ADD, DMFD_DMOP, EPOLLRDHUP) < 0 ||
+        epoll_set(epfd, EPOLL_CTL_ADD, dm_events_enable(dm), EPOLLIN) < 0 ||
+        (dm_timer_fd(dm) >= 0 && epoll_set(epfd, EPOLL_CTL_ADD, dm_timer_fd(dm), EPOLLIN) < 0) ||
         (store_dm_fd() >= 0 && epoll_set(epfd, EPOLL_CTL_ADD, store_dm_fd(), EPOLLIN) < 0) ||
         (opt.store && qmp_init(DMFD_DMOP) >= 0 &&
          epoll_set(epfd, EPOLL_CTL_ADD, DMFD_QMP, EPOLLIN) < 0))

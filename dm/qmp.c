@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,8 +26,10 @@ static struct {
 
 int qmp_init(int dmop_fd)
 {
-    if (fcntl(DMFD_QMP, F_GETFD) < 0)
-        return -1;
+    struct stat st;
+
+    if (fstat(DMFD_QMP, &st) < 0 || !S_ISSOCK(st.st_mode))
+        return -1; /* none, or /dev/null in its place */
     q.fd = DMFD_QMP;
     q.dmop_fd = dmop_fd;
     return q.fd;

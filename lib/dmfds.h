@@ -21,7 +21,16 @@ enum {
     /* Under the toolstack: QMP, SOCK_SEQPACKET to the monitor, which relays
      * one client at a time (each packet: 'C' new client, or 'D' + data). */
     DMFD_QMP = 10,
+    /* Disk images and NIC back ends (opened by stubvmm or the toolstack;
+     * the device model never opens files or sockets): from DMFD_DISK0 on,
+     * the disks in the order of stubdm's --disk options, then the NICs in
+     * the order of its --nic options.  Until the store connection exists,
+     * DMFD_STORE and DMFD_QMP are /dev/null when these follow. */
+    DMFD_DISK0 = 11,
 };
+
+#define DMFD_MAX_DISKS 8
+#define DMFD_MAX_NICS  4
 
 /* How many descriptors stubvmm passes today (3 .. DMFD_CONSOLE3). */
 #define DMFD_COUNT 6

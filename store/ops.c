@@ -509,8 +509,14 @@ static int do_control(struct req *r)
     const char *nul = memchr(r->payload, '\0', r->hdr.len);
     if (!nul)
         return EINVAL;
-    if (strcmp(r->payload, "check") == 0)
+    if (strcmp(r->payload, "check") == 0) {
+        /* As Xen's: verify the tree's internal consistency. */
+        if (tree_check(&r->s->tree) != 0) {
+            log_error("control check: the tree is inconsistent");
+            return EIO;
+        }
         return ack(r);
+    }
     if (strcmp(r->payload, "print") == 0) {
         log_info("control print: %.*s", (int)(r->hdr.len - (size_t)(nul + 1 - r->payload)),
                  nul + 1);

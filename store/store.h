@@ -113,8 +113,9 @@ struct node {
 struct tree {
     struct shash index;
     struct node *root;
-    uint64_t gen;    /* bumped by every change, never reused */
-    uint32_t *owned; /* nodes owned per domain id, DOMID_MAX + 1 entries */
+    uint64_t gen;       /* bumped by every change, never reused */
+    uint32_t *owned;    /* nodes owned per domain id, DOMID_MAX + 1 entries */
+    size_t owned_total; /* their sum, for consistency checks */
 };
 
 int tree_init(struct tree *t);
@@ -129,6 +130,9 @@ int tree_set_perms(struct tree *t, struct node *nd, const struct perm *p, uint32
 void tree_remove(struct tree *t, struct node *nd);
 /* Append the children's names, each NUL-terminated, in creation order. */
 int tree_children(const struct node *nd, struct buf *b);
+/* Verify the tree's invariants (index, links, names, ownership counts);
+ * 0 if they hold, -1 if not.  For tests and the fuzzer: it walks it all. */
+int tree_check(const struct tree *t);
 
 /* ---- connections, domains, store ---------------------------------------- */
 
@@ -157,6 +161,7 @@ struct conn {
     struct store *store;
     struct conn *prev, *next; /* store->conns */
     struct conn *flush_next;  /* store->flush list */
+    struct conn *grave_next;  /* store->graveyard list */
     bool in_flush, dead, closing;
     int fd;
     uint32_t domid;

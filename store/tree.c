@@ -18,8 +18,10 @@
 
 static void account(struct tree *t, const struct perm *p, int delta)
 {
-    if (p && p[0].id <= DOMID_MAX)
+    if (p && p[0].id <= DOMID_MAX) {
         t->owned[p[0].id] += (uint32_t)delta;
+        t->owned_total += (size_t)(int64_t)delta; /* wraps back on removal */
+    }
 }
 
 static struct node *node_alloc(const char *path, size_t len, const struct perm *p, uint32_t n)
@@ -211,4 +213,60 @@ int tree_children(const struct node *nd, struct buf *b)
             return rc;
     }
     return 0;
+}
+
+int tree_check(const struct tree *t)
+{
+    struct {
+        uint32_t id, count;
+    } owners[64];
+    unsigned nowners = 0;
+    size_t seen = 0, owned_total = 0;
+    int rc = 0;
+    const struct node *cur = t->root;
+    while (cur && rc == 0) {
+        seen++;
+        if (tree_lookup(t, cur->h.key, cur->h.keylen) != cur || cur->d.nperms == 0 ||
+            cur->gen > t->gen)
+            rc = -1;
+        else if (cur->d.perms[0].id <= DOMID_MAX) {
+            owned_total++;
+            unsigned i = 0;
+            while (i < nowners && owners[i].id != cur->d.perms[0].id)
+                i++;
+            if (i == nowners && nowners < 64) {
+                owners[i].id = cur->d.perms[0].id;
+                owners[i].count = 0;
+                nowners++;
+            }
+            if (i < nowners)
+                owners[i].count++;
+        }
+        if (cur->parent) {
+            size_t pl = cur->parent->h.keylen == 1 ? 0 : cur->parent->h.keylen;
+            if (cur->h.keylen <= pl + 1 || memcmp(cur->h.key, cur->parent->h.key, pl) != 0 ||
+                cur->h.key[pl] != '/' || strchr(cur->h.key + pl + 1, '/'))
+                rc = -1;
+        }
+        if (cur->first_child) {
+            if (cur->first_child->prev || cur->first_child->parent != cur)
+                rc = -1;
+            cur = cur->first_child;
+            continue;
+        }
+        while (cur && !cur->next)
+            cur = cur->parent;
+        if (cur) {
+            if (cur->next->prev != cur || cur->next->parent != cur->parent)
+                rc = -1;
+            cur = cur->next;
+        }
+    }
+    /* Per-owner counts (for up to 64 owners) and the grand total. */
+    for (unsigned i = 0; rc == 0 && i < nowners && nowners < 64; i++)
+        if (t->owned[owners[i].id] != owners[i].count)
+            rc = -1;
+    if (rc == 0 && (seen != t->index.count || t->owned_total != owned_total))
+        rc = -1;
+    return rc;
 }

@@ -100,7 +100,9 @@ void conn_kill(struct conn *c)
         c->dom->conn = NULL;
     if (s->conn_detach)
         s->conn_detach(s, c);
-    c->next = s->graveyard;
+    /* c->next stays as it was, so that a loop over the connections that
+     * is at c when it dies (watch_fire) can go on. */
+    c->grave_next = s->graveyard;
     s->graveyard = c;
 }
 
@@ -108,7 +110,7 @@ void store_reap(struct store *s)
 {
     while (s->graveyard) {
         struct conn *c = s->graveyard;
-        s->graveyard = c->next;
+        s->graveyard = c->grave_next;
         watch_free_all(c);
         txn_free_all(c);
         buf_dispose(&c->out);

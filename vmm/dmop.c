@@ -279,9 +279,8 @@ static int shutdown_guest(struct vmm *vmm, const struct dmop_req *req)
         vmm_stop(vmm, (int)req->u.shutdown.status);
         break;
     case DMOP_SHUTDOWN_REBOOT:
-        log_error("guest asked for a reboot, which is not supported; guest stopped");
-        atomic_store(&vmm->reboot_requested, true); /* the toolstack may restart it */
-        vmm_stop(vmm, VMM_EXIT_GUEST_CRASH);
+        log_info("guest reset itself; stopping (exit status %d)", VMM_EXIT_GUEST_REBOOT);
+        vmm_stop(vmm, VMM_EXIT_GUEST_REBOOT);
         break;
     default:
         log_error("device model reports a guest crash; guest stopped");

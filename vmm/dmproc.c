@@ -47,7 +47,10 @@ int dm_process_spawn(struct vmm *vmm, struct dm_process *p, int exe_fd, const ch
 {
     int dmop[2] = {-1, -1}, console[2] = {-1, -1}, null_fd = -1, log_fd = -1;
     char spin[32], fault_arg[64], name[32];
-    char *argv[7];
+    char *argv[9 + DMFD_MAX_DISKS + DMFD_MAX_NICS];
+    char nic_args[DMFD_MAX_NICS][32];
+    int fds[DMFD_DISK0 - DMFD_DMOP + DMFD_MAX_DISKS + DMFD_MAX_NICS];
+    size_t nfds = DMFD_COUNT;
     int argc = 0, rc = 0;
 
     memset(p, 0, sizeof(*p));
@@ -70,30 +73,47 @@ int dm_process_spawn(struct vmm *vmm, struct dm_process *p, int exe_fd, const ch
         snprintf(fault_arg, sizeof(fault_arg), "--fault=%s", fault);
         argv[argc++] = fault_arg;
     }
+    /* In lib/dmfds.h order: 3 dm_op, 4 RAM, 5 log, 6/7 save/restore, 8 COM1,
+     * then under the toolstack or with disks 9 the store and 10 QMP
+     * (/dev/null when absent), and 11.. the disks. */
+    fds[0] = dmop[1];
+    fds[1] = vmm->ram_fd;
+    fds[2] = log_fd;
+    fds[3] = vmm->dm_save_fd >= 0 ? vmm->dm_save_fd : null_fd;
+    fds[4] = vmm->dm_restore_fd >= 0 ? vmm->dm_restore_fd : null_fd;
+    fds[5] = console[1];
+    if (vmm->dm_store_fd >= 0 || vmm->nr_disks || vmm->nr_nics) {
+        fds[DMFD_STORE - DMFD_DMOP] = vmm->dm_store_fd >= 0 ? vmm->dm_store_fd : null_fd;
+        fds[DMFD_QMP - DMFD_DMOP] = vmm->dm_qmp_fd >= 0 ? vmm->dm_qmp_fd : null_fd;
+        nfds = DMFD_DISK0 - DMFD_DMOP;
+    }
+    for (unsigned i = 0; i < vmm->nr_disks; i++) {
+        argv[argc++] = vmm->disk_ro[i] ? "--disk=ro" : "--disk=rw";
+        fds[nfds++] = vmm->disk_fd[i];
+    }
+    for (unsigned i = 0; i < vmm->nr_nics; i++) {
+        const uint8_t *m = vmm->nic_mac[i];
+        snprintf(nic_args[i], sizeof(nic_args[i]), "--nic=%02x:%02x:%02x:%02x:%02x:%02x", m[0],
+                 m[1], m[2], m[3], m[4], m[5]);
+        argv[argc++] = nic_args[i];
+        fds[nfds++] = vmm->nic_fd[i];
+    }
+    if (vmm->virtio_rng)
+        argv[argc++] = "--rng";
+    if (vmm->virtio_console)
+        argv[argc++] = "--virtio-console";
     if (vmm->dm_store_fd >= 0)
         argv[argc++] = "--store"; /* its arguments come from the store */
     argv[argc] = NULL;
     snprintf(name, sizeof(name), "guest%d-dm", (int)getpid());
 
-    /* In lib/dmfds.h order: 3 dm_op, 4 RAM, 5 log, 6/7 save/restore, 8 COM1. */
-    /* ... and 9 the store connection, 10 QMP, when the toolstack gave them. */
-    const int fds[DMFD_COUNT + 2] = {dmop[1],
-                                     vmm->ram_fd,
-                                     log_fd,
-                                     vmm->dm_save_fd >= 0 ? vmm->dm_save_fd : null_fd,
-                                     vmm->dm_restore_fd >= 0 ? vmm->dm_restore_fd : null_fd,
-                                     console[1],
-                                     vmm->dm_store_fd,
-                                     vmm->dm_qmp_fd};
     struct sandbox_spec spec = {
         .level = vmm->placement == PLACEMENT_STUBDOM ? SANDBOX_STUBDOM : SANDBOX_NONE,
         .name = name,
         .exe_fd = exe_fd,
         .argv = argv,
         .fds = fds,
-        .nfds = vmm->dm_store_fd < 0 ? DMFD_COUNT
-                : vmm->dm_qmp_fd < 0 ? DMFD_COUNT + 1
-                                     : DMFD_COUNT + 2,
+        .nfds = nfds,
         .log_fd = log_fd,
     };
     rc = sandbox_spawn(&spec, &p->child);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "dm/devices.h"
+#include "dm/virtio/setup.h"
 #include "lib/fdio.h"
 #include "lib/log.h"
 #include "vmm/vmm.h"
@@ -17,6 +18,7 @@
 struct vmm_inline {
     struct dm *dm;
     struct dm_devices devices;
+    struct virtio_devices *virtio;
     pthread_mutex_t lock;
 };
 
@@ -162,6 +164,35 @@ int inline_dm_create(struct vmm *vmm)
     rc = dm_devices_setup(in->dm, &in->devices);
     if (rc < 0)
         goto fail;
+    dm_devices_set_nr_vcpus(&in->devices, vmm->nr_vcpus);
+    if (vmm->nr_disks || vmm->nr_nics || vmm->virtio_rng || vmm->virtio_console) {
+        struct virtio_config cfg = {
+            .nr_disks = vmm->nr_disks,
+            .nr_nics = vmm->nr_nics,
+            .rng = vmm->virtio_rng,
+            .console = vmm->virtio_console,
+            .console_idx = DM_COM1_CONSOLE,
+        };
+        for (unsigned i = 0; i < vmm->nr_disks; i++)
+            cfg.disks[i] = (struct virtio_disk_spec){vmm->disk_fd[i], vmm->disk_ro[i]};
+        for (unsigned i = 0; i < vmm->nr_nics; i++) {
+            cfg.nics[i].fd = vmm->nic_fd[i];
+            memcpy(cfg.nics[i].mac, vmm->nic_mac[i], 6);
+        }
+        /* Queue kicks stay on the vCPU thread (the trap); only NIC back
+         * ends are watched, by the main loop. */
+        if (dm_events_enable(in->dm) < 0) {
+            rc = -errno;
+            goto fail;
+        }
+        /* The devices own the descriptors now. */
+        vmm->nr_disks = vmm->nr_nics = 0;
+        in->virtio = virtio_devices_new(in->dm, &in->devices.pci, &cfg);
+        if (!in->virtio) {
+            rc = -EINVAL;
+            goto fail;
+        }
+    }
     req = (struct dmop_req){.op = DMOP_SET_IOREQ_SERVER_STATE};
     req.u.state.enabled = 1;
     rc = call(vmm, &req, -1);
@@ -179,6 +210,7 @@ void inline_dm_destroy(struct vmm *vmm)
 
     if (!in)
         return;
+    virtio_devices_free(in->virtio);
     dm_free(in->dm);
     pthread_mutex_destroy(&in->lock);
     free(in);
@@ -204,4 +236,34 @@ bool inline_dm_console_poll(struct vmm *vmm)
     full = dm_console_poll(in->dm);
     pthread_mutex_unlock(&in->lock);
     return full;
+}
+
+int inline_dm_events_fd(struct vmm *vmm)
+{
+    struct vmm_inline *in = vmm->inl;
+
+    return in && in->virtio ? dm_events_enable(in->dm) : -1;
+}
+
+void inline_dm_events_run(struct vmm *vmm)
+{
+    struct vmm_inline *in = vmm->inl;
+
+    pthread_mutex_lock(&in->lock);
+    dm_events_run(in->dm);
+    pthread_mutex_unlock(&in->lock);
+}
+
+int inline_dm_timer_fd(struct vmm *vmm)
+{
+    return vmm->inl ? dm_timer_fd(vmm->inl->dm) : -1;
+}
+
+void inline_dm_timer_poll(struct vmm *vmm)
+{
+    struct vmm_inline *in = vmm->inl;
+
+    pthread_mutex_lock(&in->lock);
+    dm_timer_poll(in->dm);
+    pthread_mutex_unlock(&in->lock);
 }

@@ -11,6 +11,7 @@
 #define PCI_CONFIG_ADDRESS 0xcf8
 #define PCI_CONFIG_DATA    0xcfc
 #define PCI_CF8_ENABLE     0x80000000u
+#define PCI_RESET_CONTROL  0xcf9
 
 bool iobus_lookup(struct vmm *vmm, uint32_t type, uint64_t addr, uint64_t size, uint32_t *flags)
 {
@@ -103,6 +104,19 @@ static int pci_config_pio(struct vcpu *v, uint16_t port, uint8_t *data, uint32_t
             for (uint32_t i = 0; i < count; i++)
                 memcpy(data + (size_t)i * 4, &cf8, 4);
         }
+        return 0;
+    }
+    if (port == PCI_RESET_CONTROL && size == 1) {
+        /* The PIIX3's reset control register shares the window: bit 2
+         * resets (SeaBIOS's last resort before a triple fault). */
+        if (is_write && (data[count - 1] & 0x04)) {
+            log_info("guest reset through port 0xcf9; stopping (exit status %d)",
+                     VMM_EXIT_GUEST_REBOOT);
+            vmm_stop(vmm, VMM_EXIT_GUEST_REBOOT);
+            return -ESHUTDOWN;
+        }
+        if (!is_write)
+            memset(data, 0, count);
         return 0;
     }
     if (port >= PCI_CONFIG_DATA && (cf8 & PCI_CF8_ENABLE) && (port & 3) + size <= 4) {

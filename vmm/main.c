@@ -1,27 +1,39 @@
 /* stubvmm: run one KVM guest and route its I/O to its device model.
  *
- * usage: stubvmm --kernel FILE [--memory MiB] [--vcpus N] [--cmdline STRING]
+ * usage: stubvmm --kernel FILE | --firmware seabios|FILE [--memory MiB] [--vcpus N] [--cmdline
+ * STRING]
  *                [--dm stubdom|process|inline] [--serial stdio|file:PATH]
+ *                [--disk PATH[,ro]]... [--nic udp:LPORT:RPORT|unix:PATH|tap:IFNAME]...
+ *                [--rng] [--virtio-console]
  *
  * The exit status is the guest's (the byte it wrote to port 0xf4), or
  * 100 for a usage error, 111 for a system error, 101 when the guest
- * crashed, 102 when its device model died or misbehaved. */
+ * crashed, 102 when its device model died or misbehaved, 103 when the guest
+ * reset itself (the toolstack decides whether to start it again). */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "lib/fdio.h"
 #include "lib/log.h"
+#include "vmm/firmware.h"
 #include "vmm/managed.h"
 #include "vmm/vmm.h"
 
@@ -33,19 +45,29 @@
 
 struct options {
     const char *kernel;
+    const char *firmware; /* "seabios" or a path; instead of a kernel */
     unsigned memory_mib;
     unsigned vcpus;
     const char *cmdline;
     enum vmm_placement placement;
-    const char *serial_file; /* NULL: stdio */
+    const char *serial_file;           /* NULL: stdio */
+    const char *disks[DMFD_MAX_DISKS]; /* --disk PATH[,ro], in order */
+    unsigned nr_disks;
+    const char *nics[DMFD_MAX_NICS]; /* --nic SPEC, in order */
+    unsigned nr_nics;
+    bool rng, virtio_console;
 };
 
 static noreturn void usage(const char *why)
 {
     if (why)
         fprintf(stderr, "stubvmm: %s\n", why);
-    fprintf(stderr, "usage: stubvmm --kernel FILE [--memory MiB] [--vcpus N] [--cmdline STRING]\n"
-                    "               [--dm stubdom|process|inline] [--serial stdio|file:PATH]\n");
+    fprintf(stderr,
+            "usage: stubvmm --kernel FILE | --firmware seabios|FILE\n"
+            "               [--memory MiB] [--vcpus N] [--cmdline STRING]\n"
+            "               [--dm stubdom|process|inline] [--serial stdio|file:PATH]\n"
+            "               [--disk PATH[,ro]]... [--nic udp:LPORT:RPORT|unix:PATH|tap:IFNAME]...\n"
+            "               [--rng] [--virtio-console]\n");
     exit(EXIT_USAGE);
 }
 
@@ -70,10 +92,20 @@ static void parse_args(int argc, char **argv, struct options *o)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--rng") == 0) {
+            o->rng = true;
+            continue;
+        }
+        if (strcmp(a, "--virtio-console") == 0) {
+            o->virtio_console = true;
+            continue;
+        }
         if (!v)
             usage(strncmp(a, "--", 2) == 0 ? "option needs a value" : "unexpected argument");
         if (strcmp(a, "--kernel") == 0) {
             o->kernel = v;
+        } else if (strcmp(a, "--firmware") == 0) {
+            o->firmware = v;
         } else if (strcmp(a, "--memory") == 0) {
             o->memory_mib = parse_uint(v, VMM_MIN_MEMORY_MIB, VMM_MAX_MEMORY_MIB, "--memory");
         } else if (strcmp(a, "--vcpus") == 0) {
@@ -98,30 +130,137 @@ static void parse_args(int argc, char **argv, struct options *o)
                 o->serial_file = v + 5;
             else
                 usage("--serial must be stdio or file:PATH");
+        } else if (strcmp(a, "--disk") == 0) {
+            if (o->nr_disks == DMFD_MAX_DISKS)
+                usage("too many --disk options");
+            o->disks[o->nr_disks++] = v;
+        } else if (strcmp(a, "--nic") == 0) {
+            if (o->nr_nics == DMFD_MAX_NICS)
+                usage("too many --nic options");
+            o->nics[o->nr_nics++] = v;
         } else {
             usage("unknown option");
         }
         i++;
     }
-    if (!o->kernel)
-        usage("--kernel is required");
+    if (!o->kernel == !o->firmware)
+        usage("give either --kernel or --firmware");
 }
 
-static uint8_t *read_kernel(const char *path, size_t *size)
+/* Open the disk images: PATH or PATH,ro.  The descriptors go to the
+ * device model, which never opens files itself. */
+static void open_disks(struct vmm *vmm, const struct options *o)
+{
+    for (unsigned i = 0; i < o->nr_disks; i++) {
+        char path[PATH_MAX];
+        size_t len = strlen(o->disks[i]);
+        bool ro = len > 3 && strcmp(o->disks[i] + len - 3, ",ro") == 0;
+        struct stat st;
+        int fd;
+
+        if (ro)
+            len -= 3;
+        if (len == 0 || len >= sizeof(path))
+            die(EXIT_USAGE, "--disk %s: bad path", o->disks[i]);
+        memcpy(path, o->disks[i], len);
+        path[len] = 0;
+        fd = open(path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+        if (fd < 0)
+            die(EXIT_USAGE, "disk %s: %s", path, strerror(errno));
+        if (fstat(fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)))
+            die(EXIT_USAGE, "disk %s: not a regular file or block device", path);
+        vmm->disk_fd[i] = fd;
+        vmm->disk_ro[i] = ro;
+        vmm->nr_disks = i + 1;
+    }
+}
+
+static uint16_t parse_port(const char *s, char **end)
+{
+    unsigned long v;
+
+    errno = 0;
+    v = strtoul(s, end, 10);
+    return errno || *end == s || v == 0 || v > 65535 ? 0 : (uint16_t)v;
+}
+
+/* A NIC back end: a connected datagram socket on loopback (udp:LPORT:RPORT
+ * binds 127.0.0.1:LPORT and sends to 127.0.0.1:RPORT), a datagram socket
+ * connected to a unix socket (unix:PATH), or a tap device (tap:IFNAME).
+ * Returns the descriptor; dies on error (start-up). */
+static int open_nic(const char *spec)
+{
+    int fd = -1;
+
+    if (strncmp(spec, "udp:", 4) == 0) {
+        struct sockaddr_in local = {.sin_family = AF_INET}, remote = {.sin_family = AF_INET};
+        char *end;
+        uint16_t lport = parse_port(spec + 4, &end), rport = 0;
+        if (lport && *end == ':')
+            rport = parse_port(end + 1, &end);
+        if (!lport || !rport || *end)
+            die(EXIT_USAGE, "--nic %s: expected udp:LPORT:RPORT", spec);
+        local.sin_addr.s_addr = remote.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        local.sin_port = htons(lport);
+        remote.sin_port = htons(rport);
+        fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0 || bind(fd, (struct sockaddr *)&local, sizeof(local)) < 0 ||
+            connect(fd, (struct sockaddr *)&remote, sizeof(remote)) < 0)
+            die(EXIT_USAGE, "--nic %s: %s", spec, strerror(errno));
+    } else if (strncmp(spec, "unix:", 5) == 0) {
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        sa_family_t autobind = AF_UNIX;
+        if (!spec[5] || strlen(spec + 5) >= sizeof(sa.sun_path))
+            die(EXIT_USAGE, "--nic %s: bad path", spec);
+        strcpy(sa.sun_path, spec + 5);
+        fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        /* An abstract address of our own, so the peer can answer. */
+        if (fd < 0 || bind(fd, (struct sockaddr *)&autobind, sizeof(autobind)) < 0 ||
+            connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+            die(EXIT_USAGE, "--nic %s: %s", spec, strerror(errno));
+    } else if (strncmp(spec, "tap:", 4) == 0) {
+        struct ifreq ifr = {.ifr_flags = IFF_TAP | IFF_NO_PI};
+        if (!spec[4] || strlen(spec + 4) >= sizeof(ifr.ifr_name))
+            die(EXIT_USAGE, "--nic %s: bad interface name", spec);
+        strcpy(ifr.ifr_name, spec + 4);
+        fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+        if (fd < 0 || ioctl(fd, TUNSETIFF, &ifr) < 0)
+            die(EXIT_USAGE, "--nic %s: %s", spec, strerror(errno));
+    } else {
+        die(EXIT_USAGE, "--nic %s: expected udp:LPORT:RPORT, unix:PATH or tap:IFNAME", spec);
+    }
+    return fd;
+}
+
+static void open_nics(struct vmm *vmm, const struct options *o)
+{
+    for (unsigned i = 0; i < o->nr_nics; i++) {
+        /* A locally administered address, distinct per NIC and guest. */
+        uint8_t mac[6] = {0x52,      0x54, 0x00, (uint8_t)(getpid() >> 8), (uint8_t)getpid(),
+                          (uint8_t)i};
+        vmm->nic_fd[i] = open_nic(o->nics[i]);
+        memcpy(vmm->nic_mac[i], mac, 6);
+        vmm->nr_nics = i + 1;
+    }
+    vmm->virtio_rng = o->rng;
+    vmm->virtio_console = o->virtio_console;
+}
+
+static uint8_t *read_kernel(const char *what, const char *path, size_t *size)
 {
     struct stat st;
     uint8_t *buf;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
 
     if (fd < 0)
-        die(EXIT_USAGE, "kernel %s: %s", path, strerror(errno));
+        die(EXIT_USAGE, "%s %s: %s", what, path, strerror(errno));
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
         (uint64_t)st.st_size > MAX_KERNEL_SIZE)
-        die(EXIT_USAGE, "kernel %s: not a regular file of 1 byte to %u MiB", path,
+        die(EXIT_USAGE, "%s %s: not a regular file of 1 byte to %u MiB", what, path,
             MAX_KERNEL_SIZE >> 20);
     buf = malloc((size_t)st.st_size);
     if (!buf || read_full(fd, buf, (size_t)st.st_size) != st.st_size)
-        die(EXIT_SYSTEM, "reading kernel %s: %s", path, strerror(errno));
+        die(EXIT_SYSTEM, "reading %s %s: %s", what, path, strerror(errno));
     close(fd);
     *size = (size_t)st.st_size;
     return buf;
@@ -194,7 +333,7 @@ static void dm_died(struct vmm *vmm, struct dm_process *p)
     vmm_stop(vmm, VMM_EXIT_DM_FAILED);
 }
 
-enum { P_STOP, P_SIG, P_PIDFD, P_DMOP, P_CONS, P_IN, P_COUNT };
+enum { P_STOP, P_SIG, P_PIDFD, P_DMOP, P_CONS, P_IN, P_TIMER, P_EVENTS, P_COUNT };
 
 /* The main loop.  With until_ready it returns once the device model has
  * enabled its ioreq server (true) or failed (false); otherwise it runs until
@@ -224,6 +363,10 @@ static bool main_loop(struct vmm *vmm, struct dm_process *p, int sigfd, struct r
                 pf[P_IN] = (struct pollfd){.fd = vmm->in_fd, .events = POLLIN};
         } else if (!until_ready && !r->in_eof && !atomic_load(&vmm->in_eof) && vmm->in_fd >= 0) {
             pf[P_IN] = (struct pollfd){.fd = vmm->in_fd, .events = POLLIN};
+        }
+        if (!p && !until_ready) { /* inline: the device model's timers and NIC back ends */
+            pf[P_TIMER] = (struct pollfd){.fd = inline_dm_timer_fd(vmm), .events = POLLIN};
+            pf[P_EVENTS] = (struct pollfd){.fd = inline_dm_events_fd(vmm), .events = POLLIN};
         }
         if (until_ready) {
             struct timespec now;
@@ -276,6 +419,10 @@ static bool main_loop(struct vmm *vmm, struct dm_process *p, int sigfd, struct r
             if (pf[P_IN].revents & (POLLHUP | POLLERR) && !(pf[P_IN].revents & POLLIN))
                 r->in_eof = true;
         }
+        if (pf[P_TIMER].revents & POLLIN)
+            inline_dm_timer_poll(vmm);
+        if (pf[P_EVENTS].revents & POLLIN)
+            inline_dm_events_run(vmm);
         if (p && (pf[P_PIDFD].revents & POLLIN))
             dm_died(vmm, p);
         if (p)
@@ -327,21 +474,29 @@ int main(int argc, char **argv)
         if (exe_fd < 0)
             die(EXIT_SYSTEM, "cannot find the device model (set STUBVISOR_DM)");
     }
-    image = read_kernel(o.kernel, &image_size);
+    if (o.firmware)
+        image = read_kernel("firmware", firmware_path(o.firmware), &image_size);
+    else
+        image = read_kernel("kernel", o.kernel, &image_size);
 
     if (vmm_create(&vmm, o.memory_mib) < 0)
         die(EXIT_SYSTEM, "cannot create the VM");
     vmm.placement = o.placement;
+    open_disks(&vmm, &o);
+    open_nics(&vmm, &o);
     vmm.spin_us = env_uint("STUBVISOR_SPIN_US", DEFAULT_SPIN_US, 100000);
     vmm.dm_spin_us = env_uint("STUBVISOR_DM_SPIN_US", DEFAULT_DM_SPIN_US, 100000);
     vmm.stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (vmm.stop_efd < 0)
         die(EXIT_SYSTEM, "eventfd: %s", strerror(errno));
-    if (pvh_load(&vmm, image, image_size, o.cmdline) < 0)
+    if (o.firmware ? firmware_load(&vmm, image, image_size) < 0
+                   : pvh_load(&vmm, image, image_size, o.cmdline) < 0)
         exit(EXIT_USAGE);
     free(image);
     if (vmm_create_vcpus(&vmm, o.vcpus) < 0)
         die(EXIT_SYSTEM, "cannot create the vCPUs");
+    if (o.firmware && firmware_reset_vcpu(&vmm.vcpus[0]) < 0)
+        die(EXIT_SYSTEM, "cannot put the vCPU at the reset vector");
 
     if (o.serial_file) {
         vmm.out_fd = open(o.serial_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -360,6 +515,12 @@ int main(int argc, char **argv)
         if (dm_process_spawn(&vmm, p, exe_fd, fault) < 0)
             die(EXIT_SYSTEM, "cannot start the device model");
         close(exe_fd);
+        /* The device model holds the disks and NICs now. */
+        for (unsigned i = 0; i < vmm.nr_disks; i++)
+            close(vmm.disk_fd[i]);
+        for (unsigned i = 0; i < vmm.nr_nics; i++)
+            close(vmm.nic_fd[i]);
+        vmm.nr_disks = vmm.nr_nics = 0;
         main_loop(&vmm, p, sigfd, &relay, true);
     }
     if (!atomic_load(&vmm.stopping)) {

@@ -163,7 +163,7 @@ static void guest_stopped(struct managed *m)
         managed_dm_failed(m, "device model misbehaved");
         return;
     }
-    if (st == VMM_EXIT_GUEST_CRASH && atomic_load(&m->vmm.reboot_requested)) {
+    if (st == VMM_EXIT_GUEST_REBOOT) {
         reason = "reboot"; /* QMP system_reset, or a guest that asked */
         keep = m->preserve_reboot;
     } else if (st == VMM_EXIT_GUEST_CRASH) {

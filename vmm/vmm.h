@@ -4,6 +4,7 @@
  *   kvm.c      VM, guest RAM, the checked guest-address helper
  *   cpu.c      vCPU creation and boot state (CPUID, MSRs, LAPIC, PVH entry)
  *   pvh.c      PVH ELF loading and hvm_start_info
+ *   firmware.c firmware (SeaBIOS) mapping and the reset-vector vCPU state
  *   vcpu.c     the vCPU threads and their exit handling
  *   iobus.c    routing of port/MMIO/PCI-config accesses to the ioreq server
  *   ioreq.c    the monitor's side of the shared ioreq page
@@ -28,6 +29,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "lib/dmfds.h"
 #include "lib/dmop.h"
 #include "lib/ioreq.h"
 #include "lib/spin.h"
@@ -44,8 +46,9 @@
 /* Exit statuses besides the guest's own (0..255 from port 0xf4 fit in
  * the same byte, so these are only used when the guest did not choose). */
 enum {
-    VMM_EXIT_GUEST_CRASH = 101, /* triple fault, emulation failure, reboot */
-    VMM_EXIT_DM_FAILED = 102,   /* device model died or broke the protocol */
+    VMM_EXIT_GUEST_CRASH = 101,  /* triple fault, emulation failure, reboot */
+    VMM_EXIT_DM_FAILED = 102,    /* device model died or broke the protocol */
+    VMM_EXIT_GUEST_REBOOT = 103, /* the guest reset itself (i8042, port 0x92) */
 };
 
 enum vmm_placement { PLACEMENT_INLINE, PLACEMENT_PROCESS, PLACEMENT_STUBDOM };
@@ -126,6 +129,16 @@ struct vmm {
     int exit_status;
     int stop_efd;
 
+    /* Virtio devices: disk images (--disk) and NIC back ends (--nic),
+     * opened here and handed to the device model; --rng, --virtio-console. */
+    unsigned nr_disks;
+    int disk_fd[DMFD_MAX_DISKS];
+    bool disk_ro[DMFD_MAX_DISKS];
+    unsigned nr_nics;
+    int nic_fd[DMFD_MAX_NICS];
+    uint8_t nic_mac[DMFD_MAX_NICS][6];
+    bool virtio_rng, virtio_console;
+
     /* Serial: the guest's COM1 output goes to out_fd; in_fd feeds it. */
     int in_fd, out_fd;
     atomic_bool in_eof; /* in_fd reached its end (inline: seen by the DM's read) */
@@ -135,8 +148,7 @@ struct vmm {
     int dm_store_fd;
     /* ... and its consoles 1 and 2 (save and restore streams), -1: /dev/null. */
     int dm_save_fd, dm_restore_fd;
-    int dm_qmp_fd;                /* its end of the QMP relay, or -1 */
-    atomic_bool reboot_requested; /* REMOTE_SHUTDOWN said reboot */
+    int dm_qmp_fd; /* its end of the QMP relay, or -1 */
     /* vCPUs hold still (pause.c) while set. */
     atomic_bool paused;
 };
@@ -303,8 +315,19 @@ void inline_dm_destroy(struct vmm *vmm);
 void inline_dm_access(struct vmm *vmm, uint32_t type, uint64_t addr, uint8_t *data, uint32_t size,
                       bool is_write);
 
+/* The inline device model's timerfd (-1 if none), and running what is
+ * due when it is readable (main thread, under the device lock). */
+int inline_dm_timer_fd(struct vmm *vmm);
+void inline_dm_timer_poll(struct vmm *vmm);
+
 /* Feed guest serial input (stdin became readable, or a retry).  Returns
  * true if the device is full and input is left waiting. */
 bool inline_dm_console_poll(struct vmm *vmm);
+
+/* The descriptor the main loop polls for the inline devices' watched
+ * descriptors (-1 if none), and the call to make when it is readable
+ * (under the device lock). */
+int inline_dm_events_fd(struct vmm *vmm);
+void inline_dm_events_run(struct vmm *vmm);
 
 #endif

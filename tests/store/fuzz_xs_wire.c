@@ -77,6 +77,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 conns[i] = NULL;
         store_reap(&s);
     }
+    /* Whatever the clients did, the tree must still be consistent. */
+    if (tree_check(&s.tree) != 0)
+        abort();
 out:
     free(d);
     store_dispose(&s);

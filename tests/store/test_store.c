@@ -76,6 +76,11 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct env *e = *state;
+    /* After everything the tests did, the store's tree must be consistent. */
+    if (xsc_request(e->dom0, XS_CONTROL, 0, "check", 6, -1, NULL, NULL) != 0) {
+        fprintf(stderr, "CONTROL check failed\n");
+        return -1;
+    }
     xsc_close(e->dom0);
     xsc_close(e->dom[1]);
     xsc_close(e->dom[2]);

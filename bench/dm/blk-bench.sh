@@ -1,0 +1,74 @@
+#!/bin/sh
+# virtio-blk throughput, side by side: blk-bench.elf reads from a raw image
+# in 64-KiB requests, under stubvmm in each placement and under QEMU (pc
+# machine, same guest binary, same image).  Each VMM runs the guest twice,
+# reading 8 MiB and MIB MiB (default 64), best of three wall-clock times
+# each; the difference cancels boot and set-up (QEMU's boots through
+# SeaBIOS), so MiB/s = (MIB - 8) / (t_MIB - t_8).  Ratio: speed vs QEMU.
+set -eu
+: "${STUBVISOR_BIN:?run through meson}"
+mib=${MIB:-64}
+guest="${STUBVISOR_GUESTS:-}/blk-bench.elf"
+[ -f "$guest" ] || { echo "SKIP: blk-bench.elf is not built"; exit 77; }
+[ -w /dev/kvm ] || { echo "SKIP: no /dev/kvm"; exit 77; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+img="$tmp/disk.img"
+truncate -s $((mib + 1))M "$img"
+cat "$img" >/dev/null # warm the page cache: measure the device path, not the disk
+
+now_ms() { date +%s%3N; }
+
+best_ms() { # best_ms COMMAND...: best wall-clock of three runs, or "-" on failure
+    best=""
+    for _ in 1 2 3; do
+        t0=$(now_ms)
+        "$@" >/dev/null 2>&1 || { echo -; return; }
+        t=$(($(now_ms) - t0))
+        if [ -z "$best" ] || [ "$t" -lt "$best" ]; then best=$t; fi
+    done
+    echo "$best"
+}
+
+small=8
+
+qemu_run() { # qemu_run MIB
+    rc=0
+    qemu-system-x86_64 -enable-kvm -M pc -m 64 -nodefaults -no-user-config -nographic \
+        -serial none -kernel "$guest" -append "mib=$1" \
+        -drive "file=$img,format=raw,if=none,id=d,cache=writeback" \
+        -device virtio-blk-pci,drive=d -device isa-debug-exit,iobase=0xf4,iosize=4 || rc=$?
+    [ "$rc" = 1 ] # isa-debug-exit: (0 << 1) | 1
+}
+
+stubvmm_run() { # stubvmm_run PLACEMENT MIB
+    "$STUBVISOR_BIN/stubvmm" --kernel "$guest" --dm "$1" --memory 64 --cmdline "mib=$2" \
+        --disk "$img"
+}
+
+# measure VMM: prints the time for the extra MiB in ms, or "-"
+measure() {
+    if [ "$1" = qemu ]; then
+        command -v qemu-system-x86_64 >/dev/null || { echo -; return; }
+        a=$(best_ms qemu_run "$small")
+        b=$(best_ms qemu_run "$mib")
+    else
+        a=$(best_ms stubvmm_run "$1" "$small")
+        b=$(best_ms stubvmm_run "$1" "$mib")
+    fi
+    if [ "$a" = - ] || [ "$b" = - ] || [ "$b" -le "$a" ]; then echo -; else echo $((b - a)); fi
+}
+
+qemu_ms=$(measure qemu)
+printf '%-10s %12s %10s %10s\n' "vmm" "ms/$((mib - small))MiB" "MiB/s" "vs QEMU"
+for p in inline process stubdom qemu; do
+    if [ "$p" = qemu ]; then ms=$qemu_ms; else ms=$(measure "$p"); fi
+    if [ "$ms" = - ]; then
+        printf '%-10s %12s\n' "$p" "failed"
+        continue
+    fi
+    rate=$(awk "BEGIN { printf \"%.1f\", ($mib - $small) * 1000 / $ms }")
+    ratio=-
+    [ "$qemu_ms" != - ] && ratio=$(awk "BEGIN { printf \"%.2fx\", $qemu_ms / $ms }")
+    printf '%-10s %12s %10s %10s\n' "$p" "$ms" "$rate" "$ratio"
+done

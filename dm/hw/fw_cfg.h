@@ -1,0 +1,56 @@
+/* A minimal QEMU firmware configuration device (fw_cfg), traditional I/O
+ * interface only: port 0x510 selects an item (16-bit write), port 0x511
+ * reads it byte by byte (reads past the end give 0, as do unknown items).
+ * The ABI is QEMU's docs/specs/fw_cfg.rst: items 0x00 signature "QEMU",
+ * 0x01 feature bits (bit 0: traditional interface; no DMA), 0x19 the file
+ * directory (big-endian count, then 64-byte entries: big-endian size and
+ * select, 56-byte name), files from 0x20.
+ *
+ * What we offer: the CPU counts (0x05, 0x0f), the RAM size (0x03) and one
+ * file, "etc/boot-fail-wait" (little-endian u32, ms): how long SeaBIOS
+ * waits after "No bootable device" before it resets the machine.  Memory
+ * size and boot order still come from CMOS (no "etc/e820", no
+ * "bootorder"), which SeaBIOS falls back to.
+ */
+#ifndef STUBVISOR_DM_HW_FW_CFG_H
+#define STUBVISOR_DM_HW_FW_CFG_H
+
+#include <stdint.h>
+
+#include "dm/dm.h"
+
+#define FW_CFG_PORT            0x510
+#define FW_CFG_BOOT_FAIL_WAIT  5000 /* ms */
+#define FW_CFG_MAX_FILES       4
+#define FW_CFG_FILE_NAME_SIZE  56
+#define FW_CFG_FILE_ENTRY_SIZE 64
+
+enum {
+    FW_CFG_SIGNATURE = 0x00,
+    FW_CFG_ID = 0x01,
+    FW_CFG_RAM_SIZE = 0x03,
+    FW_CFG_NB_CPUS = 0x05,
+    FW_CFG_MAX_CPUS = 0x0f,
+    FW_CFG_FILE_DIR = 0x19,
+    FW_CFG_FILE_FIRST = 0x20,
+};
+
+struct fw_cfg {
+    uint16_t select;
+    uint32_t offset;
+    uint8_t id[4];
+    uint8_t ram_size[8];
+    uint8_t nb_cpus[2];
+    uint8_t boot_fail_wait[4];
+    uint8_t dir[4 + FW_CFG_MAX_FILES * FW_CFG_FILE_ENTRY_SIZE];
+    uint32_t dir_size;
+};
+
+/* Register fw_cfg on dm with ram_size bytes of RAM and nr_cpus vCPUs.
+ * Returns 0 or a negative errno. */
+int fw_cfg_setup(struct fw_cfg *f, struct dm *dm, uint64_t ram_size, unsigned nr_cpus);
+
+/* Change the CPU count it reports. */
+void fw_cfg_set_nr_cpus(struct fw_cfg *f, unsigned nr_cpus);
+
+#endif

@@ -1,0 +1,134 @@
+/* MSI-X capability, table and PBA: see dm/pci_msix.h. */
+#include "dm/pci_msix.h"
+
+#include <errno.h>
+#include <string.h>
+
+static uint16_t msix_control(const struct pci_msix *m)
+{
+    return (uint16_t)pci_cfg_read(m->dev, m->cap + 2, 2);
+}
+
+bool pci_msix_enabled(const struct pci_msix *m)
+{
+    return (msix_control(m) & PCI_MSIX_FLAGS_ENABLE) != 0;
+}
+
+static bool vector_masked(const struct pci_msix *m, unsigned v)
+{
+    uint16_t ctl = msix_control(m);
+
+    return !(ctl & PCI_MSIX_FLAGS_ENABLE) || (ctl & PCI_MSIX_FLAGS_MASKALL) ||
+           (m->table[v].ctrl & PCI_MSIX_ENTRY_CTRL_MASKBIT);
+}
+
+static void deliver(struct pci_msix *m, unsigned v)
+{
+    const struct pci_msix_entry *e = &m->table[v];
+
+    m->pending &= ~(1ull << v);
+    dm_inject_msi(m->dev->bus->dm, ((uint64_t)e->addr_hi << 32) | e->addr_lo, e->data);
+}
+
+void pci_msix_notify(struct pci_msix *m, unsigned v)
+{
+    if (v >= m->nr_vectors)
+        return;
+    if (vector_masked(m, v))
+        m->pending |= 1ull << v;
+    else
+        deliver(m, v);
+}
+
+/* Something may have been unmasked: deliver what is pending and may go. */
+static void flush_pending(struct pci_msix *m)
+{
+    for (unsigned v = 0; v < m->nr_vectors; v++)
+        if ((m->pending & (1ull << v)) && !vector_masked(m, v))
+            deliver(m, v);
+}
+
+int pci_msix_init(struct pci_msix *m, struct pci_dev *d, unsigned cap_off, unsigned nr,
+                  unsigned bar, uint32_t table_off, uint32_t pba_off)
+{
+    const struct pci_bar *b = bar < PCI_NR_BARS ? &d->bars[bar] : NULL;
+    int rc;
+
+    if (!b || (b->kind != PCI_BAR_KIND_MEM32 && b->kind != PCI_BAR_KIND_MEM64) || nr == 0 ||
+        nr > PCI_MSIX_MAX_VECTORS || (table_off & 7) || (pba_off & 7) ||
+        table_off + nr * PCI_MSIX_ENTRY_SIZE > b->size || pba_off + 8 > b->size ||
+        (pba_off < table_off + nr * PCI_MSIX_ENTRY_SIZE && table_off < pba_off + 8))
+        return -EINVAL;
+    rc = pci_cap_add(d, PCI_CAP_ID_MSIX, cap_off, PCI_MSIX_CAP_SIZE);
+    if (rc < 0)
+        return rc;
+    memset(m, 0, sizeof(*m));
+    m->dev = d;
+    m->cap = cap_off;
+    m->nr_vectors = nr;
+    m->bar = bar;
+    m->table_off = table_off;
+    m->pba_off = pba_off;
+    for (unsigned v = 0; v < nr; v++)
+        m->table[v].ctrl = PCI_MSIX_ENTRY_CTRL_MASKBIT;
+    pci_cfg_set(d, cap_off + 2, 2, nr - 1);
+    pci_wmask_set(d, cap_off + 2, 2, PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL);
+    pci_cfg_set(d, cap_off + 4, 4, table_off | bar);
+    pci_cfg_set(d, cap_off + 8, 4, pba_off | bar);
+    return 0;
+}
+
+void pci_msix_config_write(struct pci_msix *m, unsigned reg, uint32_t size)
+{
+    if (reg < m->cap + 4 && reg + size > m->cap + 2)
+        flush_pending(m);
+}
+
+static void table_access(struct pci_msix *m, uint64_t off, uint8_t *data, uint32_t size,
+                         bool is_write)
+{
+    unsigned v = (unsigned)(off / PCI_MSIX_ENTRY_SIZE);
+    unsigned word = (unsigned)(off % PCI_MSIX_ENTRY_SIZE) / 4;
+    uint32_t *e = &m->table[v].addr_lo;
+
+    for (uint32_t i = 0; i < size; i += 4, word++) {
+        uint32_t val;
+        if (is_write) {
+            memcpy(&val, data + i, 4);
+            if (word == 3)
+                val &= PCI_MSIX_ENTRY_CTRL_MASKBIT; /* the rest is reserved */
+            e[word] = val;
+        } else {
+            memcpy(data + i, &e[word], 4);
+        }
+    }
+    if (is_write)
+        flush_pending(m);
+}
+
+bool pci_msix_bar_access(struct pci_msix *m, unsigned bar, uint64_t off, uint8_t *data,
+                         uint32_t size, bool is_write)
+{
+    uint64_t table_end = m->table_off + (uint64_t)m->nr_vectors * PCI_MSIX_ENTRY_SIZE;
+
+    if (bar != m->bar)
+        return false;
+    if (off >= m->table_off && off < table_end) {
+        /* Only aligned dword and qword accesses are defined. */
+        if ((size == 4 || size == 8) && off % size == 0)
+            table_access(m, off - m->table_off, data, size, is_write);
+        else if (!is_write)
+            memset(data, 0xff, size);
+        return true;
+    }
+    if (off >= m->pba_off && off < m->pba_off + 8) {
+        uint64_t pba = m->pending;
+        unsigned shift = (unsigned)(off - m->pba_off);
+        if (!is_write) { /* read-only; writes are dropped */
+            for (uint32_t i = 0; i < size; i++)
+                data[i] = shift + i < 8 ? (uint8_t)(pba >> (8 * (shift + i))) : 0xff;
+        }
+        return true;
+    }
+    return false;
+}

@@ -1,0 +1,68 @@
+/* MSI-X for PCI devices of the device model.
+ *
+ * The helper owns a capability (12 bytes: id 0x11, message control, table
+ * and PBA offset/BIR) and the table and pending-bit array that live in one
+ * of the device's memory BARs.  The device forwards its BAR accesses to
+ * pci_msix_bar_access() first, and its config writes to
+ * pci_msix_config_write().  pci_msix_notify() delivers a vector through
+ * the host's inject_msi, or sets its pending bit while the vector or the
+ * whole function is masked (or MSI-X is off); unmasking delivers what is
+ * pending.  Guest values are not trusted: the host validates the address
+ * (it must target the local APIC range).
+ */
+#ifndef STUBVISOR_DM_PCI_MSIX_H
+#define STUBVISOR_DM_PCI_MSIX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dm/pci.h"
+
+#define PCI_CAP_ID_MSIX      0x11
+#define PCI_MSIX_CAP_SIZE    12
+#define PCI_MSIX_MAX_VECTORS 64
+#define PCI_MSIX_ENTRY_SIZE  16
+
+enum {
+    PCI_MSIX_FLAGS_ENABLE = 0x8000,
+    PCI_MSIX_FLAGS_MASKALL = 0x4000,
+    PCI_MSIX_ENTRY_CTRL_MASKBIT = 0x1,
+};
+
+struct pci_msix_entry {
+    uint32_t addr_lo, addr_hi, data, ctrl;
+};
+
+struct pci_msix {
+    struct pci_dev *dev;
+    unsigned cap;        /* capability offset in config space */
+    unsigned nr_vectors; /* 1..PCI_MSIX_MAX_VECTORS */
+    unsigned bar;
+    uint32_t table_off, pba_off; /* within the BAR, 8-byte aligned */
+    struct pci_msix_entry table[PCI_MSIX_MAX_VECTORS];
+    uint64_t pending;
+};
+
+/* Add the capability at cap_off and set up nr vectors with the table at
+ * table_off and the PBA at pba_off of BAR `bar` (declared by the device,
+ * a memory BAR large enough).  Every vector starts masked.  Returns 0 or
+ * -EINVAL. */
+int pci_msix_init(struct pci_msix *m, struct pci_dev *d, unsigned cap_off, unsigned nr,
+                  unsigned bar, uint32_t table_off, uint32_t pba_off);
+
+/* A BAR access of the device: handles it and returns true if it falls in
+ * the table or the PBA. */
+bool pci_msix_bar_access(struct pci_msix *m, unsigned bar, uint64_t off, uint8_t *data,
+                         uint32_t size, bool is_write);
+
+/* After a config write the device got (reg, size): reacts to enable and
+ * function-mask changes. */
+void pci_msix_config_write(struct pci_msix *m, unsigned reg, uint32_t size);
+
+/* MSI-X is enabled (the device should not use INTx then). */
+bool pci_msix_enabled(const struct pci_msix *m);
+
+/* Signal vector v: delivered now, or left pending while masked. */
+void pci_msix_notify(struct pci_msix *m, unsigned v);
+
+#endif

@@ -1,0 +1,141 @@
+/* The fake host of tests/platform/fake_host.h. */
+#include "tests/platform/fake_host.h"
+
+#include <string.h>
+
+struct fake_host fake;
+
+static int f_map(void *h, int type, uint64_t s, uint64_t e, uint32_t flags)
+{
+    (void)h, (void)flags;
+    if (fake.refuse_map)
+        return fake.refuse_map;
+    if (fake.nr_maps < FAKE_MAX_EVENTS)
+        fake.maps[fake.nr_maps++] = (struct fake_range){type, s, e};
+    return 0;
+}
+
+static int f_unmap(void *h, int type, uint64_t s, uint64_t e)
+{
+    (void)h;
+    if (fake.nr_unmaps < FAKE_MAX_EVENTS)
+        fake.unmaps[fake.nr_unmaps++] = (struct fake_range){type, s, e};
+    return 0;
+}
+
+static int f_irq(void *h, unsigned irq, int level)
+{
+    (void)h;
+    if (irq >= 24)
+        return -22;
+    fake.irq_level[irq] = level;
+    fake.irq_changes[irq]++;
+    return 0;
+}
+
+static int f_msi(void *h, uint64_t a, uint32_t d)
+{
+    (void)h;
+    if (fake.nr_msis < FAKE_MAX_EVENTS) {
+        fake.msi_addr[fake.nr_msis] = a;
+        fake.msi_data[fake.nr_msis++] = d;
+    }
+    return 0;
+}
+
+static int f_ioeventfd(void *h, int t, uint64_t a, uint32_t l, int fd, bool d)
+{
+    (void)h, (void)t, (void)a, (void)l, (void)fd, (void)d;
+    return 0;
+}
+
+static int f_irqfd(void *h, unsigned g, int fd, bool d)
+{
+    (void)h, (void)g, (void)fd, (void)d;
+    return 0;
+}
+
+static int f_shutdown(void *h, unsigned reason, unsigned status)
+{
+    (void)h;
+    fake.shutdown_reason = (int)reason;
+    fake.shutdown_status = (int)status;
+    fake.shutdowns++;
+    return 0;
+}
+
+static int f_write(void *h, unsigned idx, const void *buf, size_t len)
+{
+    (void)h, (void)idx, (void)buf, (void)len;
+    return 0;
+}
+
+static ssize_t f_read(void *h, unsigned idx, void *buf, size_t len)
+{
+    (void)h, (void)idx, (void)buf, (void)len;
+    return 0;
+}
+
+const struct dm_host_ops fake_ops = {
+    .map_range = f_map,
+    .unmap_range = f_unmap,
+    .set_isa_irq = f_irq,
+    .inject_msi = f_msi,
+    .ioeventfd = f_ioeventfd,
+    .irqfd = f_irqfd,
+    .shutdown = f_shutdown,
+    .console_write = f_write,
+    .console_read = f_read,
+};
+
+static uint8_t fake_ram_byte;
+
+struct dm *fake_dm_new(uint64_t ram_size)
+{
+    memset(&fake, 0, sizeof(fake));
+    fake.shutdown_reason = fake.shutdown_status = -1;
+    /* The core only keeps the pointer; nothing here dereferences it. */
+    return dm_new(&fake_ops, NULL, &fake_ram_byte, ram_size);
+}
+
+static uint64_t access(struct dm *dm, enum dm_trap_type type, uint64_t addr, unsigned size,
+                       bool is_write, uint64_t v)
+{
+    uint8_t data[8] = {0};
+
+    memcpy(data, &v, size);
+    dm_dispatch(dm, type, addr, data, size, is_write);
+    v = 0;
+    memcpy(&v, data, size);
+    return v;
+}
+
+uint32_t fake_in(struct dm *dm, uint16_t port, unsigned size)
+{
+    return (uint32_t)access(dm, DM_TRAP_PIO, port, size, false, 0);
+}
+
+void fake_out(struct dm *dm, uint16_t port, unsigned size, uint32_t v)
+{
+    access(dm, DM_TRAP_PIO, port, size, true, v);
+}
+
+uint32_t fake_cfg_read(struct dm *dm, unsigned devfn, unsigned reg, unsigned size)
+{
+    return (uint32_t)access(dm, DM_TRAP_PCI, ((uint64_t)devfn << 32) | reg, size, false, 0);
+}
+
+void fake_cfg_write(struct dm *dm, unsigned devfn, unsigned reg, unsigned size, uint32_t v)
+{
+    access(dm, DM_TRAP_PCI, ((uint64_t)devfn << 32) | reg, size, true, v);
+}
+
+uint64_t fake_mmio_read(struct dm *dm, uint64_t addr, unsigned size)
+{
+    return access(dm, DM_TRAP_MMIO, addr, size, false, 0);
+}
+
+void fake_mmio_write(struct dm *dm, uint64_t addr, unsigned size, uint64_t v)
+{
+    access(dm, DM_TRAP_MMIO, addr, size, true, v);
+}
