@@ -7,10 +7,10 @@
  * queue sizes that are not powers of two, rings outside RAM -- kicks, and
  * checks that the device either answered sanely (used entries with a
  * valid id and length, no success for a request it cannot have done) or
- * set DEVICE_NEEDS_RESET.  It resets the device before each attack.  At
- * the end, a plain read of sector 0 must still work and return the
- * `magic=` string the host put there.  Writes in the attacks all aim
- * outside the disk or come from outside RAM: the image must not change.
+ * set DEVICE_NEEDS_RESET; no reaction at all counts as a failure.  It resets the device before each
+ * attack.  At the end, a plain read of sector 0 must still work and return the `magic=` string the
+ * host put there.  Writes in the attacks all aim outside the disk or come from outside RAM: the
+ * image must not change.
  */
 #include <linux/virtio_blk.h>
 #include <linux/virtio_config.h>
@@ -26,7 +26,7 @@
 #include "virtio.h"
 
 #define OUTSIDE    0x4000000000ull /* 256 GiB: never RAM here */
-#define POLLS      20000u
+#define POLLS      200000u         /* status reads: seconds, only used up on a failure */
 #define NET_TXQ    1
 #define BLK_SECTOR 512u
 
@@ -415,7 +415,8 @@ static void run(const struct target *t)
         bool must_fail = attacks[a].fn(&d, t);
         enum outcome o = judge(&d, t, must_fail);
         gprintf("hostile-virtio: %s %s: %s\n", t->name, attacks[a].name, names[o]);
-        if (o == WRONG)
+        /* Silence is no answer: the device must finish or give up. */
+        if (o == WRONG || o == IGNORED)
             failures++;
     }
 }
