@@ -9,7 +9,7 @@ build-essential pkg-config meson ninja-build
 clang libclang-rt-14-dev clang-format
 linux-libc-dev libseccomp-dev libjansson-dev libcmocka-dev
 xenstore-utils seabios qemu-system-x86
-procps iproute2 util-linux psmisc
+procps iproute2 util-linux psmisc python3
 "
 
 missing=""
