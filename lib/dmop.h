@@ -32,6 +32,7 @@ enum dmop_op {
     /* stubvisor's own */
     DMOP_IOEVENTFD = 64, /* one descriptor attached when assigning */
     DMOP_IRQFD = 65,     /* one descriptor attached when assigning */
+    DMOP_MSI_ROUTE = 66, /* allocate/update/free an MSI route: a GSI for irqfd */
 };
 
 /* Range types (Xen's XEN_DMOP_IO_RANGE_*). */
@@ -46,9 +47,18 @@ enum {
 #define DMOP_FD_DEASSIGN  0x1u /* ioeventfd/irqfd: remove instead of add */
 #define DMOP_FD_DATAMATCH 0x2u /* ioeventfd: only when the written value matches */
 
+/* MSI_ROUTE actions. */
+enum {
+    DMOP_MSI_ROUTE_ALLOC = 0,  /* addr, data -> reply u.route.gsi */
+    DMOP_MSI_ROUTE_UPDATE = 1, /* gsi gets a new addr, data */
+    DMOP_MSI_ROUTE_FREE = 2,   /* gsi goes, and any irqfd bound to it */
+};
+
 /* Bounds stubvmm enforces per ioreq server. */
-#define DMOP_MAX_RANGES   64
-#define DMOP_MAX_EVENTFDS 32
+#define DMOP_MAX_RANGES     64
+#define DMOP_MAX_EVENTFDS   32
+#define DMOP_MAX_MSI_ROUTES 64
+#define DMOP_MSI_GSI_BASE   24 /* MSI routes take GSIs 24 .. 24 + 63 */
 
 /* Shutdown reasons (Xen's SHUTDOWN_*). */
 enum {
@@ -113,6 +123,12 @@ struct dmop_req {
             uint32_t flags;
         } irqfd;
         struct {
+            uint32_t action; /* DMOP_MSI_ROUTE_* */
+            uint32_t gsi;    /* UPDATE, FREE */
+            uint64_t addr;   /* ALLOC, UPDATE: 0xFEExxxxx */
+            uint32_t data;
+        } route;
+        struct {
             uint32_t reason; /* DMOP_SHUTDOWN_* */
             uint32_t status; /* the guest's exit status */
         } shutdown;
@@ -132,6 +148,9 @@ struct dmop_reply {
             uint32_t shm_size; /* bytes of the ioreq memfd */
             uint32_t bufioreq; /* the buffered ring is in use */
         } info;
+        struct {
+            uint32_t gsi;
+        } route;
         uint8_t raw[16];
     } u;
 };
