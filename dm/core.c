@@ -158,6 +158,25 @@ int dm_inject_msi(struct dm *dm, uint64_t addr, uint32_t data)
     return dm->host->inject_msi(dm->h, addr, data);
 }
 
+int dm_irqfd(struct dm *dm, unsigned gsi, int fd, bool deassign)
+{
+    if (!dm->host->irqfd)
+        return -EOPNOTSUPP;
+    return dm->host->irqfd(dm->h, gsi, fd, deassign);
+}
+
+bool dm_has_msi_routes(const struct dm *dm)
+{
+    return dm->host->msi_route && dm->host->irqfd;
+}
+
+int dm_msi_route(struct dm *dm, unsigned action, unsigned gsi, uint64_t addr, uint32_t data)
+{
+    if (!dm_has_msi_routes(dm))
+        return -EOPNOTSUPP;
+    return dm->host->msi_route(dm->h, action, gsi, addr, data);
+}
+
 int dm_shutdown(struct dm *dm, unsigned reason, unsigned status)
 {
     return dm->host->shutdown(dm->h, reason, status);

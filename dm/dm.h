@@ -54,6 +54,9 @@ struct dm_host_ops {
      * without blocking (0 when nothing, -EAGAIN is reported as 0). */
     int (*console_write)(void *h, unsigned idx, const void *buf, size_t len);
     ssize_t (*console_read)(void *h, unsigned idx, void *buf, size_t len);
+    /* MSI routes for irqfds (DMOP_MSI_ROUTE_*): returns the route's GSI or
+     * a negative errno.  NULL where MSIs are cheap to inject (inline). */
+    int (*msi_route)(void *h, unsigned action, unsigned gsi, uint64_t addr, uint32_t data);
 };
 
 /* Create a device model core bound to a host.  guest_ram/ram_size describe
@@ -88,6 +91,10 @@ int dm_set_isa_irq(struct dm *dm, unsigned irq, int level);
 int dm_inject_msi(struct dm *dm, uint64_t addr, uint32_t data);
 int dm_ioeventfd(struct dm *dm, enum dm_trap_type type, uint64_t addr, uint32_t len, int fd,
                  bool deassign);
+int dm_irqfd(struct dm *dm, unsigned gsi, int fd, bool deassign);
+/* -EOPNOTSUPP when the host has no MSI routes (use dm_inject_msi). */
+int dm_msi_route(struct dm *dm, unsigned action, unsigned gsi, uint64_t addr, uint32_t data);
+bool dm_has_msi_routes(const struct dm *dm);
 int dm_shutdown(struct dm *dm, unsigned reason, unsigned status);
 int dm_console_write(struct dm *dm, unsigned idx, const void *buf, size_t len);
 

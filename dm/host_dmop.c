@@ -111,6 +111,23 @@ static int host_irqfd(void *h, unsigned gsi, int fd, bool deassign)
     return dmop_call(s->dmop_fd, &req, fd, NULL, NULL, NULL);
 }
 
+static int host_msi_route(void *h, unsigned action, unsigned gsi, uint64_t addr, uint32_t data)
+{
+    struct ioreq_server *s = h;
+    struct dmop_req req = {.op = DMOP_MSI_ROUTE};
+    struct dmop_reply rep;
+    int rc;
+
+    req.u.route.action = action;
+    req.u.route.gsi = gsi;
+    req.u.route.addr = addr;
+    req.u.route.data = data;
+    rc = dmop_call(s->dmop_fd, &req, -1, &rep, NULL, NULL);
+    if (rc < 0)
+        return rc;
+    return action == DMOP_MSI_ROUTE_FREE ? 0 : (int)rep.u.route.gsi;
+}
+
 static int host_shutdown(void *h, unsigned reason, unsigned status)
 {
     struct ioreq_server *s = h;
@@ -158,6 +175,7 @@ const struct dm_host_ops dm_host_dmop_ops = {
     .inject_msi = host_msi,
     .ioeventfd = host_ioeventfd,
     .irqfd = host_irqfd,
+    .msi_route = host_msi_route,
     .shutdown = host_shutdown,
     .console_write = host_console_write,
     .console_read = host_console_read,

@@ -2,7 +2,13 @@
 #include "dm/pci_msix.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "lib/dmop.h"
+#include "lib/fdio.h"
 
 static uint16_t msix_control(const struct pci_msix *m)
 {
@@ -22,11 +28,60 @@ static bool vector_masked(const struct pci_msix *m, unsigned v)
            (m->table[v].ctrl & PCI_MSIX_ENTRY_CTRL_MASKBIT);
 }
 
+/* Give up on the irqfd of vector v: inject_msi from now on. */
+static void irqfd_drop(struct pci_msix *m, unsigned v)
+{
+    struct pci_msix_irqfd *f = &m->irqfd[v];
+    struct dm *dm = m->dev->bus->dm;
+
+    if (f->gsi >= 0)
+        dm_msi_route(dm, DMOP_MSI_ROUTE_FREE, (unsigned)f->gsi, 0, 0);
+    close_quietly(f->efd);
+    f->efd = f->gsi = -1;
+}
+
+/* Make vector v's route send the entry's message.  Returns false if the
+ * message must go through inject_msi this time. */
+static bool irqfd_ready(struct pci_msix *m, unsigned v)
+{
+    const struct pci_msix_entry *e = &m->table[v];
+    struct pci_msix_irqfd *f = &m->irqfd[v];
+    struct dm *dm = m->dev->bus->dm;
+    int rc;
+
+    if (f->efd < 0)
+        return false;
+    /* A message the host would refuse anyway: inject_msi says so. */
+    if (e->addr_hi != 0 || (e->addr_lo & 0xfff00000u) != 0xfee00000u)
+        return false;
+    if (f->gsi >= 0 && f->addr == e->addr_lo && f->data == e->data)
+        return true;
+    if (f->gsi >= 0) {
+        rc = dm_msi_route(dm, DMOP_MSI_ROUTE_UPDATE, (unsigned)f->gsi, e->addr_lo, e->data);
+    } else {
+        rc = dm_msi_route(dm, DMOP_MSI_ROUTE_ALLOC, 0, e->addr_lo, e->data);
+        if (rc >= 0) {
+            f->gsi = rc;
+            rc = dm_irqfd(dm, (unsigned)f->gsi, f->efd, false);
+        }
+    }
+    if (rc < 0) {
+        irqfd_drop(m, v); /* out of routes or irqfds: not worth retrying */
+        return false;
+    }
+    f->addr = e->addr_lo;
+    f->data = e->data;
+    return true;
+}
+
 static void deliver(struct pci_msix *m, unsigned v)
 {
     const struct pci_msix_entry *e = &m->table[v];
+    uint64_t one = 1;
 
     m->pending &= ~(1ull << v);
+    if (irqfd_ready(m, v) && write(m->irqfd[v].efd, &one, sizeof(one)) == sizeof(one))
+        return;
     dm_inject_msi(m->dev->bus->dm, ((uint64_t)e->addr_hi << 32) | e->addr_lo, e->data);
 }
 
@@ -69,6 +124,8 @@ int pci_msix_init(struct pci_msix *m, struct pci_dev *d, unsigned cap_off, unsig
     m->bar = bar;
     m->table_off = table_off;
     m->pba_off = pba_off;
+    for (unsigned v = 0; v < PCI_MSIX_MAX_VECTORS; v++)
+        m->irqfd[v].efd = m->irqfd[v].gsi = -1;
     for (unsigned v = 0; v < nr; v++)
         m->table[v].ctrl = PCI_MSIX_ENTRY_CTRL_MASKBIT;
     pci_cfg_set(d, cap_off + 2, 2, nr - 1);
@@ -76,6 +133,15 @@ int pci_msix_init(struct pci_msix *m, struct pci_dev *d, unsigned cap_off, unsig
     pci_cfg_set(d, cap_off + 4, 4, table_off | bar);
     pci_cfg_set(d, cap_off + 8, 4, pba_off | bar);
     return 0;
+}
+
+void pci_msix_use_irqfds(struct pci_msix *m)
+{
+    if (!m->dev || !m->dev->bus || !dm_has_msi_routes(m->dev->bus->dm))
+        return;
+    for (unsigned v = 0; v < m->nr_vectors; v++)
+        if (m->irqfd[v].efd < 0)
+            m->irqfd[v].efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 }
 
 void pci_msix_config_write(struct pci_msix *m, unsigned reg, uint32_t size)

@@ -9,6 +9,15 @@
  * whole function is masked (or MSI-X is off); unmasking delivers what is
  * pending.  Guest values are not trusted: the host validates the address
  * (it must target the local APIC range).
+ *
+ * Where the host offers MSI routes (a device model outside the monitor),
+ * pci_msix_use_irqfds() creates one eventfd per vector, while the process
+ * may still create descriptors (before the sandbox lockdown).  The first
+ * delivery of a vector allocates a route for its address and data and
+ * binds the eventfd to it as an irqfd; a later delivery after the guest
+ * rewrote the entry updates the route first.  Delivering is then a write
+ * to the eventfd: KVM signals the MSI without a trip through the monitor.
+ * Whatever the host refuses falls back to inject_msi.
  */
 #ifndef STUBVISOR_DM_PCI_MSIX_H
 #define STUBVISOR_DM_PCI_MSIX_H
@@ -33,6 +42,13 @@ struct pci_msix_entry {
     uint32_t addr_lo, addr_hi, data, ctrl;
 };
 
+/* A vector's way out through an irqfd (see pci_msix_notify). */
+struct pci_msix_irqfd {
+    int efd;             /* -1: deliver with inject_msi */
+    int gsi;             /* -1: no route yet */
+    uint32_t addr, data; /* what the route sends */
+};
+
 struct pci_msix {
     struct pci_dev *dev;
     unsigned cap;        /* capability offset in config space */
@@ -41,6 +57,7 @@ struct pci_msix {
     uint32_t table_off, pba_off; /* within the BAR, 8-byte aligned */
     struct pci_msix_entry table[PCI_MSIX_MAX_VECTORS];
     uint64_t pending;
+    struct pci_msix_irqfd irqfd[PCI_MSIX_MAX_VECTORS];
 };
 
 /* Add the capability at cap_off and set up nr vectors with the table at
@@ -49,6 +66,10 @@ struct pci_msix {
  * -EINVAL. */
 int pci_msix_init(struct pci_msix *m, struct pci_dev *d, unsigned cap_off, unsigned nr,
                   unsigned bar, uint32_t table_off, uint32_t pba_off);
+
+/* Once the device is on its bus, and before the sandbox lockdown: one
+ * eventfd per vector if the host offers MSI routes (nothing otherwise). */
+void pci_msix_use_irqfds(struct pci_msix *m);
 
 /* A BAR access of the device: handles it and returns true if it falls in
  * the table or the PBA. */

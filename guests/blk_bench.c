@@ -30,6 +30,7 @@ int guest_main(void)
         gprintf("blk-bench: chunk must be 1..%u KiB\n", MAX_CHUNK / 1024);
         return GUEST_EXIT_FAIL;
     }
+    vdev_use_msix = cmdline_u64("msix", 0) != 0;
     if (vdev_open(&d, VIRTIO_ID_BLOCK, 0, 0, 1) < 0)
         return GUEST_EXIT_FAIL;
     capacity = vdev_config32(&d, 0) | (uint64_t)vdev_config32(&d, 4) << 32;

@@ -34,6 +34,7 @@ enum dmop_op {
     DMOP_IRQFD = 65,         /* one descriptor attached when assigning */
     DMOP_PAUSE_VCPUS = 66,   /* QMP stop: no payload */
     DMOP_UNPAUSE_VCPUS = 67, /* QMP cont: no payload */
+    DMOP_MSI_ROUTE = 68,     /* allocate/update/free an MSI route: a GSI for irqfd */
 };
 
 /* Range types (Xen's XEN_DMOP_IO_RANGE_*). */
@@ -48,9 +49,18 @@ enum {
 #define DMOP_FD_DEASSIGN  0x1u /* ioeventfd/irqfd: remove instead of add */
 #define DMOP_FD_DATAMATCH 0x2u /* ioeventfd: only when the written value matches */
 
+/* MSI_ROUTE actions. */
+enum {
+    DMOP_MSI_ROUTE_ALLOC = 0,  /* addr, data -> reply u.route.gsi */
+    DMOP_MSI_ROUTE_UPDATE = 1, /* gsi gets a new addr, data */
+    DMOP_MSI_ROUTE_FREE = 2,   /* gsi goes, and any irqfd bound to it */
+};
+
 /* Bounds stubvmm enforces per ioreq server. */
-#define DMOP_MAX_RANGES   64
-#define DMOP_MAX_EVENTFDS 32
+#define DMOP_MAX_RANGES     64
+#define DMOP_MAX_EVENTFDS   32
+#define DMOP_MAX_MSI_ROUTES 64
+#define DMOP_MSI_GSI_BASE   24 /* MSI routes take GSIs 24 .. 24 + 63 */
 
 /* Shutdown reasons (Xen's SHUTDOWN_*). */
 enum {
@@ -115,6 +125,12 @@ struct dmop_req {
             uint32_t flags;
         } irqfd;
         struct {
+            uint32_t action; /* DMOP_MSI_ROUTE_* */
+            uint32_t gsi;    /* UPDATE, FREE */
+            uint64_t addr;   /* ALLOC, UPDATE: 0xFEExxxxx */
+            uint32_t data;
+        } route;
+        struct {
             uint32_t reason; /* DMOP_SHUTDOWN_* */
             uint32_t status; /* the guest's exit status */
         } shutdown;
@@ -134,6 +150,9 @@ struct dmop_reply {
             uint32_t shm_size; /* bytes of the ioreq memfd */
             uint32_t bufioreq; /* the buffered ring is in use */
         } info;
+        struct {
+            uint32_t gsi;
+        } route;
         uint8_t raw[16];
     } u;
 };

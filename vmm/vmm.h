@@ -85,6 +85,12 @@ struct io_eventfd {
     int fd;
 };
 
+/* An MSI route allocated through dm_op (what its GSI's irqfd sends). */
+struct msi_route {
+    bool used;
+    uint32_t addr, data;
+};
+
 /* The one ioreq server a guest has (Xen allows several; one is enough for
  * one device model per guest). */
 struct ioreq_server_state {
@@ -93,6 +99,9 @@ struct ioreq_server_state {
     struct io_range ranges[DMOP_MAX_RANGES];
     unsigned nr_eventfds;
     struct io_eventfd eventfds[DMOP_MAX_EVENTFDS];
+    /* MSI routes: route i is GSI DMOP_MSI_GSI_BASE + i. */
+    unsigned nr_msi_routes, msi_routes_allocated;
+    struct msi_route msi_routes[DMOP_MAX_MSI_ROUTES];
 };
 
 struct vmm {
@@ -111,6 +120,7 @@ struct vmm {
     struct ioreq_server_state server;
     _Atomic uint32_t pci_cf8; /* the CONFIG_ADDRESS latch at 0xcf8 */
     uint8_t pci_link_irq[4];  /* set_pci_link_route */
+    unsigned nr_inject_msi;   /* inject_msi dm_ops handled: logged at exit */
 
     /* Shared ioreq pages (process placements), created with the server. */
     int shm_fd, notify_fd;

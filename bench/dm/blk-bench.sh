@@ -5,6 +5,8 @@
 # reading 8 MiB and MIB MiB (default 64), best of three wall-clock times
 # each; the difference cancels boot and set-up (QEMU's boots through
 # SeaBIOS), so MiB/s = (MIB - 8) / (t_MIB - t_8).  Ratio: speed vs QEMU.
+# MSIX=1: the guest asks for an MSI-X message per completion (irqfds
+# outside the monitor, inject_msi inline).
 set -eu
 : "${STUBVISOR_BIN:?run through meson}"
 mib=${MIB:-64}
@@ -35,14 +37,15 @@ small=8
 qemu_run() { # qemu_run MIB
     rc=0
     qemu-system-x86_64 -enable-kvm -M pc -m 64 -nodefaults -no-user-config -nographic \
-        -serial none -kernel "$guest" -append "mib=$1" \
+        -serial none -kernel "$guest" -append "mib=$1${MSIX:+ msix=1}" \
         -drive "file=$img,format=raw,if=none,id=d,cache=writeback" \
         -device virtio-blk-pci,drive=d -device isa-debug-exit,iobase=0xf4,iosize=4 || rc=$?
     [ "$rc" = 1 ] # isa-debug-exit: (0 << 1) | 1
 }
 
 stubvmm_run() { # stubvmm_run PLACEMENT MIB
-    "$STUBVISOR_BIN/stubvmm" --kernel "$guest" --dm "$1" --memory 64 --cmdline "mib=$2" \
+    "$STUBVISOR_BIN/stubvmm" --kernel "$guest" --dm "$1" --memory 64 \
+        --cmdline "mib=$2${MSIX:+ msix=1}" \
         --disk "$img"
 }
 

@@ -571,5 +571,7 @@ int virtio_pci_init(struct virtio_pci *vp, struct pci_bus *bus, unsigned devfn,
     rc = pci_bus_add(bus, &vp->pci, devfn);
     if (rc < 0)
         log_error("virtio-%s at %02x.%x: %s", vd->ops->name, devfn >> 3, devfn & 7, strerror(-rc));
+    else
+        pci_msix_use_irqfds(&vp->msix);
     return rc;
 }

@@ -127,6 +127,35 @@ static int read_caps(struct vdev *d)
     return d->common && d->notify && d->device ? 0 : -1;
 }
 
+bool vdev_use_msix;
+
+/* Program entry q of the MSI-X table for queue q and enable MSI-X. */
+static int msix_enable(struct vdev *d, unsigned nq)
+{
+    unsigned devfn = d->devfn, cap = cfg_read8(devfn, 0x34) & 0xfc;
+
+    for (unsigned n = 0; cap && n < 48; n++) {
+        if (cfg_read8(devfn, cap) == 0x11) {
+            uint32_t t = cfg_read32(devfn, cap + 4);
+            uintptr_t table = bar_address(devfn, t & 7);
+            if (table == 0)
+                return -1;
+            table += t & ~7u;
+            for (unsigned q = 0; q < nq; q++) {
+                mmio_write32(table + 16 * q, 0xfee00000u);
+                mmio_write32(table + 16 * q + 4, 0);
+                mmio_write32(table + 16 * q + 8, 0x40 + q);
+                mmio_write32(table + 16 * q + 12, 0); /* unmasked */
+            }
+            cfg_write32(devfn, cap, cfg_read32(devfn, cap) | 0x80000000u);
+            return 0;
+        }
+        cap = cfg_read8(devfn, cap + 1) & 0xfc;
+    }
+    gprintf("virtio: no MSI-X capability\n");
+    return -1;
+}
+
 int vdev_open(struct vdev *d, unsigned id, unsigned nth, uint64_t want, unsigned nq)
 {
     uintptr_t c;
@@ -173,6 +202,8 @@ int vdev_open(struct vdev *d, unsigned id, unsigned nth, uint64_t want, unsigned
 
     if (nq == 0 || nq > VQ_MAX)
         return -1;
+    if (vdev_use_msix && msix_enable(d, nq) < 0)
+        return -1;
     for (unsigned q = 0; q < nq; q++) {
         struct vdev_queue *vq = &d->q[q];
         uintptr_t base = (uintptr_t)rings[q];
@@ -190,14 +221,15 @@ int vdev_open(struct vdev *d, unsigned id, unsigned nth, uint64_t want, unsigned
         }
         vq->size = max < VQ_SIZE ? max : VQ_SIZE;
         mmio_write16(c + VIRTIO_PCI_COMMON_Q_SIZE, vq->size);
-        mmio_write16(c + VIRTIO_PCI_COMMON_Q_MSIX, VIRTIO_MSI_NO_VECTOR);
+        mmio_write16(c + VIRTIO_PCI_COMMON_Q_MSIX,
+                     vdev_use_msix ? (uint16_t)q : VIRTIO_MSI_NO_VECTOR);
         mmio_write32(c + VIRTIO_PCI_COMMON_Q_DESCLO, (uint32_t)base);
         mmio_write32(c + VIRTIO_PCI_COMMON_Q_DESCHI, 0);
         mmio_write32(c + VIRTIO_PCI_COMMON_Q_AVAILLO, (uint32_t)(base + 0x400));
         mmio_write32(c + VIRTIO_PCI_COMMON_Q_AVAILHI, 0);
         mmio_write32(c + VIRTIO_PCI_COMMON_Q_USEDLO, (uint32_t)(base + 0x800));
         mmio_write32(c + VIRTIO_PCI_COMMON_Q_USEDHI, 0);
-        vq->avail->flags = VRING_AVAIL_F_NO_INTERRUPT;
+        vq->avail->flags = vdev_use_msix ? 0 : VRING_AVAIL_F_NO_INTERRUPT;
         noff = mmio_read16(c + VIRTIO_PCI_COMMON_Q_NOFF);
         vq->kick = d->notify + (uintptr_t)noff * d->notify_mul;
         mmio_write16(c + VIRTIO_PCI_COMMON_Q_ENABLE, 1);

@@ -34,6 +34,12 @@ struct vdev {
     struct vdev_queue q[VQ_MAX];
 };
 
+/* Set before vdev_open(): queue q signals MSI-X vector q (message to the
+ * local APIC, vector 0x40 + q) instead of nothing.  The guests run with
+ * interrupts off, so the messages only stay pending in the local APIC:
+ * what this exercises is the device model's way of sending them. */
+extern bool vdev_use_msix;
+
 /* Find the nth (0-based) function of virtio device type `id` (VIRTIO_ID_*),
  * modern (0x1040 + id) or transitional, and bring it up with the features
  * in `want` that it offers (VERSION_1 is always asked) and queues

@@ -81,9 +81,11 @@ static void test_validate_irqs(void **state)
     assert_int_equal(dmop_validate(&r, RAM), -EINVAL);
 
     r = (struct dmop_req){.op = DMOP_IRQFD};
-    r.u.irqfd.gsi = VMM_NR_GSIS;
+    r.u.irqfd.gsi = DMOP_MSI_GSI_BASE + DMOP_MAX_MSI_ROUTES;
     assert_int_equal(dmop_validate(&r, RAM), -EINVAL);
     r.u.irqfd.gsi = VMM_NR_GSIS - 1;
+    assert_int_equal(dmop_validate(&r, RAM), 0);
+    r.u.irqfd.gsi = DMOP_MSI_GSI_BASE; /* an MSI route's: checked when bound */
     assert_int_equal(dmop_validate(&r, RAM), 0);
 
     r = (struct dmop_req){.op = DMOP_INJECT_MSI};
@@ -107,6 +109,49 @@ static void test_validate_irqs(void **state)
     r.u.shutdown.status = 255;
     r.u.shutdown.reason = 2;
     assert_int_equal(dmop_validate(&r, RAM), -EINVAL);
+}
+
+static struct dmop_req route(uint32_t action, uint32_t gsi, uint64_t addr, uint32_t data)
+{
+    struct dmop_req r = {.op = DMOP_MSI_ROUTE};
+
+    r.u.route.action = action;
+    r.u.route.gsi = gsi;
+    r.u.route.addr = addr;
+    r.u.route.data = data;
+    return r;
+}
+
+static void test_validate_msi_routes(void **state)
+{
+    const uint32_t last = DMOP_MSI_GSI_BASE + DMOP_MAX_MSI_ROUTES - 1;
+
+    (void)state;
+    struct dmop_req r = route(DMOP_MSI_ROUTE_ALLOC, 0, 0xfee00000, 0x41);
+    assert_int_equal(dmop_validate(&r, RAM), 0);
+    r = route(DMOP_MSI_ROUTE_ALLOC, 0, 0xfee01000, 0x4041);
+    assert_int_equal(dmop_validate(&r, RAM), 0);
+    r = route(DMOP_MSI_ROUTE_ALLOC, 0, 0xfed00000, 0x41); /* not the APIC */
+    assert_int_equal(dmop_validate(&r, RAM), -EINVAL);
+    r = route(DMOP_MSI_ROUTE_ALLOC, 0, 0x1fee00000ull, 0x41);
+    assert_int_equal(dmop_validate(&r, RAM), -EINVAL);
+    r = route(3, DMOP_MSI_GSI_BASE, 0xfee00000, 0);
+    assert_int_equal(dmop_validate(&r, RAM), -EINVAL);
+    r = route(~0u, DMOP_MSI_GSI_BASE, 0xfee00000, 0);
+    assert_int_equal(dmop_validate(&r, RAM), -EINVAL);
+    r = route(DMOP_MSI_ROUTE_UPDATE, last, 0xfee00000, 0x42);
+    assert_int_equal(dmop_validate(&r, RAM), 0);
+    r = route(DMOP_MSI_ROUTE_UPDATE, last, 0, 0x42);
+    assert_int_equal(dmop_validate(&r, RAM), -EINVAL);
+    /* The irqchip's own GSIs are never MSI routes. */
+    r = route(DMOP_MSI_ROUTE_UPDATE, DMOP_MSI_GSI_BASE - 1, 0xfee00000, 0x42);
+    assert_int_equal(dmop_validate(&r, RAM), -EINVAL);
+    r = route(DMOP_MSI_ROUTE_FREE, 4, 0, 0);
+    assert_int_equal(dmop_validate(&r, RAM), -EINVAL);
+    r = route(DMOP_MSI_ROUTE_FREE, last + 1, 0, 0);
+    assert_int_equal(dmop_validate(&r, RAM), -EINVAL);
+    r = route(DMOP_MSI_ROUTE_FREE, last, 0, 0); /* no message needed */
+    assert_int_equal(dmop_validate(&r, RAM), 0);
 }
 
 struct fixture {
@@ -226,6 +271,80 @@ static void test_eventfds(void **state)
     close(efd);
 }
 
+/* Without a VM: routes need the server, and a table KVM cannot take
+ * leaves nothing behind. */
+static void test_msi_routes(void **state)
+{
+    struct fixture *f = *state;
+    struct vmm *vmm = &f->vmm;
+    struct dmop_req irq = {.op = DMOP_IRQFD};
+
+    assert_int_equal(call(vmm, route(DMOP_MSI_ROUTE_ALLOC, 0, 0xfee00000, 0x41), -1), -ENOENT);
+    assert_int_equal(call(vmm, (struct dmop_req){.op = DMOP_CREATE_IOREQ_SERVER}, -1), 0);
+    assert_int_equal(call(vmm, route(DMOP_MSI_ROUTE_ALLOC, 0, 0xfee00000, 0x41), -1), -EBADF);
+    assert_int_equal(vmm->server.nr_msi_routes, 0);
+    assert_false(vmm->server.msi_routes[0].used);
+    assert_int_equal(call(vmm, route(DMOP_MSI_ROUTE_FREE, DMOP_MSI_GSI_BASE, 0, 0), -1), -ENOENT);
+    assert_int_equal(
+        call(vmm, route(DMOP_MSI_ROUTE_UPDATE, DMOP_MSI_GSI_BASE, 0xfee00000, 0x41), -1), -ENOENT);
+    /* An irqfd on an MSI GSI nobody allocated. */
+    irq.u.irqfd.gsi = DMOP_MSI_GSI_BASE;
+    assert_int_equal(call(vmm, irq, eventfd(0, EFD_CLOEXEC)), -ENOENT);
+    assert_int_equal(vmm->server.nr_eventfds, 0);
+}
+
+/* With a real VM: routes are bounded, updated, freed with their irqfds,
+ * and refused in the inline placement. */
+static void test_msi_routes_kvm(void **state)
+{
+    struct vmm vmm;
+    struct dmop_req irq = {.op = DMOP_IRQFD};
+    struct dmop_reply rep;
+    int fds[FDIO_MAX_FDS];
+    size_t n;
+
+    (void)state;
+    if (access("/dev/kvm", R_OK | W_OK) != 0)
+        skip();
+    assert_int_equal(vmm_create(&vmm, 16), 0);
+    vmm.nr_vcpus = 1;
+    vmm.placement = PLACEMENT_PROCESS;
+    assert_int_equal(call(&vmm, (struct dmop_req){.op = DMOP_CREATE_IOREQ_SERVER}, -1), 0);
+    for (unsigned i = 0; i < DMOP_MAX_MSI_ROUTES; i++) {
+        struct dmop_req r = route(DMOP_MSI_ROUTE_ALLOC, 0, 0xfee00000, 0x40 + i);
+        dmop_dispatch(&vmm, &r, -1, &rep, fds, &n);
+        assert_int_equal(rep.rc, 0);
+        assert_int_equal(rep.u.route.gsi, DMOP_MSI_GSI_BASE + i);
+    }
+    assert_int_equal(call(&vmm, route(DMOP_MSI_ROUTE_ALLOC, 0, 0xfee00000, 0x41), -1), -ENOSPC);
+    assert_int_equal(
+        call(&vmm, route(DMOP_MSI_ROUTE_UPDATE, DMOP_MSI_GSI_BASE + 6, 0xfee01000, 0x51), -1), 0);
+    assert_int_equal(vmm.server.msi_routes[6].addr, 0xfee01000);
+    assert_int_equal(vmm.server.msi_routes[6].data, 0x51);
+
+    irq.u.irqfd.gsi = DMOP_MSI_GSI_BASE + 3;
+    assert_int_equal(call(&vmm, irq, eventfd(0, EFD_CLOEXEC)), 0);
+    assert_int_equal(vmm.server.nr_eventfds, 1);
+    /* Freeing the route takes its irqfd along; the slot is reused. */
+    assert_int_equal(call(&vmm, route(DMOP_MSI_ROUTE_FREE, DMOP_MSI_GSI_BASE + 3, 0, 0), -1), 0);
+    assert_int_equal(vmm.server.nr_eventfds, 0);
+    assert_int_equal(call(&vmm, route(DMOP_MSI_ROUTE_FREE, DMOP_MSI_GSI_BASE + 3, 0, 0), -1),
+                     -ENOENT);
+    assert_int_equal(call(&vmm, irq, eventfd(0, EFD_CLOEXEC)), -ENOENT);
+    struct dmop_req again = route(DMOP_MSI_ROUTE_ALLOC, 0, 0xfee00000, 0x70);
+    dmop_dispatch(&vmm, &again, -1, &rep, fds, &n);
+    assert_int_equal(rep.rc, 0);
+    assert_int_equal(rep.u.route.gsi, DMOP_MSI_GSI_BASE + 3);
+    assert_int_equal(call(&vmm, irq, eventfd(0, EFD_CLOEXEC)), 0);
+    vmm_destroy(&vmm); /* frees the routes and the irqfd */
+
+    assert_int_equal(vmm_create(&vmm, 16), 0);
+    vmm.placement = PLACEMENT_INLINE;
+    assert_int_equal(call(&vmm, (struct dmop_req){.op = DMOP_CREATE_IOREQ_SERVER}, -1), 0);
+    assert_int_equal(call(&vmm, route(DMOP_MSI_ROUTE_ALLOC, 0, 0xfee00000, 0x41), -1), -EOPNOTSUPP);
+    vmm_destroy(&vmm);
+}
+
 /* With a real VM (skipped without /dev/kvm): ioeventfds and irqfds reach
  * KVM, can be removed again, and are bounded in number. */
 static void test_eventfds_kvm(void **state)
@@ -290,6 +409,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_validate_ranges),
         cmocka_unit_test(test_validate_irqs),
+        cmocka_unit_test(test_validate_msi_routes),
+        cmocka_unit_test_setup_teardown(test_msi_routes, setup, teardown),
+        cmocka_unit_test(test_msi_routes_kvm),
         cmocka_unit_test_setup_teardown(test_server_lifecycle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_eventfds, setup, teardown),
         cmocka_unit_test(test_eventfds_kvm),
