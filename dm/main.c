@@ -23,7 +23,9 @@
 #include <unistd.h>
 
 #include "dm/devices.h"
+#include "dm/qmp.h"
 #include "dm/server.h"
+#include "dm/store_dm.h"
 #include "dm/virtio/setup.h"
 #include "lib/dmfds.h"
 #include "lib/log.h"
@@ -34,6 +36,7 @@
 
 struct options {
     bool lockdown;
+    bool store; /* arguments and commands come through DMFD_STORE */
     unsigned spin_us;
     enum dm_fault fault;
     struct virtio_config virtio;
@@ -56,6 +59,8 @@ static void parse_args(int argc, char **argv, struct options *o)
         char *end;
         if (strcmp(a, "--lockdown") == 0) {
             o->lockdown = true;
+        } else if (strcmp(a, "--store") == 0) {
+            o->store = true;
         } else if (strncmp(a, "--spin-us=", 10) == 0) {
             unsigned long v = strtoul(a + 10, &end, 10);
             if (*end || end == a + 10 || v > 100000)
@@ -182,6 +187,10 @@ static noreturn void serve(struct ioreq_server *s, struct dm *dm, int epfd, unsi
 
     spin_budget_init(&spin, (uint64_t)spin_us * 1000);
     for (unsigned iter = 0;; iter++) {
+        if (store_dm_quiesced()) { /* between save and continue */
+            store_dm_hold();
+            continue;
+        }
         int n = ioreq_server_poll(s, dm);
         if (n < 0)
             die(EXIT_SYSTEM, "stubvmm broke the ioreq protocol; stopping");
@@ -229,6 +238,10 @@ static noreturn void serve(struct ioreq_server *s, struct dm *dm, int epfd, unsi
                     dm_events_run(dm);
                 } else if (fd == dm_timer_fd(dm)) {
                     dm_timer_poll(dm);
+                } else if (fd == DMFD_QMP) {
+                    qmp_handle();
+                } else if (fd == store_dm_fd()) {
+                    store_dm_handle();
                 } else if (fd == s->dmop_fd) {
                     log_info("monitor went away; exiting");
                     exit(0);
@@ -277,13 +290,23 @@ int main(int argc, char **argv)
     opt.virtio.kick_eventfds = true;
     if (!virtio_devices_new(dm, &devices.pci, &opt.virtio))
         die(EXIT_SYSTEM, "cannot set up the virtio devices");
+    if (opt.store) {
+        struct dm_store_args args;
+        if (fcntl(DMFD_STORE, F_GETFD) < 0)
+            die(EXIT_USAGE, "--store: descriptor %d is missing", DMFD_STORE);
+        if (store_dm_init(&devices, ram_size, &args) < 0)
+            die(EXIT_USAGE, "cannot take my arguments from the store");
+    }
 
     epfd = epoll_create1(EPOLL_CLOEXEC);
     if (epfd < 0 || epoll_set(epfd, EPOLL_CTL_ADD, server.notify_fd, EPOLLIN) < 0 ||
         epoll_set(epfd, EPOLL_CTL_ADD, DMFD_CONSOLE3, EPOLLIN | EPOLLRDHUP) < 0 ||
         epoll_set(epfd, EPOLL_CTL_ADD, DMFD_DMOP, EPOLLRDHUP) < 0 ||
         epoll_set(epfd, EPOLL_CTL_ADD, dm_events_enable(dm), EPOLLIN) < 0 ||
-        (dm_timer_fd(dm) >= 0 && epoll_set(epfd, EPOLL_CTL_ADD, dm_timer_fd(dm), EPOLLIN) < 0))
+        (dm_timer_fd(dm) >= 0 && epoll_set(epfd, EPOLL_CTL_ADD, dm_timer_fd(dm), EPOLLIN) < 0) ||
+        (store_dm_fd() >= 0 && epoll_set(epfd, EPOLL_CTL_ADD, store_dm_fd(), EPOLLIN) < 0) ||
+        (opt.store && qmp_init(DMFD_DMOP) >= 0 &&
+         epoll_set(epfd, EPOLL_CTL_ADD, DMFD_QMP, EPOLLIN) < 0))
         die(EXIT_SYSTEM, "epoll: %s", strerror(errno));
 
     if (opt.lockdown) {
@@ -293,6 +316,8 @@ int main(int argc, char **argv)
     }
     if (ioreq_server_enable(&server) < 0)
         die(EXIT_SYSTEM, "cannot enable the ioreq server");
+    if (store_dm_ready() < 0)
+        die(EXIT_SYSTEM, "cannot tell the toolstack I am running");
     log_debug("serving %u vCPU(s)", server.nr_vcpus);
     serve(&server, dm, epfd, opt.spin_us);
 }

@@ -18,12 +18,15 @@ enum {
     /* Reserved for the store connection once the DM reads its arguments
      * from the store: */
     DMFD_STORE = 9,
+    /* Under the toolstack: QMP, SOCK_SEQPACKET to the monitor, which relays
+     * one client at a time (each packet: 'C' new client, or 'D' + data). */
+    DMFD_QMP = 10,
     /* Disk images and NIC back ends (opened by stubvmm or the toolstack;
      * the device model never opens files or sockets): from DMFD_DISK0 on,
      * the disks in the order of stubdm's --disk options, then the NICs in
      * the order of its --nic options.  Until the store connection exists,
-     * DMFD_STORE is /dev/null when these follow. */
-    DMFD_DISK0 = 10,
+     * DMFD_STORE and DMFD_QMP are /dev/null when these follow. */
+    DMFD_DISK0 = 11,
 };
 
 #define DMFD_MAX_DISKS 8

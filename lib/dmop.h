@@ -30,8 +30,10 @@ enum dmop_op {
     DMOP_INJECT_MSI = 14,
     DMOP_REMOTE_SHUTDOWN = 16,
     /* stubvisor's own */
-    DMOP_IOEVENTFD = 64, /* one descriptor attached when assigning */
-    DMOP_IRQFD = 65,     /* one descriptor attached when assigning */
+    DMOP_IOEVENTFD = 64,     /* one descriptor attached when assigning */
+    DMOP_IRQFD = 65,         /* one descriptor attached when assigning */
+    DMOP_PAUSE_VCPUS = 66,   /* QMP stop: no payload */
+    DMOP_UNPAUSE_VCPUS = 67, /* QMP cont: no payload */
 };
 
 /* Range types (Xen's XEN_DMOP_IO_RANGE_*). */

@@ -70,6 +70,9 @@ int dmop_validate(const struct dmop_req *req, uint64_t ram_size)
         return req->u.pci_link.link > 3 || req->u.pci_link.isa_irq > 15 ? -EINVAL : 0;
     case DMOP_INJECT_MSI:
         return (req->u.msi.addr & ~0xfffffull) != VMM_LAPIC_BASE ? -EINVAL : 0;
+    case DMOP_PAUSE_VCPUS:
+    case DMOP_UNPAUSE_VCPUS:
+        return 0;
     case DMOP_REMOTE_SHUTDOWN:
         if (req->u.shutdown.reason != DMOP_SHUTDOWN_POWEROFF &&
             req->u.shutdown.reason != DMOP_SHUTDOWN_REBOOT &&
@@ -364,6 +367,12 @@ static int dispatch(struct vmm *vmm, const struct dmop_req *req, int *fd, struct
     }
     case DMOP_REMOTE_SHUTDOWN:
         return shutdown_guest(vmm, req);
+    case DMOP_PAUSE_VCPUS:
+        vmm_pause_vcpus(vmm);
+        return 0;
+    case DMOP_UNPAUSE_VCPUS:
+        vmm_unpause_vcpus(vmm);
+        return 0;
     case DMOP_IOEVENTFD:
         return check_server(vmm, req->u.ioeventfd.id) ?: add_ioeventfd(vmm, req, fd);
     case DMOP_IRQFD:

@@ -47,7 +47,7 @@ int dm_process_spawn(struct vmm *vmm, struct dm_process *p, int exe_fd, const ch
 {
     int dmop[2] = {-1, -1}, console[2] = {-1, -1}, null_fd = -1, log_fd = -1;
     char spin[32], fault_arg[64], name[32];
-    char *argv[8 + DMFD_MAX_DISKS + DMFD_MAX_NICS];
+    char *argv[9 + DMFD_MAX_DISKS + DMFD_MAX_NICS];
     char nic_args[DMFD_MAX_NICS][32];
     int fds[DMFD_DISK0 - DMFD_DMOP + DMFD_MAX_DISKS + DMFD_MAX_NICS];
     size_t nfds = DMFD_COUNT;
@@ -74,14 +74,17 @@ int dm_process_spawn(struct vmm *vmm, struct dm_process *p, int exe_fd, const ch
         argv[argc++] = fault_arg;
     }
     /* In lib/dmfds.h order: 3 dm_op, 4 RAM, 5 log, 6/7 save/restore, 8 COM1,
-     * then with disks 9 (the store, /dev/null for now) and 10.. the disks. */
+     * then under the toolstack or with disks 9 the store and 10 QMP
+     * (/dev/null when absent), and 11.. the disks. */
     fds[0] = dmop[1];
     fds[1] = vmm->ram_fd;
     fds[2] = log_fd;
-    fds[3] = fds[4] = null_fd;
+    fds[3] = vmm->dm_save_fd >= 0 ? vmm->dm_save_fd : null_fd;
+    fds[4] = vmm->dm_restore_fd >= 0 ? vmm->dm_restore_fd : null_fd;
     fds[5] = console[1];
-    if (vmm->nr_disks || vmm->nr_nics) {
-        fds[DMFD_STORE - DMFD_DMOP] = null_fd;
+    if (vmm->dm_store_fd >= 0 || vmm->nr_disks || vmm->nr_nics) {
+        fds[DMFD_STORE - DMFD_DMOP] = vmm->dm_store_fd >= 0 ? vmm->dm_store_fd : null_fd;
+        fds[DMFD_QMP - DMFD_DMOP] = vmm->dm_qmp_fd >= 0 ? vmm->dm_qmp_fd : null_fd;
         nfds = DMFD_DISK0 - DMFD_DMOP;
     }
     for (unsigned i = 0; i < vmm->nr_disks; i++) {
@@ -99,6 +102,8 @@ int dm_process_spawn(struct vmm *vmm, struct dm_process *p, int exe_fd, const ch
         argv[argc++] = "--rng";
     if (vmm->virtio_console)
         argv[argc++] = "--virtio-console";
+    if (vmm->dm_store_fd >= 0)
+        argv[argc++] = "--store"; /* its arguments come from the store */
     argv[argc] = NULL;
     snprintf(name, sizeof(name), "guest%d-dm", (int)getpid());
 

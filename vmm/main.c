@@ -34,6 +34,7 @@
 #include "lib/fdio.h"
 #include "lib/log.h"
 #include "vmm/firmware.h"
+#include "vmm/managed.h"
 #include "vmm/vmm.h"
 
 #define MAX_KERNEL_SIZE     (64u << 20)
@@ -459,6 +460,8 @@ int main(int argc, char **argv)
     int exe_fd = -1, sigfd, status;
 
     log_set_program("stubvmm");
+    if (argc > 1 && strcmp(argv[1], "--managed") == 0)
+        return managed_main(argc, argv); /* under the toolstack: managed.c */
     parse_args(argc, argv, &o);
     sigfd = setup_signals();
 #ifdef STUBVISOR_TEST_HOOKS

@@ -49,7 +49,13 @@ static void *vcpu_thread(void *arg)
 
     while (!atomic_load(&vmm->stopping)) {
         struct kvm_run *run = v->run;
-        int r = ioctl(v->fd, KVM_RUN, 0);
+        int r;
+
+        if (atomic_load(&vmm->paused)) {
+            vmm_pause_wait(v);
+            continue;
+        }
+        r = ioctl(v->fd, KVM_RUN, 0);
 
         if (r < 0) {
             if (errno == EINTR || errno == EAGAIN)

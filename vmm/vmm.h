@@ -142,6 +142,15 @@ struct vmm {
     /* Serial: the guest's COM1 output goes to out_fd; in_fd feeds it. */
     int in_fd, out_fd;
     atomic_bool in_eof; /* in_fd reached its end (inline: seen by the DM's read) */
+
+    /* Toolstack-managed mode: the device model's store connection (handed to
+     * stubdm as DMFD_STORE, then closed here), or -1. */
+    int dm_store_fd;
+    /* ... and its consoles 1 and 2 (save and restore streams), -1: /dev/null. */
+    int dm_save_fd, dm_restore_fd;
+    int dm_qmp_fd; /* its end of the QMP relay, or -1 */
+    /* vCPUs hold still (pause.c) while set. */
+    atomic_bool paused;
 };
 
 /* ---- kvm.c ---- */
@@ -192,6 +201,17 @@ void vmm_join_vcpus(struct vmm *vmm);
 /* Stop the guest with `status` (the first caller wins; later calls are
  * ignored) and wake the main loop.  Thread-safe, async-signal-unsafe. */
 void vmm_stop(struct vmm *vmm, int status);
+
+/* ---- pause.c ---- */
+
+/* Pause every started vCPU: each leaves KVM_RUN (or finishes the access it
+ * is in) and waits until vmm_unpause_vcpus() or vmm_stop().  Main thread. */
+void vmm_pause_vcpus(struct vmm *vmm);
+void vmm_unpause_vcpus(struct vmm *vmm);
+
+/* Called by a vCPU thread that found vmm->paused set: waits for the end of
+ * the pause (or for the guest to stop). */
+void vmm_pause_wait(struct vcpu *v);
 
 /* ---- iobus.c ---- */
 

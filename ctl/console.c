@@ -1,0 +1,95 @@
+/* `stubctl console`: attach to the guest's COM1 on DIR/console.sock.  With a
+ * terminal on stdin it goes raw and Ctrl-] detaches, as with xl console;
+ * otherwise it shows output until the guest goes away (or a signal). */
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "ctl/stubctl.h"
+#include "lib/fdio.h"
+#include "lib/log.h"
+
+#define CTRL_RIGHT_BRACKET 0x1d
+
+int ctl_console_attach(struct xsc *xs, unsigned domid, bool unpause)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    struct termios saved, raw;
+    bool tty = isatty(STDIN_FILENO), in_open = true;
+    char dir[PATH_MAX];
+    int fd, rc = 0;
+
+    ctl_domain_dir(domid, dir, sizeof(dir));
+    if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/console.sock", dir) >=
+        sizeof(sa.sun_path))
+        return 1;
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+        fprintf(stderr, "stubctl: console of domain %u: %s\n", domid, strerror(errno));
+        close_quietly(fd);
+        return 1;
+    }
+    if (unpause) {
+        char reply[256];
+        int r = ctl_control(xs, domid, "unpause", reply, sizeof(reply));
+        if (r < 0) {
+            fprintf(stderr, "stubctl: unpausing domain %u: %s\n", domid,
+                    r == -EREMOTEIO ? reply : strerror(-r));
+            close(fd);
+            return 1;
+        }
+    }
+    if (tty && tcgetattr(STDIN_FILENO, &saved) == 0) {
+        raw = saved;
+        cfmakeraw(&raw);
+        tcsetattr(STDIN_FILENO, TCSANOW, &raw);
+    } else {
+        tty = false;
+    }
+    for (;;) {
+        struct pollfd p[2] = {{.fd = fd, .events = POLLIN},
+                              {.fd = in_open ? STDIN_FILENO : -1, .events = POLLIN}};
+        char buf[4096];
+        ssize_t n;
+
+        if (poll(p, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            rc = EXIT_SYSTEM;
+            break;
+        }
+        if (p[0].revents) {
+            n = read(fd, buf, sizeof(buf));
+            if (n <= 0)
+                break; /* the guest went away */
+            if (write_full(STDOUT_FILENO, buf, (size_t)n) < 0)
+                break;
+        }
+        if (p[1].revents) {
+            n = read(STDIN_FILENO, buf, sizeof(buf));
+            if (n <= 0) {
+                /* End of a non-terminal input: keep showing output until
+                 * the guest goes away. */
+                in_open = false;
+                continue;
+            }
+            char *esc = tty ? memchr(buf, CTRL_RIGHT_BRACKET, (size_t)n) : NULL;
+            if (esc)
+                n = esc - buf;
+            if (n > 0 && write_full(fd, buf, (size_t)n) < 0)
+                break;
+            if (esc)
+                break;
+        }
+    }
+    if (tty)
+        tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+    close(fd);
+    return rc;
+}

@@ -1,0 +1,677 @@
+/* `stubctl create`: the toolstack side of the stub domain protocol.
+ *
+ * The foreground stubctl parses the config (any error: nothing is created),
+ * makes sure a store runs, and forks the guest's supervisor, which does the
+ * rest and reports "ok DOMID" or "error MESSAGE" back through a pipe:
+ *
+ *   1. in one store transaction: pick the guest's and the device model's
+ *      domain ids (lowest free), check the name is unused, write the nodes
+ *      Xen's libxl writes, with its permissions (docs/toolstack.md);
+ *   2. INTRODUCE both domains (the device model with one end of a
+ *      socketpair, whose other end it gets as DMFD_STORE), SET_TARGET;
+ *   3. start stubvmm --managed (paused) and wait for "ready" on its status
+ *      pipe;
+ *   4. wait for the device model to write "running" to
+ *      /local/domain/<dm>/device-model/<guest>/state (30 s);
+ *   5. unpause (unless -p).
+ *
+ * Then, like xl's per-domain child, the supervisor waits for stubvmm to
+ * end, applies on_poweroff/on_reboot/on_crash (destroy or restart;
+ * preserve is stubvmm's business: it keeps the guest) and removes every
+ * trace of the guest: store nodes, run directory. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctl/config.h"
+#include "ctl/stubctl.h"
+#include "lib/fdio.h"
+#include "lib/log.h"
+
+#define MAX_VMM_MEMORY_MIB 3072 /* stubvmm keeps RAM below the PCI hole */
+#define RESTART_LIMIT      5    /* restarts within RESTART_WINDOW s, then destroy */
+#define RESTART_WINDOW     60
+
+struct guest {
+    struct domain_config *cfg;
+    bool paused;
+    unsigned domid, dm_domid;
+    char uuid[CONFIG_UUID_STRLEN];
+    char dir[PATH_MAX], log[PATH_MAX];
+    pid_t vmm_pid;
+    int status_fd; /* read end of stubvmm's status pipe */
+};
+
+static int perms(struct xsc *xs, uint32_t tx, const char *path, uint32_t owner, char other,
+                 uint32_t id2, char perm2)
+{
+    struct xsc_perm p[2] = {{owner, other}, {id2, perm2}};
+    int rc = xsc_mkdir(xs, tx, path);
+
+    return rc < 0 ? rc : xsc_set_perms(xs, tx, path, p, perm2 ? 2 : 1);
+}
+
+/* Write /local/domain/<id>/<rel>. */
+static int wr(struct xsc *xs, uint32_t tx, unsigned id, const char *rel, const char *value)
+{
+    char path[256];
+
+    snprintf(path, sizeof(path), "/local/domain/%u/%s", id, rel);
+    return xsc_write_str(xs, tx, path, value);
+}
+
+/* Which ids are taken, and is the name? */
+static int scan_domains(struct xsc *xs, uint32_t tx, const char *name, bool *used, bool *name_taken)
+{
+    char **ids = NULL;
+    unsigned n = 0;
+    int rc = xsc_directory(xs, tx, "/local/domain", &ids, &n);
+
+    if (rc == -ENOENT)
+        return 0;
+    for (unsigned i = 0; rc == 0 && i < n; i++) {
+        char *end, path[64], *v = NULL;
+        unsigned long id = strtoul(ids[i], &end, 10);
+        if (*end || id > STUBCTL_MAX_DOMID)
+            continue;
+        used[id] = true;
+        snprintf(path, sizeof(path), "/local/domain/%lu/name", id);
+        if (xsc_read(xs, tx, path, &v, NULL) == 0 && strcmp(v, name) == 0)
+            *name_taken = true;
+        free(v);
+    }
+    free(ids);
+    return rc;
+}
+
+static int write_nodes(struct xsc *xs, uint32_t tx, struct guest *g)
+{
+    const struct domain_config *c = g->cfg;
+    unsigned G = g->domid, D = g->dm_domid;
+    char path[256], val[256], vm[64];
+    int rc = 0;
+
+    snprintf(vm, sizeof(vm), "/vm/%s", g->uuid);
+    /* The guest's domain: dom0's, readable by the guest (libxl's roperm). */
+    snprintf(path, sizeof(path), "/local/domain/%u", G);
+    rc = rc ?: perms(xs, tx, path, 0, 'n', G, 'r');
+    rc = rc ?: wr(xs, tx, G, "name", c->name);
+    snprintf(val, sizeof(val), "%u", G);
+    rc = rc ?: wr(xs, tx, G, "domid", val);
+    rc = rc ?: wr(xs, tx, G, "vm", vm);
+    snprintf(val, sizeof(val), "%llu", (unsigned long long)c->memory_mib * 1024);
+    rc = rc ?: wr(xs, tx, G, "memory/target", val);
+    rc = rc ?: wr(xs, tx, G, "memory/static-max", val);
+    for (unsigned i = 0; i < c->vcpus && rc == 0; i++) {
+        snprintf(path, sizeof(path), "/local/domain/%u/cpu/%u/availability", G, i);
+        rc = xsc_write_str(xs, tx, path, "online");
+    }
+    snprintf(val, sizeof(val), "%u", D);
+    rc = rc ?: wr(xs, tx, G, "image/device-model-domid", val);
+    /* Guest-writable, as libxl makes them (rwperm). */
+    snprintf(path, sizeof(path), "/local/domain/%u/data", G);
+    rc = rc ?: perms(xs, tx, path, G, 'n', 0, 0);
+    snprintf(path, sizeof(path), "/local/domain/%u/control/shutdown", G);
+    rc = rc ?: perms(xs, tx, path, G, 'n', 0, 0);
+    /* Toolstack bookkeeping: dom0 only. */
+    snprintf(path, sizeof(path), "/local/domain/%u/stubvisor", G);
+    rc = rc ?: perms(xs, tx, path, 0, 'n', 0, 0);
+    rc = rc ?: wr(xs, tx, G, "stubvisor/log", g->log);
+    snprintf(val, sizeof(val), "%ld", (long)getpid());
+    rc = rc ?: wr(xs, tx, G, "stubvisor/supervisor-pid", val);
+    rc = rc ?: wr(xs, tx, G, "stubvisor/placement", config_placement_name(c->placement));
+
+    /* /vm/<uuid>: readable by the guest; dm-argv by the device model only. */
+    rc = rc ?: perms(xs, tx, vm, 0, 'n', G, 'r');
+    snprintf(path, sizeof(path), "%s/name", vm);
+    rc = rc ?: xsc_write_str(xs, tx, path, c->name);
+    snprintf(path, sizeof(path), "%s/uuid", vm);
+    rc = rc ?: xsc_write_str(xs, tx, path, g->uuid);
+    snprintf(path, sizeof(path), "%s/image/dm-argv", vm);
+    rc = rc ?: perms(xs, tx, path, 0, 'n', D, 'r');
+    {
+        char mem[24], smp[16];
+        snprintf(mem, sizeof(mem), "%llu", (unsigned long long)c->memory_mib);
+        snprintf(smp, sizeof(smp), "%u", c->vcpus);
+        const char *serial = c->nserials && c->serials[0].kind == SERIAL_NULL ? "null" : "console";
+        const char *argv[] = {"stubdm", "-name", c->name,   "-m",  mem,
+                              "-smp",   smp,     "-serial", serial};
+        unsigned nargs = sizeof(argv) / sizeof(argv[0]), i;
+        for (i = 0; i < nargs && rc == 0; i++) {
+            snprintf(path, sizeof(path), "%s/image/dm-argv/%03u", vm, i);
+            rc = perms(xs, tx, path, 0, 'n', D, 'r');
+            rc = rc ?: xsc_write_str(xs, tx, path, argv[i]);
+        }
+#ifdef STUBVISOR_TEST_HOOKS
+        /* Test builds: more words for the device model (e.g. -selfcheck). */
+        const char *extra = getenv("STUBVISOR_TEST_DM_ARGS");
+        char *copy = extra ? strdup(extra) : NULL, *save = NULL;
+        for (char *w = copy ? strtok_r(copy, " ", &save) : NULL; w && rc == 0 && i < 64;
+             w = strtok_r(NULL, " ", &save), i++) {
+            snprintf(path, sizeof(path), "%s/image/dm-argv/%03u", vm, i);
+            rc = perms(xs, tx, path, 0, 'n', D, 'r');
+            rc = rc ?: xsc_write_str(xs, tx, path, w);
+        }
+        free(copy);
+#endif
+    }
+
+    /* The device model's domain: dom0's, readable by the DM. */
+    snprintf(path, sizeof(path), "/local/domain/%u", D);
+    rc = rc ?: perms(xs, tx, path, 0, 'n', D, 'r');
+    snprintf(val, sizeof(val), "%s-dm", c->name);
+    rc = rc ?: wr(xs, tx, D, "name", val);
+    snprintf(val, sizeof(val), "%u", D);
+    rc = rc ?: wr(xs, tx, D, "domid", val);
+    snprintf(val, sizeof(val), "%u", G);
+    rc = rc ?: wr(xs, tx, D, "target", val);
+    snprintf(val, sizeof(val), "%llu", (unsigned long long)c->stubdomain_memory_mib * 1024);
+    rc = rc ?: wr(xs, tx, D, "memory/target", val);
+    /* Owned by the device model, readable by its guest. */
+    snprintf(path, sizeof(path), "/local/domain/%u/device-model/%u", D, G);
+    rc = rc ?: perms(xs, tx, path, D, 'n', G, 'r');
+    return rc;
+}
+
+/* Step 1: ids and nodes in one transaction, retried on conflicts. */
+static int allocate(struct xsc *xs, struct guest *g, char *err, size_t errlen)
+{
+    static bool used[STUBCTL_MAX_DOMID + 1];
+
+    for (int attempt = 0; attempt < 50; attempt++) {
+        bool name_taken = false;
+        uint32_t tx;
+        int rc = xsc_transaction_start(xs, &tx);
+
+        if (rc < 0)
+            goto fail;
+        memset(used, 0, sizeof(used));
+        used[0] = true;
+        rc = scan_domains(xs, tx, g->cfg->name, used, &name_taken);
+        if (rc == 0 && name_taken) {
+            xsc_transaction_end(xs, tx, false);
+            snprintf(err, errlen, "domain '%s' already exists", g->cfg->name);
+            return -EEXIST;
+        }
+        g->domid = g->dm_domid = 0;
+        for (unsigned id = 1; id <= STUBCTL_MAX_DOMID && !g->dm_domid; id++) {
+            if (used[id])
+                continue;
+            if (!g->domid)
+                g->domid = id;
+            else
+                g->dm_domid = id;
+        }
+        if (!g->dm_domid) {
+            xsc_transaction_end(xs, tx, false);
+            snprintf(err, errlen, "no free domain ids");
+            return -ENOSPC;
+        }
+        rc = rc ?: write_nodes(xs, tx, g);
+        if (rc < 0) {
+            xsc_transaction_end(xs, tx, false);
+            goto fail;
+        }
+        rc = xsc_transaction_end(xs, tx, true);
+        if (rc == 0)
+            return 0;
+        if (rc != -EAGAIN)
+            goto fail;
+        continue;
+    fail:
+        snprintf(err, errlen, "writing the store: %s", strerror(-rc));
+        return rc;
+    }
+    snprintf(err, errlen, "the store stayed too busy");
+    return -EAGAIN;
+}
+
+/* Step 2: both domains introduced; dm_end is the DM's end of its connection. */
+static int introduce(struct xsc *xs, struct guest *g, int *dm_end, char *err, size_t errlen)
+{
+    int gp[2] = {-1, -1}, dp[2] = {-1, -1}, rc;
+
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, gp) < 0 ||
+        socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, dp) < 0) {
+        rc = -errno;
+        goto out;
+    }
+    /* The guest has no store client (no PV drivers): its end is closed at
+     * once, but the store keeps its record until RELEASE. */
+    rc = xsc_introduce(xs, g->domid, gp[0]);
+    rc = rc ?: xsc_introduce(xs, g->dm_domid, dp[0]);
+    rc = rc ?: xsc_set_target(xs, g->dm_domid, g->domid);
+    if (rc == 0) {
+        *dm_end = dp[1];
+        dp[1] = -1;
+    }
+out:
+    if (rc < 0)
+        snprintf(err, errlen, "introducing the domains: %s", strerror(-rc));
+    close_quietly(gp[0]);
+    close_quietly(gp[1]);
+    close_quietly(dp[0]);
+    close_quietly(dp[1]);
+    return rc;
+}
+
+/* Step 3. */
+static int spawn_vmm(struct guest *g, int dm_end, char *err, size_t errlen)
+{
+    const struct domain_config *c = g->cfg;
+    char prog[PATH_MAX], mem[16], vcpus[16], sfd[16], dfd[16], preserve[64] = "none";
+    int st[2] = {-1, -1}, logfd = -1, rc;
+
+    rc = ctl_program_path("stubvmm", prog, sizeof(prog));
+    if (rc < 0 || pipe2(st, O_CLOEXEC) < 0) {
+        snprintf(err, errlen, "cannot find stubvmm");
+        return -ENOENT;
+    }
+    logfd = open(g->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    if (logfd < 0) {
+        rc = -errno;
+        snprintf(err, errlen, "log file %s: %s", g->log, strerror(errno));
+        goto out;
+    }
+    snprintf(mem, sizeof(mem), "%llu", (unsigned long long)c->memory_mib);
+    snprintf(vcpus, sizeof(vcpus), "%u", c->vcpus);
+    snprintf(preserve, sizeof(preserve), "%s,%s,%s",
+             c->on_poweroff == ACTION_PRESERVE ? "poweroff" : "-",
+             c->on_reboot == ACTION_PRESERVE ? "reboot" : "-",
+             c->on_crash == ACTION_PRESERVE ? "crash" : "-");
+    g->vmm_pid = fork();
+    if (g->vmm_pid < 0) {
+        rc = -errno;
+        snprintf(err, errlen, "fork: %s", strerror(errno));
+        goto out;
+    }
+    if (g->vmm_pid == 0) {
+        int null = open("/dev/null", O_RDONLY);
+        dup2(null, 0);
+        dup2(logfd, 1);
+        dup2(logfd, 2);
+        /* Two descriptors pass: fixed numbers above stdio. */
+        dup2(st[1], 3);
+        dup2(dm_end, 4);
+        snprintf(sfd, sizeof(sfd), "3");
+        snprintf(dfd, sizeof(dfd), "4");
+        const char *argv[32];
+        int n = 0;
+        argv[n++] = "stubvmm";
+        argv[n++] = "--managed";
+        argv[n++] = "--dir", argv[n++] = g->dir;
+        argv[n++] = "--kernel", argv[n++] = c->kernel;
+        argv[n++] = "--memory", argv[n++] = mem;
+        argv[n++] = "--vcpus", argv[n++] = vcpus;
+        argv[n++] = "--cmdline", argv[n++] = c->cmdline ? c->cmdline : "";
+        argv[n++] = "--dm", argv[n++] = config_placement_name(c->placement);
+        argv[n++] = "--status-fd", argv[n++] = sfd;
+        argv[n++] = "--store-fd", argv[n++] = dfd;
+        argv[n++] = "--preserve", argv[n++] = preserve;
+        if (c->nserials && c->serials[0].kind == SERIAL_FILE)
+            argv[n++] = "--serial-file", argv[n++] = c->serials[0].path;
+        argv[n] = NULL;
+        execv(prog, (char **)argv);
+        fprintf(stderr, "stubctl: exec %s: %s\n", prog, strerror(errno));
+        _exit(127);
+    }
+    g->status_fd = st[0];
+    st[0] = -1;
+    rc = 0;
+out:
+    close_quietly(st[0]);
+    close_quietly(st[1]);
+    close_quietly(logfd);
+    return rc;
+}
+
+/* Read one line from stubvmm's status pipe (timeout_ms, -1 forever). */
+static int status_line(struct guest *g, char *buf, size_t len, int timeout_ms)
+{
+    size_t got = 0;
+
+    while (got + 1 < len) {
+        struct pollfd p = {.fd = g->status_fd, .events = POLLIN};
+        int r = poll(&p, 1, timeout_ms);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -ETIMEDOUT;
+        if (read(g->status_fd, buf + got, 1) != 1)
+            return -EPIPE;
+        if (buf[got] == '\n')
+            break;
+        got++;
+    }
+    buf[got] = '\0';
+    return 0;
+}
+
+/* Step 4: the device model's "running", or why not. */
+static int wait_dm_running(struct xsc *xs, struct guest *g, char *err, size_t errlen)
+{
+    char path[128], token[] = "dm-state", *v = NULL;
+    struct timespec start, now;
+    int rc;
+
+    snprintf(path, sizeof(path), "/local/domain/%u/device-model/%u/state", g->dm_domid, g->domid);
+    rc = xsc_watch(xs, path, token);
+    if (rc < 0) {
+        snprintf(err, errlen, "watching %s: %s", path, strerror(-rc));
+        return rc;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        struct xsc_event *ev = NULL;
+        char reply[512];
+
+        if (xsc_read(xs, 0, path, &v, NULL) == 0 && strcmp(v, "running") == 0)
+            break;
+        free(v);
+        v = NULL;
+        /* A device model that dies or exits never says running: ask. */
+        if (ctl_control(xs, g->domid, "status", reply, sizeof(reply)) == 0 &&
+            strstr(reply, "dm=dead")) {
+            snprintf(err, errlen, "the device model failed to start (see %s)", g->log);
+            rc = -EIO;
+            goto out;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec - start.tv_sec >= STUBCTL_READY_TIMEOUT) {
+            snprintf(err, errlen, "the device model did not report running within %d s (see %s)",
+                     STUBCTL_READY_TIMEOUT, g->log);
+            rc = -ETIMEDOUT;
+            goto out;
+        }
+        if (xsc_read_watch(xs, 200, &ev) == 0)
+            free(ev);
+    }
+    rc = 0;
+out:
+    free(v);
+    xsc_unwatch(xs, path, token);
+    return rc;
+}
+
+static void kill_vmm(struct guest *g)
+{
+    if (g->vmm_pid > 0) {
+        kill(g->vmm_pid, SIGTERM);
+        waitpid(g->vmm_pid, NULL, 0);
+        g->vmm_pid = 0;
+    }
+    close_quietly(g->status_fd);
+    g->status_fd = -1;
+}
+
+/* Steps 1-5.  On failure everything made so far is undone. */
+static int start_guest(struct xsc *xs, struct guest *g, char *err, size_t errlen)
+{
+    char line[128], reply[512];
+    int dm_end = -1, rc;
+
+    g->vmm_pid = 0;
+    g->status_fd = -1;
+    config_uuid_format(g->cfg->uuid, g->uuid);
+    snprintf(g->log, sizeof(g->log), "%s/%s.log", ctl_logdir(), g->cfg->name);
+    rc = allocate(xs, g, err, errlen);
+    if (rc < 0)
+        return rc;
+    ctl_domain_dir(g->domid, g->dir, sizeof(g->dir));
+    rc = ctl_mkdirs(g->dir, 0700);
+    if (rc < 0) {
+        snprintf(err, errlen, "%s: %s", g->dir, strerror(-rc));
+        goto fail;
+    }
+    rc = introduce(xs, g, &dm_end, err, errlen);
+    rc = rc ?: spawn_vmm(g, dm_end, err, errlen);
+    close_quietly(dm_end);
+    if (rc < 0)
+        goto fail;
+    if (status_line(g, line, sizeof(line), STUBCTL_READY_TIMEOUT * 1000) < 0 ||
+        strcmp(line, "ready") != 0) {
+        snprintf(err, errlen, "stubvmm failed to start (see %s)", g->log);
+        rc = -EIO;
+        goto fail;
+    }
+    rc = wait_dm_running(xs, g, err, errlen);
+    if (rc < 0)
+        goto fail;
+    if (!g->paused && (rc = ctl_control(xs, g->domid, "unpause", reply, sizeof(reply))) < 0) {
+        snprintf(err, errlen, "unpausing: %s", rc == -EREMOTEIO ? reply : strerror(-rc));
+        goto fail;
+    }
+    return 0;
+fail:
+    kill_vmm(g);
+    ctl_domain_cleanup(xs, g->domid);
+    return rc;
+}
+
+/* The supervisor's life after a successful start: returns when the guest
+ * is gone for good. */
+static void supervise(struct xsc *xs, struct guest *g)
+{
+    time_t restarts[RESTART_LIMIT] = {0};
+    unsigned nrestarts = 0;
+
+    for (;;) {
+        char line[128] = "", reason[32] = "destroy", err[512];
+        int status = 0;
+        enum lifecycle_action action = ACTION_DESTROY;
+
+        if (status_line(g, line, sizeof(line), -1) == 0)
+            sscanf(line, "exit %31s %d", reason, &status);
+        waitpid(g->vmm_pid, NULL, 0);
+        g->vmm_pid = 0;
+        close_quietly(g->status_fd);
+        g->status_fd = -1;
+        if (strcmp(reason, "poweroff") == 0)
+            action = g->cfg->on_poweroff;
+        else if (strcmp(reason, "reboot") == 0)
+            action = g->cfg->on_reboot;
+        else if (strcmp(reason, "crash") == 0)
+            action = g->cfg->on_crash;
+        log_info("domain %u (%s): %s, status %d; action %s", g->domid, g->cfg->name, reason, status,
+                 config_action_name(action));
+        ctl_domain_cleanup(xs, g->domid);
+        if (action != ACTION_RESTART)
+            return;
+        time_t now = time(NULL);
+        if (nrestarts == RESTART_LIMIT && now - restarts[0] < RESTART_WINDOW) {
+            log_error("domain %s restarted %d times in %d s; not restarting it again", g->cfg->name,
+                      RESTART_LIMIT, RESTART_WINDOW);
+            return;
+        }
+        if (nrestarts == RESTART_LIMIT) {
+            memmove(restarts, restarts + 1, sizeof(restarts[0]) * (RESTART_LIMIT - 1));
+            nrestarts--;
+        }
+        restarts[nrestarts++] = now;
+        g->paused = false;
+        if (start_guest(xs, g, err, sizeof(err)) < 0) {
+            log_error("restarting %s: %s", g->cfg->name, err);
+            return;
+        }
+        log_info("domain %s restarted as domain %u", g->cfg->name, g->domid);
+    }
+}
+
+/* The forked supervisor: never returns. */
+static noreturn void supervisor(struct guest *g, int report_fd)
+{
+    char err[512] = "", msg[600];
+    struct xsc *xs;
+    int null, logfd, rc;
+
+    setsid();
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
+    if (chdir("/") < 0)
+        _exit(EXIT_SYSTEM);
+    ctl_mkdirs(ctl_logdir(), 0755);
+    snprintf(g->log, sizeof(g->log), "%s/%s.log", ctl_logdir(), g->cfg->name);
+    null = open("/dev/null", O_RDWR);
+    logfd = open(g->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    dup2(null, 0);
+    dup2(logfd >= 0 ? logfd : null, 1);
+    dup2(logfd >= 0 ? logfd : null, 2);
+    close_quietly(null);
+    close_quietly(logfd);
+    log_set_program("stubctl");
+    xs = ctl_store_open(false);
+    if (!xs) {
+        snprintf(msg, sizeof(msg), "error cannot reach the store\n");
+        rc = -EIO;
+    } else {
+        rc = start_guest(xs, g, err, sizeof(err));
+        if (rc < 0)
+            snprintf(msg, sizeof(msg), "error %s\n", err);
+        else
+            snprintf(msg, sizeof(msg), "ok %u\n", g->domid);
+    }
+    if (write_full(report_fd, msg, strlen(msg)) < 0)
+        log_debug("the foreground stubctl went away");
+    close(report_fd);
+    if (rc == 0)
+        supervise(xs, g);
+    xsc_close(xs);
+    config_dispose(g->cfg);
+    _exit(rc == 0 ? 0 : EXIT_SYSTEM);
+}
+
+static int usage_error(void)
+{
+    return cmd_usage("create");
+}
+
+int main_create(int argc, char **argv)
+{
+    struct domain_config cfg = {0};
+    struct config_error cerr;
+    struct guest g = {.cfg = &cfg};
+    bool console = false;
+    char reply[700], kernel[PATH_MAX];
+    struct xsc *xs = NULL;
+    int opt, rc = EXIT_USAGE, pfd[2] = {-1, -1};
+    pid_t pid;
+
+    optind = 1;
+    while ((opt = getopt(argc, argv, "+cph")) != -1) {
+        if (opt == 'c')
+            console = true;
+        else if (opt == 'p')
+            g.paused = true;
+        else
+            return usage_error();
+    }
+    if (optind >= argc)
+        return usage_error();
+    bool user_paused = g.paused;
+    if (console)
+        g.paused = true; /* unpaused once the console is attached */
+    config_error_init(&cerr);
+    if (config_parse_file(argv[optind], &cfg, &cerr) < 0)
+        goto config_failed;
+    for (int i = optind + 1; i < argc; i++) {
+        if (!strchr(argv[i], '=')) {
+            fprintf(stderr, "stubctl: %s: expected KEY=VALUE\n", argv[i]);
+            goto out;
+        }
+        if (config_apply_override(&cfg, argv[i], &cerr) < 0)
+            goto config_failed;
+    }
+    for (size_t i = 0; i < cerr.nwarnings; i++)
+        fprintf(stderr, "stubctl: warning: %s\n", cerr.warnings[i]);
+    /* What this stubvmm cannot do yet is refused before anything exists. */
+    if (!cfg.kernel) {
+        fprintf(stderr, "stubctl: %s: firmware boot is not supported by stubctl yet; use kernel=\n",
+                argv[optind]);
+        goto out;
+    }
+    if (cfg.placement == PLACEMENT_INLINE) {
+        fprintf(stderr,
+                "stubctl: %s: device_model_placement: \"inline\" is not supported by "
+                "stubctl yet\n",
+                argv[optind]);
+        goto out;
+    }
+    if (cfg.memory_mib > MAX_VMM_MEMORY_MIB) {
+        fprintf(stderr, "stubctl: %s: memory: at most %d MiB\n", argv[optind], MAX_VMM_MEMORY_MIB);
+        goto out;
+    }
+    if (!realpath(cfg.kernel, kernel)) {
+        fprintf(stderr, "stubctl: %s: kernel: %s: %s\n", argv[optind], cfg.kernel, strerror(errno));
+        goto out;
+    }
+    free(cfg.kernel);
+    cfg.kernel = strdup(kernel);
+    if (!cfg.kernel)
+        goto out;
+
+    rc = EXIT_SYSTEM;
+    xs = ctl_store_open(true);
+    if (!xs)
+        goto out;
+    xsc_close(xs); /* the supervisor makes its own connection */
+    xs = NULL;
+    if (pipe2(pfd, O_CLOEXEC) < 0)
+        goto out;
+    fflush(NULL);
+    pid = fork();
+    if (pid < 0)
+        goto out;
+    if (pid == 0) {
+        close(pfd[0]);
+        /* Detach from the foreground: the supervisor's child is a daemon. */
+        pid_t daemon = fork();
+        if (daemon != 0)
+            _exit(daemon < 0 ? EXIT_SYSTEM : 0);
+        supervisor(&g, pfd[1]);
+    }
+    close(pfd[1]);
+    pfd[1] = -1;
+    waitpid(pid, NULL, 0);
+    size_t got = 0;
+    ssize_t n;
+    while (got + 1 < sizeof(reply) && (n = read(pfd[0], reply + got, sizeof(reply) - 1 - got)) > 0)
+        got += (size_t)n;
+    reply[got] = '\0';
+    reply[strcspn(reply, "\n")] = '\0';
+    if (strncmp(reply, "ok ", 3) != 0) {
+        fprintf(stderr, "stubctl: creating %s: %s\n", cfg.name,
+                reply[0] ? reply + (strncmp(reply, "error ", 6) == 0 ? 6 : 0)
+                         : "the supervisor died");
+        goto out;
+    }
+    rc = 0;
+    if (console) {
+        unsigned domid = (unsigned)strtoul(reply + 3, NULL, 10);
+        xs = ctl_store_open(false);
+        rc = xs ? ctl_console_attach(xs, domid, !user_paused) : EXIT_SYSTEM;
+    }
+    goto out;
+config_failed:
+    for (size_t i = 0; i < cerr.nwarnings; i++)
+        fprintf(stderr, "stubctl: warning: %s\n", cerr.warnings[i]);
+    fprintf(stderr, "stubctl: %s\n", cerr.message);
+    rc = EXIT_USAGE;
+out:
+    close_quietly(pfd[0]);
+    close_quietly(pfd[1]);
+    xsc_close(xs);
+    config_error_dispose(&cerr);
+    config_dispose(&cfg);
+    return rc;
+}

@@ -1,0 +1,100 @@
+/* stubctl, the toolstack: the pieces its commands share.
+ *
+ *   main.c      the command table (xl_cmdtable style) and dispatch
+ *   env.c       run and log directories, finding the other programs
+ *   store.c     the store: start it when none runs, connect as domain 0
+ *   domain.c    finding domains in the store, the control socket
+ *   create.c    create: domain ids, store nodes, stubvmm, the supervisor
+ *   cmd_list.c  list
+ *   cmd_domain.c destroy, shutdown, reboot, pause, unpause, domid, domname, log
+ *   console.c   console
+ *
+ * docs/toolstack.md is the user's reference. */
+#ifndef STUBVISOR_CTL_STUBCTL_H
+#define STUBVISOR_CTL_STUBCTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/xs_client.h"
+
+#define STUBCTL_MAX_DOMID       0x7fef /* DOMID_FIRST_RESERVED - 1, as in Xen */
+#define STUBCTL_READY_TIMEOUT   30     /* seconds for a device model to say running */
+#define STUBCTL_DESTROY_TIMEOUT 15
+
+/* One command of the table. */
+struct cmd_spec {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *help;
+    const char *usage;
+};
+
+/* Print the command's usage to stderr and return EXIT_USAGE. */
+int cmd_usage(const char *name);
+
+/* ---- env.c ---- */
+
+/* $STUBVISOR_RUNDIR or /run/stubvisor; $STUBVISOR_LOGDIR or /var/log/stubvisor. */
+const char *ctl_rundir(void);
+const char *ctl_logdir(void);
+/* Path of a sibling program (stubvmm, stubstored) next to our own binary,
+ * or $STUBVISOR_<NAME> when set.  Returns 0 or -errno. */
+int ctl_program_path(const char *name, char *buf, size_t len);
+/* mkdir -p with mode for the missing parts.  Returns 0 or -errno. */
+int ctl_mkdirs(const char *path, unsigned mode);
+
+/* ---- store.c ---- */
+
+/* Connect to the store as domain 0, starting stubstored first if none
+ * answers on $RUNDIR/store.sock (race-safe).  NULL with an error printed. */
+struct xsc *ctl_store_open(bool start_if_needed);
+
+/* ---- domain.c ---- */
+
+/* Resolve "NAME" or "ID" to a guest's domain id (not a device model's).
+ * Returns 0, -ENOENT (message printed) or another -errno. */
+int ctl_find_domain(struct xsc *xs, const char *name_or_id, unsigned *domid);
+
+/* Read /local/domain/<domid>/<rel> into a malloc()ed string, or NULL. */
+char *ctl_read_dom(struct xsc *xs, unsigned domid, const char *rel);
+
+/* Send one line to the guest's stubvmm control socket and read the reply
+ * line into reply (without the newline).  Returns 0 for an "ok" reply,
+ * -EREMOTEIO for an "error" reply (reply holds it), or -errno when the
+ * socket cannot be reached. */
+int ctl_control(struct xsc *xs, unsigned domid, const char *cmd, char *reply, size_t len);
+
+/* The guest's run directory ($RUNDIR/dom<domid>) into buf. */
+void ctl_domain_dir(unsigned domid, char *buf, size_t len);
+
+/* Wait until /local/domain/<domid> is gone.  Returns 0 or -ETIMEDOUT. */
+int ctl_wait_released(struct xsc *xs, unsigned domid, int seconds);
+
+/* Remove everything the toolstack made for a guest and its device model:
+ * store nodes (RELEASE for both, @releaseDomain fires), /vm/<uuid>, the run
+ * directory.  For a guest whose processes are already gone. */
+void ctl_domain_cleanup(struct xsc *xs, unsigned domid);
+
+/* ---- commands ---- */
+int main_create(int argc, char **argv);
+int main_list(int argc, char **argv);
+int main_destroy(int argc, char **argv);
+int main_shutdown(int argc, char **argv);
+int main_reboot(int argc, char **argv);
+int main_pause(int argc, char **argv);
+int main_unpause(int argc, char **argv);
+int main_console(int argc, char **argv);
+int main_domid(int argc, char **argv);
+int main_domname(int argc, char **argv);
+int main_log(int argc, char **argv);
+int main_qmp(int argc, char **argv);
+
+/* console.c: attach to the guest's console until Ctrl-] (or the end of a
+ * non-terminal stdin, or the guest going away); with unpause, unpause the
+ * guest once attached (create -c: no output is missed).  Returns an exit
+ * code. */
+int ctl_console_attach(struct xsc *xs, unsigned domid, bool unpause);
+
+#endif

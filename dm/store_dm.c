@@ -1,0 +1,319 @@
+/* The device model's store connection: target, arguments, readiness and
+ * runtime commands (store_dm.h). */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dm/store_dm.h"
+#include "lib/dmfds.h"
+#include "lib/fdio.h"
+#include "lib/log.h"
+#include "lib/xs_client.h"
+
+#define DM_MAX_ARGS   64
+#define STATE_MAGIC   "STUBDM-STATE"
+#define STATE_VERSION 1
+
+#define DM_MAX_SELFCHECKS 8
+
+static struct {
+    struct xsc *xs;
+    /* Test builds: store paths to try reading with our own rights, and log
+     * whether the store let us (proves the permissions from the inside). */
+    char *selfcheck[DM_MAX_SELFCHECKS];
+    unsigned nselfcheck;
+    unsigned target;
+    char dm_path[64]; /* "device-model/<target>", relative to our domain */
+    struct dm_devices *devs;
+    bool quiesced;
+} sd = {.xs = NULL};
+
+/* The saved device state: a versioned blob, UART registers and FIFO. */
+struct dm_saved_state {
+    char magic[12];
+    uint32_t version;
+    uint8_t dll, dlm, ier, iir, fcr, lcr, mcr, lsr, msr, scr;
+    uint8_t thr_ipending, irq_level;
+    uint8_t rx[UART_FIFO_SIZE];
+    uint32_t rx_head, rx_count;
+};
+
+static int parse_uint_word(const char *s, unsigned max, unsigned *out)
+{
+    char *end;
+    unsigned long v;
+
+    errno = 0;
+    v = strtoul(s, &end, 10);
+    if (errno || end == s || *end || *s == '-' || v > max)
+        return -EINVAL;
+    *out = (unsigned)v;
+    return 0;
+}
+
+/* dm-argv: "stubdm" then words.  Unknown words are refused, so a toolstack
+ * and a device model that disagree find out at once. */
+static int parse_args(char **words, unsigned n, uint64_t ram_size, struct dm_store_args *a)
+{
+    a->com1 = true;
+    if (n == 0 || strcmp(words[0], "stubdm") != 0) {
+        log_error("dm-argv: argument 0 must be \"stubdm\"");
+        return -EINVAL;
+    }
+    for (unsigned i = 1; i < n; i += 2) {
+        const char *w = words[i], *v = i + 1 < n ? words[i + 1] : NULL;
+        if (!v) {
+            log_error("dm-argv: %s needs a value", w);
+            return -EINVAL;
+        }
+        if (strcmp(w, "-name") == 0) {
+            snprintf(a->name, sizeof(a->name), "%s", v);
+        } else if (strcmp(w, "-serial") == 0) {
+            if (strcmp(v, "console") == 0)
+                a->com1 = true;
+            else if (strcmp(v, "null") == 0)
+                a->com1 = false;
+            else {
+                log_error("dm-argv: -serial %s: expected console or null", v);
+                return -EINVAL;
+            }
+        } else if (strcmp(w, "-m") == 0) {
+            if (parse_uint_word(v, 1u << 20, &a->memory_mib) < 0 ||
+                (uint64_t)a->memory_mib << 20 != ram_size) {
+                log_error("dm-argv: -m %s does not match the guest's RAM (%llu MiB)", v,
+                          (unsigned long long)(ram_size >> 20));
+                return -EINVAL;
+            }
+        } else if (strcmp(w, "-smp") == 0) {
+            if (parse_uint_word(v, 1024, &a->vcpus) < 0 || a->vcpus == 0) {
+                log_error("dm-argv: -smp %s: expected a vCPU count", v);
+                return -EINVAL;
+            }
+#ifdef STUBVISOR_TEST_HOOKS
+        } else if (strcmp(w, "-selfcheck") == 0) {
+            if (sd.nselfcheck < DM_MAX_SELFCHECKS)
+                sd.selfcheck[sd.nselfcheck++] = strdup(v);
+#endif
+        } else {
+            log_error("dm-argv: unknown argument %s", w);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+static int read_argv(const char *vm, uint64_t ram_size, struct dm_store_args *args)
+{
+    char path[256], **names = NULL, *words[DM_MAX_ARGS] = {0};
+    unsigned n = 0;
+    int rc;
+
+    snprintf(path, sizeof(path), "%s/image/dm-argv", vm);
+    rc = xsc_directory(sd.xs, 0, path, &names, &n);
+    if (rc < 0) {
+        log_error("reading %s: %s", path, strerror(-rc));
+        goto out;
+    }
+    if (n > DM_MAX_ARGS) {
+        log_error("%s: more than %d arguments", path, DM_MAX_ARGS);
+        rc = -E2BIG;
+        goto out;
+    }
+    /* NNN is 0-padded, so index i is "%03u" % i: read them in order. */
+    for (unsigned i = 0; i < n; i++) {
+        snprintf(path, sizeof(path), "%s/image/dm-argv/%03u", vm, i);
+        rc = xsc_read(sd.xs, 0, path, &words[i], NULL);
+        if (rc < 0) {
+            log_error("reading %s: %s", path, strerror(-rc));
+            goto out;
+        }
+    }
+    rc = parse_args(words, n, ram_size, args);
+out:
+    for (unsigned i = 0; i < DM_MAX_ARGS; i++)
+        free(words[i]);
+    free(names);
+    return rc;
+}
+
+int store_dm_init(struct dm_devices *devs, uint64_t ram_size, struct dm_store_args *args)
+{
+    char *target = NULL, *vm = NULL, path[128];
+    int rc;
+
+    memset(args, 0, sizeof(*args));
+    sd.devs = devs;
+    sd.xs = xsc_adopt(DMFD_STORE);
+    if (!sd.xs)
+        return -ENOMEM;
+    rc = xsc_read(sd.xs, 0, "target", &target, NULL);
+    if (rc < 0) {
+        log_error("reading my target: %s", strerror(-rc));
+        goto out;
+    }
+    if (parse_uint_word(target, 0x7fef, &sd.target) < 0) {
+        log_error("my target \"%s\" is not a domain id", target);
+        rc = -EINVAL;
+        goto out;
+    }
+    snprintf(path, sizeof(path), "/local/domain/%u/vm", sd.target);
+    rc = xsc_read(sd.xs, 0, path, &vm, NULL);
+    if (rc < 0) {
+        log_error("reading %s: %s", path, strerror(-rc));
+        goto out;
+    }
+    if (vm[0] != '/' || strstr(vm, "..") || strlen(vm) > 128) {
+        log_error("%s: bad value", path);
+        rc = -EINVAL;
+        goto out;
+    }
+    rc = read_argv(vm, ram_size, args);
+    if (rc < 0)
+        goto out;
+    snprintf(sd.dm_path, sizeof(sd.dm_path), "device-model/%u", sd.target);
+    snprintf(path, sizeof(path), "%s/command", sd.dm_path);
+    rc = xsc_watch(sd.xs, path, "command");
+    if (rc < 0)
+        log_error("watching %s: %s", path, strerror(-rc));
+    log_info("device model of domain %u (%s) started from the store", sd.target,
+             args->name[0] ? args->name : "unnamed");
+    for (unsigned i = 0; i < sd.nselfcheck; i++) {
+        char *v = NULL;
+        int r = sd.selfcheck[i] ? xsc_read(sd.xs, 0, sd.selfcheck[i], &v, NULL) : -ENOMEM;
+        log_info("self-check: read %s: %s", sd.selfcheck[i] ? sd.selfcheck[i] : "?",
+                 r == 0 ? "allowed" : strerror(-r));
+        free(v);
+        free(sd.selfcheck[i]);
+        sd.selfcheck[i] = NULL;
+    }
+out:
+    free(target);
+    free(vm);
+    return rc;
+}
+
+static int write_state(const char *value)
+{
+    char path[96];
+
+    snprintf(path, sizeof(path), "%s/state", sd.dm_path);
+    return xsc_write_str(sd.xs, 0, path, value);
+}
+
+int store_dm_ready(void)
+{
+    return sd.xs ? write_state("running") : 0;
+}
+
+int store_dm_fd(void)
+{
+    return sd.xs ? xsc_fd(sd.xs) : -1;
+}
+
+bool store_dm_quiesced(void)
+{
+    return sd.quiesced;
+}
+
+static const char *do_save(void)
+{
+    struct dm_saved_state st = {.version = STATE_VERSION};
+    struct uart *u = &sd.devs->com1;
+
+    memcpy(st.magic, STATE_MAGIC, sizeof(st.magic));
+    st.dll = u->dll, st.dlm = u->dlm, st.ier = u->ier, st.iir = u->iir, st.fcr = u->fcr;
+    st.lcr = u->lcr, st.mcr = u->mcr, st.lsr = u->lsr, st.msr = u->msr, st.scr = u->scr;
+    st.thr_ipending = u->thr_ipending, st.irq_level = u->irq_level;
+    memcpy(st.rx, u->rx, sizeof(st.rx));
+    st.rx_head = u->rx_head, st.rx_count = u->rx_count;
+    sd.quiesced = true; /* no request is served from now until continue */
+    if (write_full(DMFD_CONSOLE1, &st, sizeof(st)) < 0) {
+        log_error("save: writing console 1: %s", strerror(errno));
+        return "error";
+    }
+    log_info("save: device state written (%zu bytes, version %d)", sizeof(st), STATE_VERSION);
+    return "paused";
+}
+
+static const char *do_continue(void)
+{
+    struct dm_saved_state st;
+    struct uart *u = &sd.devs->com1;
+    ssize_t n = read_full(DMFD_CONSOLE2, &st, sizeof(st));
+
+    if (n == (ssize_t)sizeof(st)) {
+        if (memcmp(st.magic, STATE_MAGIC, sizeof(st.magic)) != 0 || st.version != STATE_VERSION ||
+            st.rx_head >= UART_FIFO_SIZE || st.rx_count > UART_FIFO_SIZE) {
+            log_error("continue: console 2 holds no valid device state (version %u)", st.version);
+            return "error";
+        }
+        u->dll = st.dll, u->dlm = st.dlm, u->ier = st.ier, u->iir = st.iir, u->fcr = st.fcr;
+        u->lcr = st.lcr, u->mcr = st.mcr, u->lsr = st.lsr, u->msr = st.msr, u->scr = st.scr;
+        u->thr_ipending = st.thr_ipending, u->irq_level = st.irq_level;
+        memcpy(u->rx, st.rx, sizeof(u->rx));
+        u->rx_head = st.rx_head, u->rx_count = st.rx_count;
+        log_info("continue: device state restored from console 2");
+    } else if (n != 0) {
+        log_error("continue: console 2 holds a truncated device state");
+        return "error";
+    }
+    sd.quiesced = false;
+    return "running";
+}
+
+static void handle_command(void)
+{
+    char path[96], *cmd = NULL;
+    const char *result;
+
+    snprintf(path, sizeof(path), "%s/command", sd.dm_path);
+    if (xsc_read(sd.xs, 0, path, &cmd, NULL) < 0 || !cmd[0]) {
+        free(cmd);
+        return; /* the watch's first firing, or the command was taken */
+    }
+    if (strcmp(cmd, "save") == 0) {
+        result = do_save();
+    } else if (strcmp(cmd, "continue") == 0) {
+        result = do_continue();
+    } else {
+        log_error("unknown command \"%.40s\" from the toolstack", cmd);
+        result = "error";
+    }
+    xsc_rm(sd.xs, 0, path);
+    if (write_state(result) < 0)
+        log_error("cannot write the command's result");
+    free(cmd);
+}
+
+void store_dm_handle(void)
+{
+    struct xsc_event *ev;
+    int rc;
+
+    if (!sd.xs)
+        return;
+    while ((rc = xsc_read_watch(sd.xs, 0, &ev)) == 0) {
+        if (strcmp(ev->token, "command") == 0)
+            handle_command();
+        free(ev);
+    }
+    if (rc != -ETIMEDOUT && rc != -EAGAIN) {
+        /* The store hung up: go on emulating, without commands. */
+        log_error("store connection lost (%s)", strerror(-rc));
+        xsc_close(sd.xs); /* also leaves the event loop's epoll set */
+        sd.xs = NULL;
+        sd.quiesced = false;
+    }
+}
+
+void store_dm_hold(void)
+{
+    struct pollfd p = {.fd = store_dm_fd(), .events = POLLIN};
+
+    if (p.fd < 0 || (xsc_pending_events(sd.xs) == 0 && poll(&p, 1, 1000) <= 0))
+        return;
+    store_dm_handle();
+}

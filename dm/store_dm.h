@@ -1,0 +1,48 @@
+/* stubdm's side of the toolstack <-> stub domain protocol (seed 001, Linux
+ * flavour), on its store connection DMFD_STORE:
+ *
+ *   - its target: relative "target" (/local/domain/<dm>/target);
+ *   - its arguments: /vm/<uuid>/image/dm-argv/NNN, where /vm/<uuid> is the
+ *     target's "vm" node (readable by the device model only);
+ *   - readiness: "running" to device-model/<target>/state;
+ *   - runtime commands: device-model/<target>/command (+ parameter), the
+ *     result in .../state: save -> paused (device state to console 1, I/O
+ *     emulation held), continue -> running (state from console 2 when one
+ *     is there), anything else -> "error".
+ *
+ * docs/toolstack.md lists the dm-argv words. */
+#ifndef STUBVISOR_DM_STORE_DM_H
+#define STUBVISOR_DM_STORE_DM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "dm/devices.h"
+
+/* What the arguments in the store say. */
+struct dm_store_args {
+    char name[65];
+    bool com1; /* -serial console (default) or -serial null */
+    unsigned memory_mib, vcpus;
+};
+
+/* Connect through DMFD_STORE, read target and dm-argv into *args and watch
+ * for commands.  devs is kept for save/continue.  Returns 0 or -errno with
+ * the reason logged (the device model then exits). */
+int store_dm_init(struct dm_devices *devs, uint64_t ram_size, struct dm_store_args *args);
+
+/* Tell the toolstack the device model is ready ("running"). */
+int store_dm_ready(void);
+
+/* The store connection, for the event loop (-1 without one). */
+int store_dm_fd(void);
+
+/* The store connection is readable: handle the commands that came. */
+void store_dm_handle(void);
+
+/* Between "save" and "continue": I/O emulation is held.  store_dm_hold()
+ * waits for the next store message and handles it. */
+bool store_dm_quiesced(void);
+void store_dm_hold(void);
+
+#endif

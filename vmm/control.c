@@ -1,0 +1,190 @@
+/* The control socket, DIR/control.sock (mode 0600): the toolstack's line
+ * protocol.  One request per line, one reply line per request:
+ *
+ *   status   -> ok state=S dm=running|dead dm_pid=N cpu_us=N dm_cpu_us=N reason=TEXT
+ *   pause    -> ok              unpause -> ok
+ *   shutdown -> ok  (the guest is powered off; stubvmm reports "poweroff")
+ *   reboot   -> ok  (stubvmm reports "reboot"; the toolstack restarts it)
+ *   destroy  -> ok  (stubvmm reports "destroy" and exits)
+ *   anything else -> error unknown command
+ *
+ * S is running, paused, shutdown or crashed.  reason= is last and runs to
+ * the end of the line (empty when there is nothing to say). */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/fdio.h"
+#include "lib/log.h"
+#include "vmm/managed.h"
+
+static const char *state_name(enum guest_state s)
+{
+    switch (s) {
+    case GUEST_RUNNING:
+        return "running";
+    case GUEST_SHUTDOWN:
+        return "shutdown";
+    case GUEST_CRASHED:
+        return "crashed";
+    case GUEST_PAUSED:
+    default:
+        return "paused";
+    }
+}
+
+int control_init(struct managed *m)
+{
+    char path[PATH_MAX];
+
+    for (unsigned i = 0; i < MANAGED_MAX_CONTROL_CLIENTS; i++)
+        m->ctl_client[i] = -1;
+    snprintf(path, sizeof(path), "%s/control.sock", m->dir);
+    m->ctl_listen = managed_listen(path);
+    return m->ctl_listen < 0 ? m->ctl_listen : 0;
+}
+
+static void reply(int fd, const char *text)
+{
+    size_t len = strlen(text);
+    /* Replies are short and the client waits for them: a client that does
+     * not read is dropped rather than waited for. */
+    if (send(fd, text, len, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)len)
+        log_debug("control client did not take its reply");
+}
+
+static void quit_with(struct managed *m, const char *reason)
+{
+    snprintf(m->stop_reason, sizeof(m->stop_reason), "%s", reason);
+    m->guest_status = 0;
+    m->quit = true;
+}
+
+static void command(struct managed *m, int fd, const char *cmd)
+{
+    char out[512];
+
+    if (strcmp(cmd, "status") == 0) {
+        struct timespec ts;
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+        snprintf(out, sizeof(out),
+                 "ok state=%s dm=%s dm_pid=%d cpu_us=%llu dm_cpu_us=%llu reason=%s\n",
+                 state_name(m->state == GUEST_RUNNING && atomic_load(&m->vmm.paused) ? GUEST_PAUSED
+                                                                                     : m->state),
+                 m->dm_alive ? "running" : "dead", m->dm_alive ? (int)m->dm.child.pid : 0,
+                 (unsigned long long)ts.tv_sec * 1000000ull + (unsigned long long)ts.tv_nsec / 1000,
+                 (unsigned long long)managed_dm_cpu(m), m->reason);
+        reply(fd, out);
+    } else if (strcmp(cmd, "pause") == 0) {
+        if (m->state == GUEST_RUNNING) {
+            vmm_pause_vcpus(&m->vmm);
+            m->state = GUEST_PAUSED;
+        }
+        m->want_run = false;
+        reply(fd, "ok\n");
+    } else if (strcmp(cmd, "unpause") == 0) {
+        if (!m->dm_alive) {
+            reply(fd, "error the device model is gone; destroy the guest\n");
+        } else if (m->state == GUEST_SHUTDOWN || m->state == GUEST_CRASHED) {
+            reply(fd, "error the guest has stopped\n");
+        } else {
+            m->want_run = true;
+            if (m->vcpus_started) {
+                vmm_unpause_vcpus(&m->vmm);
+                m->state = GUEST_RUNNING;
+            }
+            reply(fd, "ok\n");
+        }
+    } else if (strcmp(cmd, "destroy") == 0 || strcmp(cmd, "shutdown") == 0 ||
+               strcmp(cmd, "reboot") == 0) {
+        reply(fd, "ok\n");
+        quit_with(m, strcmp(cmd, "shutdown") == 0 ? "poweroff" : cmd);
+    } else {
+        reply(fd, "error unknown command\n");
+    }
+}
+
+unsigned control_pollfds(struct managed *m, struct pollfd *pf)
+{
+    unsigned n = 0;
+
+    pf[n++] = (struct pollfd){.fd = m->ctl_listen, .events = POLLIN};
+    for (unsigned i = 0; i < MANAGED_MAX_CONTROL_CLIENTS; i++)
+        if (m->ctl_client[i] >= 0)
+            pf[n++] = (struct pollfd){.fd = m->ctl_client[i], .events = POLLIN};
+    return n;
+}
+
+static void drop_client(struct managed *m, unsigned i)
+{
+    close_quietly(m->ctl_client[i]);
+    m->ctl_client[i] = -1;
+    m->ctl_len[i] = 0;
+}
+
+static void client_readable(struct managed *m, unsigned i)
+{
+    ssize_t n = read(m->ctl_client[i], m->ctl_buf[i] + m->ctl_len[i],
+                     sizeof(m->ctl_buf[i]) - 1 - m->ctl_len[i]);
+    char *nl;
+
+    if (n <= 0) {
+        if (n == 0 || (errno != EAGAIN && errno != EINTR))
+            drop_client(m, i);
+        return;
+    }
+    m->ctl_len[i] += (size_t)n;
+    m->ctl_buf[i][m->ctl_len[i]] = '\0';
+    while (m->ctl_client[i] >= 0 && (nl = strchr(m->ctl_buf[i], '\n'))) {
+        *nl = '\0';
+        command(m, m->ctl_client[i], m->ctl_buf[i]);
+        size_t used = (size_t)(nl + 1 - m->ctl_buf[i]);
+        memmove(m->ctl_buf[i], nl + 1, m->ctl_len[i] - used + 1);
+        m->ctl_len[i] -= used;
+    }
+    if (m->ctl_len[i] == sizeof(m->ctl_buf[i]) - 1) {
+        reply(m->ctl_client[i], "error line too long\n");
+        drop_client(m, i);
+    }
+}
+
+void control_handle(struct managed *m, struct pollfd *pf, unsigned n)
+{
+    for (unsigned k = 0; k < n; k++) {
+        if (!pf[k].revents)
+            continue;
+        if (pf[k].fd == m->ctl_listen) {
+            int c = accept4(m->ctl_listen, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+            unsigned i;
+            if (c < 0)
+                continue;
+            for (i = 0; i < MANAGED_MAX_CONTROL_CLIENTS && m->ctl_client[i] >= 0; i++)
+                ;
+            if (i == MANAGED_MAX_CONTROL_CLIENTS) {
+                reply(c, "error busy\n");
+                close(c);
+                continue;
+            }
+            m->ctl_client[i] = c;
+            continue;
+        }
+        for (unsigned i = 0; i < MANAGED_MAX_CONTROL_CLIENTS; i++)
+            if (m->ctl_client[i] >= 0 && pf[k].fd == m->ctl_client[i])
+                client_readable(m, i);
+    }
+}
+
+void control_dispose(struct managed *m)
+{
+    char path[PATH_MAX];
+
+    for (unsigned i = 0; i < MANAGED_MAX_CONTROL_CLIENTS; i++)
+        drop_client(m, i);
+    close_quietly(m->ctl_listen);
+    snprintf(path, sizeof(path), "%s/control.sock", m->dir);
+    unlink(path);
+}

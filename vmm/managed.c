@@ -1,0 +1,381 @@
+/* stubvmm under the toolstack (`stubvmm --managed ...`, started by stubctl).
+ *
+ * Differences from the standalone monitor (main.c):
+ *   - the guest starts paused; its vCPUs run once stubctl says "unpause"
+ *     (after the device model wrote `running` to the store);
+ *   - the guest's COM1 is served on DIR/console.sock (one client at a time,
+ *     output kept while nobody is attached) and optionally copied to a file;
+ *   - DIR/control.sock takes the toolstack's commands (control.c);
+ *   - a device model that dies does not end the process: the guest is
+ *     paused, the reason is logged and reported by `status`;
+ *   - when the guest stops, the reason goes to the status descriptor as
+ *     "exit poweroff|reboot|crash|destroy STATUS" before stubvmm exits,
+ *     unless the reason is one the toolstack asked to preserve: then the
+ *     guest stays, stopped, until "destroy".
+ *
+ * usage: stubvmm --managed --dir DIR --kernel FILE --status-fd N
+ *                [--memory MiB] [--vcpus N] [--cmdline S] [--dm stubdom|process]
+ *                [--store-fd N] [--serial-file PATH] [--preserve poweroff,reboot,crash]
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/fdio.h"
+#include "lib/log.h"
+#include "vmm/managed.h"
+
+#define MAX_KERNEL_SIZE (64u << 20)
+
+static noreturn void managed_usage(const char *why)
+{
+    if (why)
+        fprintf(stderr, "stubvmm: %s\n", why);
+    fprintf(stderr,
+            "usage: stubvmm --managed --dir DIR --kernel FILE --status-fd N\n"
+            "               [--memory MiB] [--vcpus N] [--cmdline S] [--dm stubdom|process]\n"
+            "               [--store-fd N] [--serial-file PATH] [--preserve LIST]\n");
+    exit(EXIT_USAGE);
+}
+
+static unsigned number(const char *s, unsigned min, unsigned max, const char *what)
+{
+    char *end;
+    unsigned long v;
+
+    errno = 0;
+    v = strtoul(s, &end, 10);
+    if (errno || end == s || *end || *s == '-' || v < min || v > max) {
+        fprintf(stderr, "stubvmm: %s must be a number from %u to %u\n", what, min, max);
+        managed_usage(NULL);
+    }
+    return (unsigned)v;
+}
+
+static int open_fd_arg(const char *s, const char *what)
+{
+    int fd = (int)number(s, 0, 1 << 20, what);
+
+    if (fcntl(fd, F_GETFD) < 0)
+        managed_usage("descriptor argument is not open");
+    fd_set_cloexec(fd, 1);
+    return fd;
+}
+
+static void parse(int argc, char **argv, struct managed *m)
+{
+    m->memory_mib = 64;
+    m->vcpus = 1;
+    m->cmdline = "";
+    m->placement = PLACEMENT_STUBDOM;
+    m->status_fd = m->store_fd = -1;
+    for (int i = 2; i < argc; i += 2) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!v)
+            managed_usage("option needs a value");
+        if (strcmp(a, "--dir") == 0)
+            m->dir = v;
+        else if (strcmp(a, "--kernel") == 0)
+            m->kernel = v;
+        else if (strcmp(a, "--memory") == 0)
+            m->memory_mib = number(v, VMM_MIN_MEMORY_MIB, VMM_MAX_MEMORY_MIB, "--memory");
+        else if (strcmp(a, "--vcpus") == 0)
+            m->vcpus = number(v, 1, VMM_MAX_VCPUS, "--vcpus");
+        else if (strcmp(a, "--cmdline") == 0)
+            m->cmdline = v;
+        else if (strcmp(a, "--dm") == 0) {
+            if (strcmp(v, "stubdom") == 0)
+                m->placement = PLACEMENT_STUBDOM;
+            else if (strcmp(v, "process") == 0)
+                m->placement = PLACEMENT_PROCESS;
+            else
+                managed_usage("--dm must be stubdom or process");
+        } else if (strcmp(a, "--status-fd") == 0)
+            m->status_fd = open_fd_arg(v, "--status-fd");
+        else if (strcmp(a, "--store-fd") == 0)
+            m->store_fd = open_fd_arg(v, "--store-fd");
+        else if (strcmp(a, "--serial-file") == 0)
+            m->serial_file = v;
+        else if (strcmp(a, "--preserve") == 0) {
+            m->preserve_poweroff = strstr(v, "poweroff") != NULL;
+            m->preserve_reboot = strstr(v, "reboot") != NULL;
+            m->preserve_crash = strstr(v, "crash") != NULL;
+        } else
+            managed_usage("unknown option");
+    }
+    if (!m->dir || !m->kernel || m->status_fd < 0)
+        managed_usage("--dir, --kernel and --status-fd are required");
+    if (strlen(m->cmdline) > VMM_MAX_CMDLINE)
+        managed_usage("--cmdline is too long");
+}
+
+static uint8_t *load_file(const char *path, size_t *size)
+{
+    struct stat st;
+    uint8_t *buf = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
+        (uint64_t)st.st_size > MAX_KERNEL_SIZE)
+        goto out;
+    buf = malloc((size_t)st.st_size);
+    if (buf && read_full(fd, buf, (size_t)st.st_size) != st.st_size) {
+        free(buf);
+        buf = NULL;
+    }
+    *size = (size_t)st.st_size;
+out:
+    close_quietly(fd);
+    return buf;
+}
+
+void managed_report_exit(struct managed *m, const char *reason, int status)
+{
+    char line[64];
+    int n = snprintf(line, sizeof(line), "exit %s %d\n", reason, status);
+
+    if (m->status_fd >= 0) {
+        if (write_full(m->status_fd, line, (size_t)n) < 0)
+            log_debug("status descriptor: %s", strerror(errno));
+        close(m->status_fd);
+        m->status_fd = -1;
+    }
+}
+
+/* The guest stopped by itself (vmm_stop from a vCPU or the DM).  Decide what
+ * the stop means and whether the toolstack wants it preserved. */
+static void guest_stopped(struct managed *m)
+{
+    int st = m->vmm.exit_status;
+    const char *reason;
+    bool keep;
+
+    if (st == VMM_EXIT_DM_FAILED) {
+        /* The device model broke the protocol: like its death. */
+        managed_dm_failed(m, "device model misbehaved");
+        return;
+    }
+    if (st == VMM_EXIT_GUEST_REBOOT) {
+        reason = "reboot"; /* QMP system_reset, or a guest that asked */
+        keep = m->preserve_reboot;
+    } else if (st == VMM_EXIT_GUEST_CRASH) {
+        reason = "crash";
+        keep = m->preserve_crash;
+    } else {
+        reason = "poweroff";
+        keep = m->preserve_poweroff;
+    }
+    snprintf(m->stop_reason, sizeof(m->stop_reason), "%s", reason);
+    m->guest_status = st;
+    if (keep) {
+        log_info("guest stopped (%s, status %d); preserved until destroyed", reason, st);
+        m->state = strcmp(reason, "crash") == 0 ? GUEST_CRASHED : GUEST_SHUTDOWN;
+        return;
+    }
+    m->quit = true;
+}
+
+int managed_main(int argc, char **argv)
+{
+    struct managed *m = calloc(1, sizeof(*m));
+    sigset_t set;
+    uint8_t *image;
+    size_t image_size = 0;
+    int exe_fd;
+
+    if (!m)
+        die(EXIT_SYSTEM, "out of memory");
+    log_set_program("stubvmm");
+    parse(argc, argv, m);
+    signal(SIGPIPE, SIG_IGN);
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    m->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (m->sigfd < 0)
+        die(EXIT_SYSTEM, "signalfd: %s", strerror(errno));
+    exe_fd = dm_exe_open();
+    if (exe_fd < 0)
+        die(EXIT_SYSTEM, "cannot find the device model (set STUBVISOR_DM)");
+    image = load_file(m->kernel, &image_size);
+    if (!image)
+        die(EXIT_USAGE, "kernel %s: not a readable regular file of 1 byte to %u MiB", m->kernel,
+            MAX_KERNEL_SIZE >> 20);
+    if (vmm_create(&m->vmm, m->memory_mib) < 0)
+        die(EXIT_SYSTEM, "cannot create the VM");
+    m->vmm.placement = m->placement;
+    m->vmm.spin_us = 10;
+    m->vmm.dm_spin_us = 10;
+    m->vmm.stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (m->vmm.stop_efd < 0)
+        die(EXIT_SYSTEM, "eventfd: %s", strerror(errno));
+    if (pvh_load(&m->vmm, image, image_size, m->cmdline) < 0)
+        exit(EXIT_USAGE);
+    free(image);
+    if (vmm_create_vcpus(&m->vmm, m->vcpus) < 0)
+        die(EXIT_SYSTEM, "cannot create the vCPUs");
+    if (console_server_init(m) < 0 || control_init(m) < 0 || qmp_relay_init(m) < 0)
+        die(EXIT_SYSTEM, "cannot set up the console and control sockets in %s", m->dir);
+
+    m->vmm.dm_store_fd = m->store_fd;
+    /* Consoles 1 and 2: one file, two offsets, so that "continue" reads back
+     * what "save" wrote.  Removed with the run directory. */
+    {
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/dm-state", m->dir);
+        m->vmm.dm_save_fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        m->vmm.dm_restore_fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (m->vmm.dm_save_fd < 0 || m->vmm.dm_restore_fd < 0)
+            die(EXIT_SYSTEM, "%s: %s", path, strerror(errno));
+    }
+    if (dm_process_spawn(&m->vmm, &m->dm, exe_fd, NULL) < 0)
+        die(EXIT_SYSTEM, "cannot start the device model");
+    close(exe_fd);
+    close_quietly(m->store_fd); /* the device model's now */
+    close_quietly(m->vmm.dm_qmp_fd);
+    m->vmm.dm_qmp_fd = -1;
+    close_quietly(m->vmm.dm_save_fd);
+    close_quietly(m->vmm.dm_restore_fd);
+    m->vmm.dm_save_fd = m->vmm.dm_restore_fd = -1;
+    m->store_fd = m->vmm.dm_store_fd = -1;
+    m->dm_alive = true;
+    m->state = GUEST_PAUSED;
+    /* Sockets listen, the DM is on its way: the toolstack may talk to us. */
+    if (write_full(m->status_fd, "ready\n", 6) < 0)
+        die(EXIT_SYSTEM, "status descriptor: %s", strerror(errno));
+
+    managed_loop(m);
+
+    /* Wake paused vCPUs so that they see the stop and end. */
+    vmm_stop(&m->vmm, 0);
+    vmm_unpause_vcpus(&m->vmm);
+    vmm_join_vcpus(&m->vmm);
+    if (m->dm_alive)
+        console_server_drain(m);
+    dm_process_destroy(&m->dm);
+    managed_report_exit(m, m->stop_reason[0] ? m->stop_reason : "destroy", m->guest_status);
+    control_dispose(m);
+    qmp_relay_dispose(m);
+    console_server_dispose(m);
+    {
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/dm-state", m->dir);
+        unlink(path);
+    }
+    vmm_destroy(&m->vmm);
+    close(m->sigfd);
+    free(m);
+    return 0;
+}
+
+void managed_dm_failed(struct managed *m, const char *why)
+{
+    char how[96] = "";
+
+    if (!m->dm_alive)
+        return;
+    managed_dm_cpu(m); /* before the reaping loses /proc/<pid> */
+    if (m->dm.child.pid > 0 && !m->dm.reaped) {
+        kill(m->dm.child.pid, SIGKILL);
+        dm_process_reap(&m->dm, how, sizeof(how));
+    }
+    m->dm_alive = false;
+    atomic_store(&m->vmm.dm_dead, true);
+    vmm_pause_vcpus(&m->vmm);
+    m->state = GUEST_PAUSED;
+    snprintf(m->reason, sizeof(m->reason), "%s%s%s; guest paused", why, how[0] ? ": " : "", how);
+    log_error("%s", m->reason);
+}
+
+uint64_t managed_dm_cpu(struct managed *m)
+{
+    uint64_t us;
+
+    if (m->dm_alive && m->dm.child.pid > 0 && sandbox_child_cpu_usage(&m->dm.child, &us) == 0 &&
+        us >= m->dm_cpu_us)
+        m->dm_cpu_us = us;
+    return m->dm_cpu_us;
+}
+
+enum { P_STOP, P_SIG, P_PIDFD, P_DMOP, P_FIXED };
+
+void managed_loop(struct managed *m)
+{
+    struct vmm *vmm = &m->vmm;
+
+    while (!m->quit) {
+        struct pollfd pf[P_FIXED + MANAGED_MAX_POLL];
+        unsigned n = P_FIXED;
+        int timeout = -1;
+
+        if (!m->vcpus_started && vmm->server.enabled && m->want_run && m->dm_alive) {
+            if (vmm_start_vcpus(vmm) < 0) {
+                log_error("cannot start the vCPUs");
+                m->guest_status = EXIT_SYSTEM;
+                snprintf(m->stop_reason, sizeof(m->stop_reason), "crash");
+                return;
+            }
+            m->vcpus_started = true;
+            m->state = GUEST_RUNNING;
+        }
+        for (unsigned i = 0; i < P_FIXED; i++)
+            pf[i] = (struct pollfd){.fd = -1};
+        pf[P_STOP] = (struct pollfd){.fd = vmm->stop_efd, .events = POLLIN};
+        pf[P_SIG] = (struct pollfd){.fd = m->sigfd, .events = POLLIN};
+        if (m->dm_alive) {
+            pf[P_PIDFD] = (struct pollfd){.fd = m->dm.child.pidfd, .events = POLLIN};
+            pf[P_DMOP] = (struct pollfd){.fd = m->dm.dmop_fd, .events = POLLIN};
+            if (m->vcpus_started)
+                timeout = VMM_POSTED_FLUSH_MS;
+        }
+        n += console_server_pollfds(m, pf + n);
+        n += control_pollfds(m, pf + n);
+        n += qmp_relay_pollfds(m, pf + n);
+
+        if (poll(pf, n, timeout) < 0) {
+            if (errno == EINTR)
+                continue;
+            die(EXIT_SYSTEM, "poll: %s", strerror(errno));
+        }
+        if (pf[P_SIG].revents) {
+            struct signalfd_siginfo si;
+            if (read(m->sigfd, &si, sizeof(si)) == sizeof(si)) {
+                log_error("stopped by signal %u; guest destroyed", si.ssi_signo);
+                snprintf(m->stop_reason, sizeof(m->stop_reason), "destroy");
+                m->guest_status = 128 + (int)si.ssi_signo;
+                return;
+            }
+        }
+        if (m->dm_alive && (pf[P_DMOP].revents & (POLLIN | POLLHUP | POLLERR))) {
+            if (dm_process_serve(vmm, &m->dm) < 0) {
+                struct pollfd dead = {.fd = m->dm.child.pidfd, .events = POLLIN};
+                managed_dm_failed(m, poll(&dead, 1, 2000) > 0
+                                         ? "device model died"
+                                         : "device model closed its dm_op channel");
+            }
+        }
+        if (m->dm_alive && (pf[P_PIDFD].revents & POLLIN))
+            managed_dm_failed(m, "device model died");
+        console_server_handle(m, pf + P_FIXED, n - P_FIXED);
+        control_handle(m, pf + P_FIXED, n - P_FIXED);
+        qmp_relay_handle(m, pf + P_FIXED, n - P_FIXED);
+        if (pf[P_STOP].revents & POLLIN) {
+            uint64_t v;
+            if (read(vmm->stop_efd, &v, sizeof(v)) < 0)
+                log_debug("stop eventfd: %s", strerror(errno));
+            guest_stopped(m);
+        }
+        if (m->dm_alive && m->vcpus_started)
+            ioreq_flush_posted(vmm);
+    }
+}

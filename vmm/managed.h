@@ -1,0 +1,96 @@
+/* stubvmm under the toolstack: managed.c (set-up, event loop, device model
+ * faults), console_server.c (COM1 on a socket), control.c (the control
+ * socket).  docs/toolstack.md describes both sockets. */
+#ifndef STUBVISOR_VMM_MANAGED_H
+#define STUBVISOR_VMM_MANAGED_H
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vmm/vmm.h"
+
+#define MANAGED_MAX_CONTROL_CLIENTS 4
+#define MANAGED_MAX_POLL            (7 + MANAGED_MAX_CONTROL_CLIENTS)
+#define CONSOLE_BACKLOG_SIZE        (64u << 10)
+
+enum guest_state { GUEST_PAUSED, GUEST_RUNNING, GUEST_SHUTDOWN, GUEST_CRASHED };
+
+struct managed {
+    /* options */
+    const char *dir, *kernel, *cmdline, *serial_file;
+    unsigned memory_mib, vcpus;
+    enum vmm_placement placement;
+    bool preserve_poweroff, preserve_reboot, preserve_crash;
+    int status_fd, store_fd;
+
+    struct vmm vmm;
+    struct dm_process dm;
+    bool dm_alive;
+    uint64_t dm_cpu_us; /* last known; kept after the DM is gone */
+    int sigfd;
+
+    enum guest_state state;
+    bool want_run;      /* the toolstack unpaused the guest */
+    bool vcpus_started; /* threads exist (once the DM is ready and want_run) */
+    char reason[160];   /* why the guest is paused, when not by request */
+    bool quit;
+    char stop_reason[16]; /* poweroff, reboot, crash, destroy */
+    int guest_status;
+
+    /* console_server.c */
+    int con_listen, con_client, serial_file_fd;
+    uint8_t *backlog; /* output nobody has read yet (ring) */
+    size_t backlog_head, backlog_len;
+    uint8_t in_buf[1024]; /* client -> guest, not yet taken by the DM */
+    size_t in_len, in_off;
+
+    /* qmp_relay.c */
+    int qmp_fd; /* our end of the DM's QMP channel (SOCK_SEQPACKET) */
+    int qmp_listen, qmp_client;
+
+    /* control.c */
+    int ctl_listen;
+    int ctl_client[MANAGED_MAX_CONTROL_CLIENTS];
+    char ctl_buf[MANAGED_MAX_CONTROL_CLIENTS][256];
+    size_t ctl_len[MANAGED_MAX_CONTROL_CLIENTS];
+};
+
+/* `stubvmm --managed ...`: never returns to the standalone path. */
+int managed_main(int argc, char **argv);
+void managed_loop(struct managed *m);
+
+/* The device model died or misbehaved: kill and reap it, pause the guest,
+ * log why.  Idempotent. */
+void managed_dm_failed(struct managed *m, const char *why);
+
+/* The device model's CPU time in microseconds (last known once it is gone). */
+uint64_t managed_dm_cpu(struct managed *m);
+
+/* Write "exit REASON STATUS" to the status descriptor (once). */
+void managed_report_exit(struct managed *m, const char *reason, int status);
+
+/* Each *_pollfds fills pf with its descriptors and returns how many; each
+ * *_handle looks at the whole array of those entries for its own. */
+int console_server_init(struct managed *m);
+unsigned console_server_pollfds(struct managed *m, struct pollfd *pf);
+void console_server_handle(struct managed *m, struct pollfd *pf, unsigned n);
+void console_server_drain(struct managed *m); /* what the DM still holds */
+void console_server_dispose(struct managed *m);
+
+/* Creates the DM's channel (m->vmm.dm_qmp_fd, closed after the spawn). */
+int qmp_relay_init(struct managed *m);
+unsigned qmp_relay_pollfds(struct managed *m, struct pollfd *pf);
+void qmp_relay_handle(struct managed *m, struct pollfd *pf, unsigned n);
+void qmp_relay_dispose(struct managed *m);
+
+int control_init(struct managed *m);
+unsigned control_pollfds(struct managed *m, struct pollfd *pf);
+void control_handle(struct managed *m, struct pollfd *pf, unsigned n);
+void control_dispose(struct managed *m);
+
+/* Bind a listening Unix stream socket at path, mode 0600.  Returns the
+ * descriptor or -errno. */
+int managed_listen(const char *path);
+
+#endif
