@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -35,6 +36,7 @@
 
 #include "ctl/config.h"
 #include "ctl/stubctl.h"
+#include "lib/dmfds.h"
 #include "lib/fdio.h"
 #include "lib/log.h"
 
@@ -144,9 +146,25 @@ static int write_nodes(struct xsc *xs, uint32_t tx, struct guest *g)
         snprintf(mem, sizeof(mem), "%llu", (unsigned long long)c->memory_mib);
         snprintf(smp, sizeof(smp), "%u", c->vcpus);
         const char *serial = c->nserials && c->serials[0].kind == SERIAL_NULL ? "null" : "console";
-        const char *argv[] = {"stubdm", "-name", c->name,   "-m",  mem,
-                              "-smp",   smp,     "-serial", serial};
-        unsigned nargs = sizeof(argv) / sizeof(argv[0]), i;
+        /* Devices as -drive / -nic words, in the order stubvmm hands the
+         * descriptors over (disks, then NICs). */
+        char drives[CONFIG_MAX_DISKS][48], nics[CONFIG_MAX_VIFS][40];
+        const char *argv[9 + 2 * (CONFIG_MAX_DISKS + CONFIG_MAX_VIFS)] = {
+            "stubdm", "-name", c->name, "-m", mem, "-smp", smp, "-serial", serial};
+        unsigned nargs = 9, i;
+        for (size_t k = 0; k < c->ndisks; k++) {
+            snprintf(drives[k], sizeof(drives[k]), "if=virtio,format=raw,readonly=%s",
+                     c->disks[k].readonly ? "on" : "off");
+            argv[nargs++] = "-drive";
+            argv[nargs++] = drives[k];
+        }
+        for (size_t k = 0; k < c->nvifs; k++) {
+            const uint8_t *m = c->vifs[k].mac;
+            snprintf(nics[k], sizeof(nics[k]), "virtio,mac=%02x:%02x:%02x:%02x:%02x:%02x", m[0],
+                     m[1], m[2], m[3], m[4], m[5]);
+            argv[nargs++] = "-nic";
+            argv[nargs++] = nics[k];
+        }
         for (i = 0; i < nargs && rc == 0; i++) {
             snprintf(path, sizeof(path), "%s/image/dm-argv/%03u", vm, i);
             rc = perms(xs, tx, path, 0, 'n', D, 'r');
@@ -305,15 +323,38 @@ static int spawn_vmm(struct guest *g, int dm_end, char *err, size_t errlen)
         dup2(dm_end, 4);
         snprintf(sfd, sizeof(sfd), "3");
         snprintf(dfd, sizeof(dfd), "4");
-        const char *argv[32];
+        const char *argv[40 + 2 * CONFIG_MAX_DISKS + 4 * CONFIG_MAX_VIFS];
+        char disks[CONFIG_MAX_DISKS][PATH_MAX + 4], nics[CONFIG_MAX_VIFS][PATH_MAX + 8];
+        char macs[CONFIG_MAX_VIFS][18];
         int n = 0;
         argv[n++] = "stubvmm";
         argv[n++] = "--managed";
         argv[n++] = "--dir", argv[n++] = g->dir;
-        argv[n++] = "--kernel", argv[n++] = c->kernel;
+        if (c->kernel)
+            argv[n++] = "--kernel", argv[n++] = c->kernel;
+        else
+            argv[n++] = "--firmware", argv[n++] = c->firmware;
+        for (size_t k = 0; k < c->ndisks; k++) {
+            snprintf(disks[k], sizeof(disks[k]), "%s%s", c->disks[k].target,
+                     c->disks[k].readonly ? ",ro" : "");
+            argv[n++] = "--disk", argv[n++] = disks[k];
+        }
+        for (size_t k = 0; k < c->nvifs; k++) {
+            const struct vif_spec *v = &c->vifs[k];
+            const uint8_t *m = v->mac;
+            if (v->backend == VIF_BACKEND_SOCKET)
+                snprintf(nics[k], sizeof(nics[k]), "unix:%s", v->socket_path);
+            else
+                snprintf(nics[k], sizeof(nics[k]), "tap:%s", v->tap_name);
+            snprintf(macs[k], sizeof(macs[k]), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2],
+                     m[3], m[4], m[5]);
+            argv[n++] = "--nic", argv[n++] = nics[k];
+            argv[n++] = "--mac", argv[n++] = macs[k];
+        }
         argv[n++] = "--memory", argv[n++] = mem;
         argv[n++] = "--vcpus", argv[n++] = vcpus;
-        argv[n++] = "--cmdline", argv[n++] = c->cmdline ? c->cmdline : "";
+        if (c->kernel)
+            argv[n++] = "--cmdline", argv[n++] = c->cmdline ? c->cmdline : "";
         argv[n++] = "--dm", argv[n++] = config_placement_name(c->placement);
         argv[n++] = "--status-fd", argv[n++] = sfd;
         argv[n++] = "--store-fd", argv[n++] = dfd;
@@ -551,6 +592,43 @@ static noreturn void supervisor(struct guest *g, int report_fd)
     _exit(rc == 0 ? 0 : EXIT_SYSTEM);
 }
 
+/* Disks and NICs stubvmm can hand over; a NIC without a MAC gets a random
+ * one now (00:16:3e, Xen's prefix), so that it survives restarts. */
+static int check_devices(const char *file, struct domain_config *cfg)
+{
+    if (cfg->ndisks > DMFD_MAX_DISKS || cfg->nvifs > DMFD_MAX_NICS) {
+        fprintf(stderr, "stubctl: %s: at most %d disks and %d vifs\n", file, DMFD_MAX_DISKS,
+                DMFD_MAX_NICS);
+        return -EINVAL;
+    }
+    for (size_t i = 0; i < cfg->nvifs; i++) {
+        struct vif_spec *v = &cfg->vifs[i];
+        if (v->backend == VIF_BACKEND_NONE) {
+            fprintf(stderr,
+                    "stubctl: %s: vif %zu: no back end (give backend=tap:NAME or "
+                    "backend=socket:PATH)\n",
+                    file, i);
+            return -EINVAL;
+        }
+        if (v->backend == VIF_BACKEND_TAP && (!v->tap_name || v->bridge)) {
+            fprintf(stderr,
+                    "stubctl: %s: vif %zu: a tap needs its name (vifname= or "
+                    "backend=tap:NAME); bridge= is not supported yet\n",
+                    file, i);
+            return -EINVAL;
+        }
+        if (!v->mac_set) {
+            uint8_t r[3];
+            if (getrandom(r, sizeof(r), 0) != sizeof(r))
+                return -EIO;
+            v->mac[0] = 0x00, v->mac[1] = 0x16, v->mac[2] = 0x3e;
+            v->mac[3] = r[0] & 0x7f, v->mac[4] = r[1], v->mac[5] = r[2];
+            v->mac_set = true;
+        }
+    }
+    return 0;
+}
+
 static int usage_error(void)
 {
     return cmd_usage("create");
@@ -595,11 +673,8 @@ int main_create(int argc, char **argv)
     for (size_t i = 0; i < cerr.nwarnings; i++)
         fprintf(stderr, "stubctl: warning: %s\n", cerr.warnings[i]);
     /* What this stubvmm cannot do yet is refused before anything exists. */
-    if (!cfg.kernel) {
-        fprintf(stderr, "stubctl: %s: firmware boot is not supported by stubctl yet; use kernel=\n",
-                argv[optind]);
+    if (check_devices(argv[optind], &cfg) < 0)
         goto out;
-    }
     if (cfg.placement == PLACEMENT_INLINE) {
         fprintf(stderr,
                 "stubctl: %s: device_model_placement: \"inline\" is not supported by "
@@ -611,14 +686,18 @@ int main_create(int argc, char **argv)
         fprintf(stderr, "stubctl: %s: memory: at most %d MiB\n", argv[optind], MAX_VMM_MEMORY_MIB);
         goto out;
     }
-    if (!realpath(cfg.kernel, kernel)) {
-        fprintf(stderr, "stubctl: %s: kernel: %s: %s\n", argv[optind], cfg.kernel, strerror(errno));
-        goto out;
+    {
+        char **image = cfg.kernel ? &cfg.kernel : &cfg.firmware;
+        if (!realpath(*image, kernel)) {
+            fprintf(stderr, "stubctl: %s: %s: %s: %s\n", argv[optind],
+                    cfg.kernel ? "kernel" : "firmware", *image, strerror(errno));
+            goto out;
+        }
+        free(*image);
+        *image = strdup(kernel);
+        if (!*image)
+            goto out;
     }
-    free(cfg.kernel);
-    cfg.kernel = strdup(kernel);
-    if (!cfg.kernel)
-        goto out;
 
     rc = EXIT_SYSTEM;
     xs = ctl_store_open(true);

@@ -284,19 +284,36 @@ int main(int argc, char **argv)
     if (dm_devices_setup(dm, &devices) < 0)
         die(EXIT_SYSTEM, "cannot set up the devices");
     dm_devices_set_nr_vcpus(&devices, server.nr_vcpus);
+    if (opt.store) {
+        /* Under the toolstack the devices come from dm-argv, not the
+         * command line: the descriptors are in the same order. */
+        struct dm_store_args args;
+        if (fcntl(DMFD_STORE, F_GETFD) < 0)
+            die(EXIT_USAGE, "--store: descriptor %d is missing", DMFD_STORE);
+        if (store_dm_init(&devices, ram_size, &args) < 0)
+            die(EXIT_USAGE, "cannot take my arguments from the store");
+        if (args.nr_disks || args.nr_nics) {
+            struct virtio_config *v = &opt.virtio;
+            if (v->nr_disks || v->nr_nics)
+                die(EXIT_USAGE, "devices both on the command line and in the store");
+            for (unsigned i = 0; i < args.nr_disks; i++) {
+                v->disks[i].read_only = args.disk_ro[i];
+                v->disks[i].fd = DMFD_DISK0 + (int)i;
+            }
+            v->nr_disks = args.nr_disks;
+            for (unsigned i = 0; i < args.nr_nics; i++) {
+                memcpy(v->nics[i].mac, args.nic_mac[i], 6);
+                v->nics[i].fd = DMFD_DISK0 + (int)(args.nr_disks + i);
+            }
+            v->nr_nics = args.nr_nics;
+        }
+    }
     for (unsigned i = 0; i < opt.virtio.nr_disks + opt.virtio.nr_nics; i++)
         if (fcntl(DMFD_DISK0 + (int)i, F_GETFD) < 0)
             die(EXIT_USAGE, "disk or NIC descriptor %d is missing", DMFD_DISK0 + (int)i);
     opt.virtio.kick_eventfds = true;
     if (!virtio_devices_new(dm, &devices.pci, &opt.virtio))
         die(EXIT_SYSTEM, "cannot set up the virtio devices");
-    if (opt.store) {
-        struct dm_store_args args;
-        if (fcntl(DMFD_STORE, F_GETFD) < 0)
-            die(EXIT_USAGE, "--store: descriptor %d is missing", DMFD_STORE);
-        if (store_dm_init(&devices, ram_size, &args) < 0)
-            die(EXIT_USAGE, "cannot take my arguments from the store");
-    }
 
     epfd = epoll_create1(EPOLL_CLOEXEC);
     if (epfd < 0 || epoll_set(epfd, EPOLL_CTL_ADD, server.notify_fd, EPOLLIN) < 0 ||

@@ -54,6 +54,46 @@ static int parse_uint_word(const char *s, unsigned max, unsigned *out)
     return 0;
 }
 
+/* -drive if=virtio,readonly=on|off: a comma list; other keys are refused. */
+static int parse_drive(const char *v, struct dm_store_args *a)
+{
+    char buf[128], *save = NULL;
+    bool ro = false, virtio = false;
+
+    if (a->nr_disks == DMFD_MAX_DISKS || strlen(v) >= sizeof(buf))
+        return -EINVAL;
+    strcpy(buf, v);
+    for (char *kv = strtok_r(buf, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+        if (strcmp(kv, "if=virtio") == 0)
+            virtio = true;
+        else if (strcmp(kv, "readonly=on") == 0)
+            ro = true;
+        else if (strcmp(kv, "readonly=off") == 0)
+            ro = false;
+        else if (strcmp(kv, "format=raw") != 0)
+            return -EINVAL;
+    }
+    if (!virtio)
+        return -EINVAL;
+    a->disk_ro[a->nr_disks++] = ro;
+    return 0;
+}
+
+/* -nic virtio,mac=XX:XX:XX:XX:XX:XX */
+static int parse_nic(const char *v, struct dm_store_args *a)
+{
+    unsigned m[6];
+    char extra;
+
+    if (a->nr_nics == DMFD_MAX_NICS || sscanf(v, "virtio,mac=%2x:%2x:%2x:%2x:%2x:%2x%c", &m[0],
+                                              &m[1], &m[2], &m[3], &m[4], &m[5], &extra) != 6)
+        return -EINVAL;
+    for (int k = 0; k < 6; k++)
+        a->nic_mac[a->nr_nics][k] = (uint8_t)m[k];
+    a->nr_nics++;
+    return 0;
+}
+
 /* dm-argv: "stubdm" then words.  Unknown words are refused, so a toolstack
  * and a device model that disagree find out at once. */
 static int parse_args(char **words, unsigned n, uint64_t ram_size, struct dm_store_args *a)
@@ -90,6 +130,16 @@ static int parse_args(char **words, unsigned n, uint64_t ram_size, struct dm_sto
         } else if (strcmp(w, "-smp") == 0) {
             if (parse_uint_word(v, 1024, &a->vcpus) < 0 || a->vcpus == 0) {
                 log_error("dm-argv: -smp %s: expected a vCPU count", v);
+                return -EINVAL;
+            }
+        } else if (strcmp(w, "-drive") == 0) {
+            if (parse_drive(v, a) < 0) {
+                log_error("dm-argv: -drive %s: expected if=virtio[,readonly=on|off]", v);
+                return -EINVAL;
+            }
+        } else if (strcmp(w, "-nic") == 0) {
+            if (parse_nic(v, a) < 0) {
+                log_error("dm-argv: -nic %s: expected virtio,mac=XX:XX:XX:XX:XX:XX", v);
                 return -EINVAL;
             }
 #ifdef STUBVISOR_TEST_HOOKS

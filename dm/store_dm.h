@@ -18,12 +18,19 @@
 #include <stdint.h>
 
 #include "dm/devices.h"
+#include "lib/dmfds.h"
 
 /* What the arguments in the store say. */
 struct dm_store_args {
     char name[65];
     bool com1; /* -serial console (default) or -serial null */
     unsigned memory_mib, vcpus;
+    /* -drive / -nic words, in order: their descriptors follow DMFD_DISK0,
+     * the disks first. */
+    bool disk_ro[DMFD_MAX_DISKS];
+    unsigned nr_disks;
+    uint8_t nic_mac[DMFD_MAX_NICS][6];
+    unsigned nr_nics;
 };
 
 /* Connect through DMFD_STORE, read target and dm-argv into *args and watch

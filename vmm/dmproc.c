@@ -87,15 +87,19 @@ int dm_process_spawn(struct vmm *vmm, struct dm_process *p, int exe_fd, const ch
         fds[DMFD_QMP - DMFD_DMOP] = vmm->dm_qmp_fd >= 0 ? vmm->dm_qmp_fd : null_fd;
         nfds = DMFD_DISK0 - DMFD_DMOP;
     }
+    /* Under the toolstack the device model learns its devices from
+     * dm-argv in the store; only the descriptors come from here. */
     for (unsigned i = 0; i < vmm->nr_disks; i++) {
-        argv[argc++] = vmm->disk_ro[i] ? "--disk=ro" : "--disk=rw";
+        if (vmm->dm_store_fd < 0)
+            argv[argc++] = vmm->disk_ro[i] ? "--disk=ro" : "--disk=rw";
         fds[nfds++] = vmm->disk_fd[i];
     }
     for (unsigned i = 0; i < vmm->nr_nics; i++) {
         const uint8_t *m = vmm->nic_mac[i];
         snprintf(nic_args[i], sizeof(nic_args[i]), "--nic=%02x:%02x:%02x:%02x:%02x:%02x", m[0],
                  m[1], m[2], m[3], m[4], m[5]);
-        argv[argc++] = nic_args[i];
+        if (vmm->dm_store_fd < 0)
+            argv[argc++] = nic_args[i];
         fds[nfds++] = vmm->nic_fd[i];
     }
     if (vmm->virtio_rng)

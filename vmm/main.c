@@ -147,32 +147,37 @@ static void parse_args(int argc, char **argv, struct options *o)
         usage("give either --kernel or --firmware");
 }
 
-/* Open the disk images: PATH or PATH,ro.  The descriptors go to the
- * device model, which never opens files itself. */
+/* Open a disk image, PATH or PATH,ro, as disk number vmm->nr_disks.  The
+ * descriptors go to the device model, which never opens files itself.
+ * Dies on error (start-up). */
+void vmm_open_disk(struct vmm *vmm, const char *spec)
+{
+    char path[PATH_MAX];
+    size_t len = strlen(spec);
+    bool ro = len > 3 && strcmp(spec + len - 3, ",ro") == 0;
+    struct stat st;
+    int fd;
+
+    if (ro)
+        len -= 3;
+    if (len == 0 || len >= sizeof(path) || vmm->nr_disks == DMFD_MAX_DISKS)
+        die(EXIT_USAGE, "--disk %s: bad path", spec);
+    memcpy(path, spec, len);
+    path[len] = 0;
+    fd = open(path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+    if (fd < 0)
+        die(EXIT_USAGE, "disk %s: %s", path, strerror(errno));
+    if (fstat(fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)))
+        die(EXIT_USAGE, "disk %s: not a regular file or block device", path);
+    vmm->disk_fd[vmm->nr_disks] = fd;
+    vmm->disk_ro[vmm->nr_disks] = ro;
+    vmm->nr_disks++;
+}
+
 static void open_disks(struct vmm *vmm, const struct options *o)
 {
-    for (unsigned i = 0; i < o->nr_disks; i++) {
-        char path[PATH_MAX];
-        size_t len = strlen(o->disks[i]);
-        bool ro = len > 3 && strcmp(o->disks[i] + len - 3, ",ro") == 0;
-        struct stat st;
-        int fd;
-
-        if (ro)
-            len -= 3;
-        if (len == 0 || len >= sizeof(path))
-            die(EXIT_USAGE, "--disk %s: bad path", o->disks[i]);
-        memcpy(path, o->disks[i], len);
-        path[len] = 0;
-        fd = open(path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-        if (fd < 0)
-            die(EXIT_USAGE, "disk %s: %s", path, strerror(errno));
-        if (fstat(fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)))
-            die(EXIT_USAGE, "disk %s: not a regular file or block device", path);
-        vmm->disk_fd[i] = fd;
-        vmm->disk_ro[i] = ro;
-        vmm->nr_disks = i + 1;
-    }
+    for (unsigned i = 0; i < o->nr_disks; i++)
+        vmm_open_disk(vmm, o->disks[i]);
 }
 
 static uint16_t parse_port(const char *s, char **end)
@@ -188,7 +193,7 @@ static uint16_t parse_port(const char *s, char **end)
  * binds 127.0.0.1:LPORT and sends to 127.0.0.1:RPORT), a datagram socket
  * connected to a unix socket (unix:PATH), or a tap device (tap:IFNAME).
  * Returns the descriptor; dies on error (start-up). */
-static int open_nic(const char *spec)
+int vmm_open_nic(const char *spec)
 {
     int fd = -1;
 
@@ -238,7 +243,7 @@ static void open_nics(struct vmm *vmm, const struct options *o)
         /* A locally administered address, distinct per NIC and guest. */
         uint8_t mac[6] = {0x52,      0x54, 0x00, (uint8_t)(getpid() >> 8), (uint8_t)getpid(),
                           (uint8_t)i};
-        vmm->nic_fd[i] = open_nic(o->nics[i]);
+        vmm->nic_fd[i] = vmm_open_nic(o->nics[i]);
         memcpy(vmm->nic_mac[i], mac, 6);
         vmm->nr_nics = i + 1;
     }

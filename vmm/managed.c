@@ -13,7 +13,8 @@
  *     unless the reason is one the toolstack asked to preserve: then the
  *     guest stays, stopped, until "destroy".
  *
- * usage: stubvmm --managed --dir DIR --kernel FILE --status-fd N
+ * usage: stubvmm --managed --dir DIR --kernel FILE|--firmware seabios|FILE --status-fd N
+ *                [--disk PATH[,ro]]... [--nic SPEC --mac XX:XX:XX:XX:XX:XX]...
  *                [--memory MiB] [--vcpus N] [--cmdline S] [--dm stubdom|process]
  *                [--store-fd N] [--serial-file PATH] [--preserve poweroff,reboot,crash]
  */
@@ -31,6 +32,7 @@
 
 #include "lib/fdio.h"
 #include "lib/log.h"
+#include "vmm/firmware.h"
 #include "vmm/managed.h"
 
 #define MAX_KERNEL_SIZE (64u << 20)
@@ -40,7 +42,8 @@ static noreturn void managed_usage(const char *why)
     if (why)
         fprintf(stderr, "stubvmm: %s\n", why);
     fprintf(stderr,
-            "usage: stubvmm --managed --dir DIR --kernel FILE --status-fd N\n"
+            "usage: stubvmm --managed --dir DIR --kernel FILE|--firmware seabios|FILE\n"
+            "               --status-fd N [--disk PATH[,ro]]... [--nic SPEC --mac MAC]...\n"
             "               [--memory MiB] [--vcpus N] [--cmdline S] [--dm stubdom|process]\n"
             "               [--store-fd N] [--serial-file PATH] [--preserve LIST]\n");
     exit(EXIT_USAGE);
@@ -85,7 +88,26 @@ static void parse(int argc, char **argv, struct managed *m)
             m->dir = v;
         else if (strcmp(a, "--kernel") == 0)
             m->kernel = v;
-        else if (strcmp(a, "--memory") == 0)
+        else if (strcmp(a, "--firmware") == 0)
+            m->firmware = v;
+        else if (strcmp(a, "--disk") == 0) {
+            if (m->nr_disks == DMFD_MAX_DISKS)
+                managed_usage("too many --disk options");
+            m->disks[m->nr_disks++] = v;
+        } else if (strcmp(a, "--nic") == 0) {
+            if (m->nr_nics == DMFD_MAX_NICS)
+                managed_usage("too many --nic options");
+            m->nics[m->nr_nics++] = v;
+        } else if (strcmp(a, "--mac") == 0) {
+            unsigned b[6];
+            char extra;
+            if (m->nr_macs == DMFD_MAX_NICS || sscanf(v, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1],
+                                                      &b[2], &b[3], &b[4], &b[5], &extra) != 6)
+                managed_usage("--mac: expected XX:XX:XX:XX:XX:XX");
+            for (int k = 0; k < 6; k++)
+                m->macs[m->nr_macs][k] = (uint8_t)b[k];
+            m->nr_macs++;
+        } else if (strcmp(a, "--memory") == 0)
             m->memory_mib = number(v, VMM_MIN_MEMORY_MIB, VMM_MAX_MEMORY_MIB, "--memory");
         else if (strcmp(a, "--vcpus") == 0)
             m->vcpus = number(v, 1, VMM_MAX_VCPUS, "--vcpus");
@@ -111,8 +133,10 @@ static void parse(int argc, char **argv, struct managed *m)
         } else
             managed_usage("unknown option");
     }
-    if (!m->dir || !m->kernel || m->status_fd < 0)
-        managed_usage("--dir, --kernel and --status-fd are required");
+    if (!m->dir || !m->kernel == !m->firmware || m->status_fd < 0)
+        managed_usage("--dir, --kernel or --firmware, and --status-fd are required");
+    if (m->nr_macs != m->nr_nics)
+        managed_usage("give one --mac per --nic");
     if (strlen(m->cmdline) > VMM_MAX_CMDLINE)
         managed_usage("--cmdline is too long");
 }
@@ -207,23 +231,36 @@ int managed_main(int argc, char **argv)
     exe_fd = dm_exe_open();
     if (exe_fd < 0)
         die(EXIT_SYSTEM, "cannot find the device model (set STUBVISOR_DM)");
-    image = load_file(m->kernel, &image_size);
-    if (!image)
-        die(EXIT_USAGE, "kernel %s: not a readable regular file of 1 byte to %u MiB", m->kernel,
-            MAX_KERNEL_SIZE >> 20);
+    {
+        const char *path = m->firmware ? firmware_path(m->firmware) : m->kernel;
+        image = load_file(path, &image_size);
+        if (!image)
+            die(EXIT_USAGE, "%s %s: not a readable regular file of 1 byte to %u MiB",
+                m->firmware ? "firmware" : "kernel", path, MAX_KERNEL_SIZE >> 20);
+    }
     if (vmm_create(&m->vmm, m->memory_mib) < 0)
         die(EXIT_SYSTEM, "cannot create the VM");
     m->vmm.placement = m->placement;
+    for (unsigned i = 0; i < m->nr_disks; i++)
+        vmm_open_disk(&m->vmm, m->disks[i]);
+    for (unsigned i = 0; i < m->nr_nics; i++) {
+        m->vmm.nic_fd[i] = vmm_open_nic(m->nics[i]);
+        memcpy(m->vmm.nic_mac[i], m->macs[i], 6);
+        m->vmm.nr_nics = i + 1;
+    }
     m->vmm.spin_us = 10;
     m->vmm.dm_spin_us = 10;
     m->vmm.stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (m->vmm.stop_efd < 0)
         die(EXIT_SYSTEM, "eventfd: %s", strerror(errno));
-    if (pvh_load(&m->vmm, image, image_size, m->cmdline) < 0)
+    if (m->firmware ? firmware_load(&m->vmm, image, image_size) < 0
+                    : pvh_load(&m->vmm, image, image_size, m->cmdline) < 0)
         exit(EXIT_USAGE);
     free(image);
     if (vmm_create_vcpus(&m->vmm, m->vcpus) < 0)
         die(EXIT_SYSTEM, "cannot create the vCPUs");
+    if (m->firmware && firmware_reset_vcpu(&m->vmm.vcpus[0]) < 0)
+        die(EXIT_SYSTEM, "cannot put the vCPU at the reset vector");
     if (console_server_init(m) < 0 || control_init(m) < 0 || qmp_relay_init(m) < 0)
         die(EXIT_SYSTEM, "cannot set up the console and control sockets in %s", m->dir);
 
@@ -241,7 +278,12 @@ int managed_main(int argc, char **argv)
     if (dm_process_spawn(&m->vmm, &m->dm, exe_fd, NULL) < 0)
         die(EXIT_SYSTEM, "cannot start the device model");
     close(exe_fd);
-    close_quietly(m->store_fd); /* the device model's now */
+    close_quietly(m->store_fd); /* the device model's now, and the disks and NICs */
+    for (unsigned i = 0; i < m->vmm.nr_disks; i++)
+        close(m->vmm.disk_fd[i]);
+    for (unsigned i = 0; i < m->vmm.nr_nics; i++)
+        close(m->vmm.nic_fd[i]);
+    m->vmm.nr_disks = m->vmm.nr_nics = 0;
     close_quietly(m->vmm.dm_qmp_fd);
     m->vmm.dm_qmp_fd = -1;
     close_quietly(m->vmm.dm_save_fd);

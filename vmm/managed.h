@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "lib/dmfds.h"
 #include "vmm/vmm.h"
 
 #define MANAGED_MAX_CONTROL_CLIENTS 4
@@ -18,7 +19,13 @@ enum guest_state { GUEST_PAUSED, GUEST_RUNNING, GUEST_SHUTDOWN, GUEST_CRASHED };
 
 struct managed {
     /* options */
-    const char *dir, *kernel, *cmdline, *serial_file;
+    const char *dir, *kernel, *firmware, *cmdline, *serial_file;
+    const char *disks[DMFD_MAX_DISKS]; /* --disk PATH[,ro], in order */
+    unsigned nr_disks;
+    const char *nics[DMFD_MAX_NICS]; /* --nic SPEC, in order */
+    unsigned nr_nics;
+    uint8_t macs[DMFD_MAX_NICS][6]; /* --mac, the i-th for the i-th --nic */
+    unsigned nr_macs;
     unsigned memory_mib, vcpus;
     enum vmm_placement placement;
     bool preserve_poweroff, preserve_reboot, preserve_crash;
@@ -55,6 +62,11 @@ struct managed {
     char ctl_buf[MANAGED_MAX_CONTROL_CLIENTS][256];
     size_t ctl_len[MANAGED_MAX_CONTROL_CLIENTS];
 };
+
+/* main.c: open a disk (PATH[,ro]) as the VM's next disk; open a NIC back
+ * end (udp:LPORT:RPORT, unix:PATH, tap:IFNAME).  Both die on error. */
+void vmm_open_disk(struct vmm *vmm, const char *spec);
+int vmm_open_nic(const char *spec);
 
 /* `stubvmm --managed ...`: never returns to the standalone path. */
 int managed_main(int argc, char **argv);
