@@ -25,6 +25,10 @@ expect_eq "device-model-domid" 0 "$(xenstore-read /local/domain/$d/image/device-
 expect_eq "placement" inline "$(xenstore-read /local/domain/$d/stubvisor/placement)"
 xenstore-ls /local/domain | grep -q 'te-dm' && fail "a te-dm domain in the store"
 
+# QMP has nobody to answer inline: a prompt refusal, not a hang.
+out=$(timeout 10 "$STUBCTL" qmp te '{"execute":"query-status"}' 2>&1) && fail "qmp answered: $out"
+expect_contains "qmp refusal" "runs inline" "$out"
+
 console_start te
 printf 'stubvisor-ping\r' >&3
 wait_for 10 console_has te stubvisor-ping || fail "no echo on the console: $(cat "$TEST_TMP/console-te.out")"
