@@ -15,6 +15,11 @@
  *      /local/domain/<dm>/device-model/<guest>/state (30 s);
  *   5. unpause (unless -p).
  *
+ * With device_model_placement = "inline" the device model runs inside
+ * stubvmm: there is no device model domain (device-model-domid is 0, as
+ * libxl writes for a dom0 device model), only the guest is introduced, no
+ * dm-argv is written and step 4 is skipped.
+ *
  * Then, like xl's per-domain child, the supervisor waits for stubvmm to
  * end, applies on_poweroff/on_reboot/on_crash (destroy or restart;
  * preserve is stubvmm's business: it keeps the guest) and removes every
@@ -139,6 +144,8 @@ static int write_nodes(struct xsc *xs, uint32_t tx, struct guest *g)
     rc = rc ?: xsc_write_str(xs, tx, path, c->name);
     snprintf(path, sizeof(path), "%s/uuid", vm);
     rc = rc ?: xsc_write_str(xs, tx, path, g->uuid);
+    if (D == 0)
+        return rc; /* inline: no device model domain */
     snprintf(path, sizeof(path), "%s/image/dm-argv", vm);
     rc = rc ?: perms(xs, tx, path, 0, 'n', D, 'r');
     {
@@ -221,6 +228,7 @@ static int allocate(struct xsc *xs, struct guest *g, char *err, size_t errlen)
             snprintf(err, errlen, "domain '%s' already exists", g->cfg->name);
             return -EEXIST;
         }
+        bool inl = g->cfg->placement == PLACEMENT_INLINE;
         g->domid = g->dm_domid = 0;
         for (unsigned id = 1; id <= STUBCTL_MAX_DOMID && !g->dm_domid; id++) {
             if (used[id])
@@ -229,8 +237,10 @@ static int allocate(struct xsc *xs, struct guest *g, char *err, size_t errlen)
                 g->domid = id;
             else
                 g->dm_domid = id;
+            if (inl)
+                break;
         }
-        if (!g->dm_domid) {
+        if (!g->domid || (!inl && !g->dm_domid)) {
             xsc_transaction_end(xs, tx, false);
             snprintf(err, errlen, "no free domain ids");
             return -ENOSPC;
@@ -267,9 +277,11 @@ static int introduce(struct xsc *xs, struct guest *g, int *dm_end, char *err, si
     /* The guest has no store client (no PV drivers): its end is closed at
      * once, but the store keeps its record until RELEASE. */
     rc = xsc_introduce(xs, g->domid, gp[0]);
-    rc = rc ?: xsc_introduce(xs, g->dm_domid, dp[0]);
-    rc = rc ?: xsc_set_target(xs, g->dm_domid, g->domid);
-    if (rc == 0) {
+    if (g->dm_domid) {
+        rc = rc ?: xsc_introduce(xs, g->dm_domid, dp[0]);
+        rc = rc ?: xsc_set_target(xs, g->dm_domid, g->domid);
+    }
+    if (rc == 0 && g->dm_domid) {
         *dm_end = dp[1];
         dp[1] = -1;
     }
@@ -320,7 +332,8 @@ static int spawn_vmm(struct guest *g, int dm_end, char *err, size_t errlen)
         dup2(logfd, 2);
         /* Two descriptors pass: fixed numbers above stdio. */
         dup2(st[1], 3);
-        dup2(dm_end, 4);
+        if (dm_end >= 0)
+            dup2(dm_end, 4);
         snprintf(sfd, sizeof(sfd), "3");
         snprintf(dfd, sizeof(dfd), "4");
         const char *argv[40 + 2 * CONFIG_MAX_DISKS + 4 * CONFIG_MAX_VIFS];
@@ -357,7 +370,8 @@ static int spawn_vmm(struct guest *g, int dm_end, char *err, size_t errlen)
             argv[n++] = "--cmdline", argv[n++] = c->cmdline ? c->cmdline : "";
         argv[n++] = "--dm", argv[n++] = config_placement_name(c->placement);
         argv[n++] = "--status-fd", argv[n++] = sfd;
-        argv[n++] = "--store-fd", argv[n++] = dfd;
+        if (dm_end >= 0)
+            argv[n++] = "--store-fd", argv[n++] = dfd;
         argv[n++] = "--preserve", argv[n++] = preserve;
         if (c->nserials && c->serials[0].kind == SERIAL_FILE)
             argv[n++] = "--serial-file", argv[n++] = c->serials[0].path;
@@ -485,7 +499,8 @@ static int start_guest(struct xsc *xs, struct guest *g, char *err, size_t errlen
         rc = -EIO;
         goto fail;
     }
-    rc = wait_dm_running(xs, g, err, errlen);
+    if (g->dm_domid) /* inline: the device model is ready with stubvmm */
+        rc = wait_dm_running(xs, g, err, errlen);
     if (rc < 0)
         goto fail;
     if (!g->paused && (rc = ctl_control(xs, g->domid, "unpause", reply, sizeof(reply))) < 0) {
@@ -675,13 +690,6 @@ int main_create(int argc, char **argv)
     /* What this stubvmm cannot do yet is refused before anything exists. */
     if (check_devices(argv[optind], &cfg) < 0)
         goto out;
-    if (cfg.placement == PLACEMENT_INLINE) {
-        fprintf(stderr,
-                "stubctl: %s: device_model_placement: \"inline\" is not supported by "
-                "stubctl yet\n",
-                argv[optind]);
-        goto out;
-    }
     if (cfg.memory_mib > MAX_VMM_MEMORY_MIB) {
         fprintf(stderr, "stubctl: %s: memory: at most %d MiB\n", argv[optind], MAX_VMM_MEMORY_MIB);
         goto out;

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "dm/devices.h"
@@ -123,7 +124,11 @@ static ssize_t host_console_read(void *h, unsigned idx, void *buf, size_t len)
 
     if (idx != 3 || vmm->in_fd < 0)
         return 0;
-    r = read(vmm->in_fd, buf, len);
+    /* Under the toolstack in_fd is a socket whose other direction the vCPUs
+     * write with blocking sends: read it without blocking. */
+    r = recv(vmm->in_fd, buf, len, MSG_DONTWAIT);
+    if (r < 0 && errno == ENOTSOCK)
+        r = read(vmm->in_fd, buf, len);
     if (r < 0)
         return errno == EAGAIN ? 0 : -errno;
     if (r == 0 && len > 0)

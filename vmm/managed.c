@@ -13,9 +13,14 @@
  *     unless the reason is one the toolstack asked to preserve: then the
  *     guest stays, stopped, until "destroy".
  *
+ * With --dm inline the device model runs here, on the vCPU threads: its
+ * UART (console 3) talks to one end of a socketpair whose other end stands
+ * in for the device model's console descriptor, so the console server is
+ * the same for every placement.  There is no device model to die.
+ *
  * usage: stubvmm --managed --dir DIR --kernel FILE|--firmware seabios|FILE --status-fd N
  *                [--disk PATH[,ro]]... [--nic SPEC --mac XX:XX:XX:XX:XX:XX]...
- *                [--memory MiB] [--vcpus N] [--cmdline S] [--dm stubdom|process]
+ *                [--memory MiB] [--vcpus N] [--cmdline S] [--dm stubdom|process|inline]
  *                [--store-fd N] [--serial-file PATH] [--preserve poweroff,reboot,crash]
  */
 #include <errno.h>
@@ -27,6 +32,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -41,11 +47,12 @@ static noreturn void managed_usage(const char *why)
 {
     if (why)
         fprintf(stderr, "stubvmm: %s\n", why);
-    fprintf(stderr,
-            "usage: stubvmm --managed --dir DIR --kernel FILE|--firmware seabios|FILE\n"
-            "               --status-fd N [--disk PATH[,ro]]... [--nic SPEC --mac MAC]...\n"
-            "               [--memory MiB] [--vcpus N] [--cmdline S] [--dm stubdom|process]\n"
-            "               [--store-fd N] [--serial-file PATH] [--preserve LIST]\n");
+    fprintf(
+        stderr,
+        "usage: stubvmm --managed --dir DIR --kernel FILE|--firmware seabios|FILE\n"
+        "               --status-fd N [--disk PATH[,ro]]... [--nic SPEC --mac MAC]...\n"
+        "               [--memory MiB] [--vcpus N] [--cmdline S] [--dm stubdom|process|inline]\n"
+        "               [--store-fd N] [--serial-file PATH] [--preserve LIST]\n");
     exit(EXIT_USAGE);
 }
 
@@ -118,8 +125,10 @@ static void parse(int argc, char **argv, struct managed *m)
                 m->placement = PLACEMENT_STUBDOM;
             else if (strcmp(v, "process") == 0)
                 m->placement = PLACEMENT_PROCESS;
+            else if (strcmp(v, "inline") == 0)
+                m->placement = PLACEMENT_INLINE;
             else
-                managed_usage("--dm must be stubdom or process");
+                managed_usage("--dm must be stubdom, process or inline");
         } else if (strcmp(a, "--status-fd") == 0)
             m->status_fd = open_fd_arg(v, "--status-fd");
         else if (strcmp(a, "--store-fd") == 0)
@@ -207,13 +216,35 @@ static void guest_stopped(struct managed *m)
     m->quit = true;
 }
 
+/* --dm inline: the console pair and the device model in this process.
+ * m->dm stays without a child (pid 0, descriptors -1) but for its
+ * console_fd, the console server's end. */
+static int inline_start(struct managed *m)
+{
+    int sp[2];
+
+    m->dm.child.pid = 0;
+    m->dm.child.pidfd = m->dm.dmop_fd = -1;
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
+        return -errno;
+    fd_set_nonblock(sp[0], 1);
+    m->dm.console_fd = sp[0];
+    m->vmm.in_fd = m->vmm.out_fd = sp[1]; /* blocking sends, MSG_DONTWAIT reads */
+    close_quietly(m->store_fd);           /* no device model domain: unused */
+    m->store_fd = -1;
+    close_quietly(m->vmm.dm_qmp_fd); /* nobody answers QMP inline */
+    m->vmm.dm_qmp_fd = -1;
+    return inline_dm_create(&m->vmm);
+}
+
 int managed_main(int argc, char **argv)
 {
     struct managed *m = calloc(1, sizeof(*m));
     sigset_t set;
     uint8_t *image;
     size_t image_size = 0;
-    int exe_fd;
+    int exe_fd = -1;
+    bool inl;
 
     if (!m)
         die(EXIT_SYSTEM, "out of memory");
@@ -228,8 +259,8 @@ int managed_main(int argc, char **argv)
     m->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
     if (m->sigfd < 0)
         die(EXIT_SYSTEM, "signalfd: %s", strerror(errno));
-    exe_fd = dm_exe_open();
-    if (exe_fd < 0)
+    inl = m->placement == PLACEMENT_INLINE;
+    if (!inl && (exe_fd = dm_exe_open()) < 0)
         die(EXIT_SYSTEM, "cannot find the device model (set STUBVISOR_DM)");
     {
         const char *path = m->firmware ? firmware_path(m->firmware) : m->kernel;
@@ -264,6 +295,11 @@ int managed_main(int argc, char **argv)
     if (console_server_init(m) < 0 || control_init(m) < 0 || qmp_relay_init(m) < 0)
         die(EXIT_SYSTEM, "cannot set up the console and control sockets in %s", m->dir);
 
+    if (inl) {
+        if (inline_start(m) < 0)
+            die(EXIT_SYSTEM, "cannot set up the device model");
+        goto started;
+    }
     m->vmm.dm_store_fd = m->store_fd;
     /* Consoles 1 and 2: one file, two offsets, so that "continue" reads back
      * what "save" wrote.  Removed with the run directory. */
@@ -290,6 +326,7 @@ int managed_main(int argc, char **argv)
     close_quietly(m->vmm.dm_restore_fd);
     m->vmm.dm_save_fd = m->vmm.dm_restore_fd = -1;
     m->store_fd = m->vmm.dm_store_fd = -1;
+started:
     m->dm_alive = true;
     m->state = GUEST_PAUSED;
     /* Sockets listen, the DM is on its way: the toolstack may talk to us. */
@@ -305,6 +342,9 @@ int managed_main(int argc, char **argv)
     if (m->dm_alive)
         console_server_drain(m);
     dm_process_destroy(&m->dm);
+    inline_dm_destroy(&m->vmm);
+    close_quietly(m->vmm.out_fd); /* inline: the UART's end of the console pair */
+    m->vmm.in_fd = m->vmm.out_fd = -1;
     managed_report_exit(m, m->stop_reason[0] ? m->stop_reason : "destroy", m->guest_status);
     control_dispose(m);
     qmp_relay_dispose(m);
@@ -349,11 +389,12 @@ uint64_t managed_dm_cpu(struct managed *m)
     return m->dm_cpu_us;
 }
 
-enum { P_STOP, P_SIG, P_PIDFD, P_DMOP, P_FIXED };
+enum { P_STOP, P_SIG, P_PIDFD, P_DMOP, P_IN, P_TIMER, P_EVENTS, P_FIXED };
 
 void managed_loop(struct managed *m)
 {
     struct vmm *vmm = &m->vmm;
+    bool inl = m->placement == PLACEMENT_INLINE, in_full = false;
 
     while (!m->quit) {
         struct pollfd pf[P_FIXED + MANAGED_MAX_POLL];
@@ -374,7 +415,15 @@ void managed_loop(struct managed *m)
             pf[i] = (struct pollfd){.fd = -1};
         pf[P_STOP] = (struct pollfd){.fd = vmm->stop_efd, .events = POLLIN};
         pf[P_SIG] = (struct pollfd){.fd = m->sigfd, .events = POLLIN};
-        if (m->dm_alive) {
+        if (inl) {
+            /* The UART's input, its timers and the NIC back ends. */
+            if (!atomic_load(&vmm->in_eof))
+                pf[P_IN] = (struct pollfd){.fd = vmm->in_fd, .events = POLLIN};
+            pf[P_TIMER] = (struct pollfd){.fd = inline_dm_timer_fd(vmm), .events = POLLIN};
+            pf[P_EVENTS] = (struct pollfd){.fd = inline_dm_events_fd(vmm), .events = POLLIN};
+            if (in_full)
+                timeout = 5; /* the UART was full: retry soon */
+        } else if (m->dm_alive) {
             pf[P_PIDFD] = (struct pollfd){.fd = m->dm.child.pidfd, .events = POLLIN};
             pf[P_DMOP] = (struct pollfd){.fd = m->dm.dmop_fd, .events = POLLIN};
             if (m->vcpus_started)
@@ -398,7 +447,13 @@ void managed_loop(struct managed *m)
                 return;
             }
         }
-        if (m->dm_alive && (pf[P_DMOP].revents & (POLLIN | POLLHUP | POLLERR))) {
+        if (inl && ((pf[P_IN].revents & POLLIN) || in_full))
+            in_full = inline_dm_console_poll(vmm);
+        if (pf[P_TIMER].revents & POLLIN)
+            inline_dm_timer_poll(vmm);
+        if (pf[P_EVENTS].revents & POLLIN)
+            inline_dm_events_run(vmm);
+        if (!inl && m->dm_alive && (pf[P_DMOP].revents & (POLLIN | POLLHUP | POLLERR))) {
             if (dm_process_serve(vmm, &m->dm) < 0) {
                 struct pollfd dead = {.fd = m->dm.child.pidfd, .events = POLLIN};
                 managed_dm_failed(m, poll(&dead, 1, 2000) > 0
@@ -417,7 +472,7 @@ void managed_loop(struct managed *m)
                 log_debug("stop eventfd: %s", strerror(errno));
             guest_stopped(m);
         }
-        if (m->dm_alive && m->vcpus_started)
+        if (!inl && m->dm_alive && m->vcpus_started)
             ioreq_flush_posted(vmm);
     }
 }

@@ -64,10 +64,12 @@ void qmp_relay_handle(struct managed *m, struct pollfd *pf, unsigned n)
             int c = accept4(m->qmp_listen, NULL, NULL, SOCK_CLOEXEC);
             if (c < 0)
                 continue;
-            if (m->qmp_client >= 0 || !m->dm_alive) {
+            /* Inline, nobody answers QMP: say so rather than leave the
+             * client waiting for a greeting. */
+            if (m->qmp_client >= 0 || !m->dm_alive || m->placement == PLACEMENT_INLINE) {
                 static const char busy[] =
-                    "{\"error\": {\"class\": \"GenericError\", \"desc\": \"QMP is busy or the "
-                    "device model is gone\"}}\n";
+                    "{\"error\": {\"class\": \"GenericError\", \"desc\": \"QMP is busy, the "
+                    "device model is gone, or it runs inline\"}}\n";
                 if (send(c, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
                     log_debug("qmp relay: %s", strerror(errno));
                 close(c);
