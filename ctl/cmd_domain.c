@@ -198,15 +198,25 @@ int main_log(int argc, char **argv)
     return 0;
 }
 
+/* console [-t pv|serial] DOMAIN (xl's spelling). */
 int main_console(int argc, char **argv)
 {
     unsigned domid;
+    bool pv = false;
     int rc;
-    struct xsc *xs = open_domain(argc, argv, "console", &domid, &rc);
+    struct xsc *xs;
 
+    if (argc == 4 && strcmp(argv[1], "-t") == 0) {
+        if (strcmp(argv[2], "pv") != 0 && strcmp(argv[2], "serial") != 0)
+            return cmd_usage("console");
+        pv = strcmp(argv[2], "pv") == 0;
+        argv += 2;
+        argc -= 2;
+    }
+    xs = open_domain(argc, argv, "console", &domid, &rc);
     if (!xs)
         return rc;
-    rc = ctl_console_attach(xs, domid, false);
+    rc = ctl_console_attach_type(xs, domid, false, pv);
     xsc_close(xs);
     return rc;
 }

@@ -104,6 +104,8 @@ struct domain_config {
     size_t nvifs;
     struct serial_spec *serials; /* COM1 first; default: one SERIAL_PTY */
     size_t nserials;
+    bool virtio_console; /* a virtio-console port (`stubctl console -t pv`) */
+    bool virtio_rng;     /* a virtio-rng device */
 
     enum lifecycle_action on_poweroff, on_reboot, on_crash;
     enum dm_placement placement;

@@ -112,6 +112,27 @@ static int key_stubdomain_memory(struct build *b, const struct cfg_setting *set)
                           &b->cfg->stubdomain_memory_mib);
 }
 
+/* xl's booleans: 0 or 1. */
+static int get_flag(struct build *b, const struct cfg_setting *set, bool *out)
+{
+    uint64_t v;
+    int rc = cfg_get_number(b, set, "(0 or 1)", 0, 1, &v);
+    if (rc)
+        return rc;
+    *out = v != 0;
+    return 0;
+}
+
+static int key_virtio_console(struct build *b, const struct cfg_setting *set)
+{
+    return get_flag(b, set, &b->cfg->virtio_console);
+}
+
+static int key_virtio_rng(struct build *b, const struct cfg_setting *set)
+{
+    return get_flag(b, set, &b->cfg->virtio_rng);
+}
+
 static int key_vcpus(struct build *b, const struct cfg_setting *set)
 {
     uint64_t v;
@@ -433,6 +454,8 @@ static const struct {
     {"disk", key_disk},
     {"vif", key_vif},
     {"serial", key_serial},
+    {"virtio_console", key_virtio_console},
+    {"virtio_rng", key_virtio_rng},
     {"on_poweroff", key_on_poweroff},
     {"on_reboot", key_on_reboot},
     {"on_crash", key_on_crash},

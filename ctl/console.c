@@ -1,4 +1,5 @@
-/* `stubctl console`: attach to the guest's COM1 on DIR/console.sock.  With a
+/* `stubctl console [-t pv|serial]`: attach to the guest's COM1 on
+ * DIR/console.sock, or its virtio console on DIR/console-pv.sock.  With a
  * terminal on stdin it goes raw and Ctrl-] detaches, as with xl console;
  * otherwise it shows output until the guest goes away (or a signal). */
 #include <errno.h>
@@ -19,6 +20,11 @@
 
 int ctl_console_attach(struct xsc *xs, unsigned domid, bool unpause)
 {
+    return ctl_console_attach_type(xs, domid, unpause, false);
+}
+
+int ctl_console_attach_type(struct xsc *xs, unsigned domid, bool unpause, bool pv)
+{
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     struct termios saved, raw;
     bool tty = isatty(STDIN_FILENO), in_open = true;
@@ -26,12 +32,15 @@ int ctl_console_attach(struct xsc *xs, unsigned domid, bool unpause)
     int fd, rc = 0;
 
     ctl_domain_dir(domid, dir, sizeof(dir));
-    if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/console.sock", dir) >=
-        sizeof(sa.sun_path))
+    if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", dir,
+                         pv ? "console-pv.sock" : "console.sock") >= sizeof(sa.sun_path))
         return 1;
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-        fprintf(stderr, "stubctl: console of domain %u: %s\n", domid, strerror(errno));
+        if (pv && errno == ENOENT)
+            fprintf(stderr, "stubctl: domain %u has no pv console (virtio_console = 1)\n", domid);
+        else
+            fprintf(stderr, "stubctl: console of domain %u: %s\n", domid, strerror(errno));
         close_quietly(fd);
         return 1;
     }

@@ -375,6 +375,10 @@ static int spawn_vmm(struct guest *g, int dm_end, char *err, size_t errlen)
         argv[n++] = "--preserve", argv[n++] = preserve;
         if (c->nserials && c->serials[0].kind == SERIAL_FILE)
             argv[n++] = "--serial-file", argv[n++] = c->serials[0].path;
+        if (c->virtio_console)
+            argv[n++] = "--virtio-console";
+        if (c->virtio_rng)
+            argv[n++] = "--rng";
         argv[n] = NULL;
         execv(prog, (char **)argv);
         fprintf(stderr, "stubctl: exec %s: %s\n", prog, strerror(errno));

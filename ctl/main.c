@@ -21,7 +21,9 @@ static const struct cmd_spec cmd_table[] = {
     {"reboot", main_reboot, "Issue a reboot signal to a domain", "DOMAIN"},
     {"pause", main_pause, "Pause execution of a domain", "DOMAIN"},
     {"unpause", main_unpause, "Unpause a paused domain", "DOMAIN"},
-    {"console", main_console, "Attach to a domain's console (Ctrl-] detaches)", "DOMAIN"},
+    {"console", main_console, "Attach to a domain's console (Ctrl-] detaches)",
+     "[-t pv|serial] DOMAIN\n"
+     "  -t  the console: serial (COM1, the default) or pv (the virtio console)"},
     {"domid", main_domid, "Convert a domain name to a domain id", "DOMAIN-NAME"},
     {"domname", main_domname, "Convert a domain id to a domain name", "DOMAIN-ID"},
     {"log", main_log, "Print a domain's device model log (its console 0)", "DOMAIN"},

@@ -96,5 +96,7 @@ int main_qmp(int argc, char **argv);
  * guest once attached (create -c: no output is missed).  Returns an exit
  * code. */
 int ctl_console_attach(struct xsc *xs, unsigned domid, bool unpause);
+/* The same for the virtio console (pv) or COM1. */
+int ctl_console_attach_type(struct xsc *xs, unsigned domid, bool unpause, bool pv);
 
 #endif

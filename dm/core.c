@@ -204,34 +204,38 @@ int dm_console_attach(struct dm *dm, unsigned idx, const struct dm_console_rx *r
     return 0;
 }
 
+bool dm_console_poll_one(struct dm *dm, unsigned idx)
+{
+    struct dm_console_rx *c = idx < DM_MAX_CONSOLES ? &dm->consoles[idx] : NULL;
+    uint8_t buf[64];
+    size_t room;
+    ssize_t n;
+
+    if (!c || !c->rx)
+        return false;
+    /* Read no more than the device takes: what it cannot take yet stays in
+     * the host's socket buffer, which is the flow control. */
+    while ((room = c->room(c->opaque)) > 0) {
+        if (room > sizeof(buf))
+            room = sizeof(buf);
+        n = dm->host->console_read(dm->h, idx, buf, room);
+        if (n <= 0)
+            break;
+        c->rx(c->opaque, buf, (size_t)n);
+        /* A short read drained the source: reading again could block. */
+        if ((size_t)n < room)
+            break;
+    }
+    return room == 0;
+}
+
 bool dm_console_poll(struct dm *dm)
 {
     bool full = false;
 
-    for (unsigned idx = 0; idx < DM_MAX_CONSOLES; idx++) {
-        struct dm_console_rx *c = &dm->consoles[idx];
-        uint8_t buf[64];
-        size_t room;
-        ssize_t n;
-
-        if (!c->rx)
-            continue;
-        /* Read no more than the device takes: what it cannot take yet stays
-         * in the host's socket buffer, which is the flow control. */
-        while ((room = c->room(c->opaque)) > 0) {
-            if (room > sizeof(buf))
-                room = sizeof(buf);
-            n = dm->host->console_read(dm->h, idx, buf, room);
-            if (n <= 0)
-                break;
-            c->rx(c->opaque, buf, (size_t)n);
-            /* A short read drained the source: reading again could block. */
-            if ((size_t)n < room)
-                break;
-        }
-        if (room == 0)
+    for (unsigned idx = 0; idx < DM_MAX_CONSOLES; idx++)
+        if (dm_console_poll_one(dm, idx))
             full = true;
-    }
     return full;
 }
 

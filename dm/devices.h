@@ -13,6 +13,7 @@
 #define DM_COM1_PORT       0x3f8
 #define DM_COM1_IRQ        4
 #define DM_COM1_CONSOLE    3
+#define DM_VIRTIO_CONSOLE  4 /* the virtio-console port (lib/dmfds.h: its descriptor) */
 #define DM_DEBUGCON_PORT   0x402
 #define DM_DEBUG_EXIT_PORT 0xf4
 

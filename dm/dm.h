@@ -117,6 +117,9 @@ int dm_console_attach(struct dm *dm, unsigned idx, const struct dm_console_rx *r
  * device is full (its input waits in the host; call again after the guest
  * ran), false otherwise. */
 bool dm_console_poll(struct dm *dm);
+/* The same for console idx alone: true if its device is full (or, for a
+ * virtio console, has no receive buffer yet). */
+bool dm_console_poll_one(struct dm *dm, unsigned idx);
 
 /* Descriptors a device wants to hear from (ioeventfds, NIC back ends):
  * the core calls fn when fd is readable.  A placement that runs an event

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "dm/devices.h"
 #include "dm/server.h"
 #include "lib/dmfds.h"
 #include "lib/fdio.h"
@@ -138,28 +139,45 @@ static int host_shutdown(void *h, unsigned reason, unsigned status)
     return dmop_call(s->dmop_fd, &req, -1, NULL, NULL, NULL);
 }
 
-/* Consoles are descriptors DMFD_CONSOLE0 + idx, handed over at spawn. */
-static int console_fd(unsigned idx)
+/* Consoles 0-3 are descriptors DMFD_CONSOLE0 + idx, handed over at spawn;
+ * the virtio console's comes after the disks and NICs. */
+static int console_fd(const struct ioreq_server *s, unsigned idx)
 {
-    return idx <= 3 ? DMFD_CONSOLE0 + (int)idx : -1;
+    if (idx <= 3)
+        return DMFD_CONSOLE0 + (int)idx;
+    if (idx == DM_VIRTIO_CONSOLE && s->virtio_console_fd > 0)
+        return s->virtio_console_fd;
+    return -1;
 }
 
 static int host_console_write(void *h, unsigned idx, const void *buf, size_t len)
 {
-    int fd = console_fd(idx);
+    int fd = console_fd(h, idx);
+    const uint8_t *p = buf;
 
-    (void)h;
     if (fd < 0)
         return -EBADF;
-    return write_full(fd, buf, len) < 0 ? -errno : 0;
+    /* send(): a console whose other end is gone is EPIPE, not SIGPIPE. */
+    while (len > 0) {
+        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+        if (n < 0 && errno == ENOTSOCK)
+            n = write(fd, p, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
 }
 
 static ssize_t host_console_read(void *h, unsigned idx, void *buf, size_t len)
 {
-    int fd = console_fd(idx);
+    int fd = console_fd(h, idx);
     ssize_t r;
 
-    (void)h;
     if (fd < 0)
         return -EBADF;
     r = recv(fd, buf, len, MSG_DONTWAIT);

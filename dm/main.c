@@ -7,7 +7,8 @@
  *               [--nic=MAC]... [--rng] [--virtio-console]
  *
  * Each --disk is a virtio-blk disk, each --nic a virtio-net NIC; their
- * descriptors follow DMFD_DISK0: the disks in order, then the NICs.
+ * descriptors follow DMFD_DISK0: the disks in order, then the NICs, then
+ * with --virtio-console the virtio console's (lib/dmfds.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -86,7 +87,7 @@ static void parse_args(int argc, char **argv, struct options *o)
             o->virtio.rng = true;
         } else if (strcmp(a, "--virtio-console") == 0) {
             o->virtio.console = true;
-            o->virtio.console_idx = DM_COM1_CONSOLE;
+            o->virtio.console_idx = DM_VIRTIO_CONSOLE;
         } else if (strncmp(a, "--fault=", 8) == 0) {
 #ifdef STUBVISOR_TEST_HOOKS
             const char *f = a + 8;
@@ -175,6 +176,25 @@ static int epoll_set(int epfd, int op, int fd, uint32_t events)
     return epoll_ctl(epfd, op, fd, &ev);
 }
 
+/* A console input descriptor.  One whose device is full is taken out of
+ * the epoll set and retried after the guest ran (a request or a queue kick
+ * may have made room). */
+struct console_in {
+    int fd;
+    unsigned idx;
+    bool paused, open;
+};
+
+static void consoles_retry(struct dm *dm, int epfd, struct console_in *cons, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        if (!cons[i].paused || !cons[i].open || dm_console_poll_one(dm, cons[i].idx))
+            continue;
+        cons[i].paused = false;
+        epoll_set(epfd, EPOLL_CTL_MOD, cons[i].fd, EPOLLIN | EPOLLRDHUP);
+    }
+}
+
 /* The server loop: after each request spin for the adaptive budget (the
  * next request tends to come within microseconds when the guest is busy),
  * then sleep on the notify eventfd with dm_sleeping set so stubvmm knows to
@@ -183,7 +203,10 @@ static noreturn void serve(struct ioreq_server *s, struct dm *dm, int epfd, unsi
 {
     uint64_t last_work = spin_now_ns();
     struct spin_budget spin;
-    bool console_paused = false, console_open = true;
+    /* Console input: COM1 and the virtio console. */
+    struct console_in cons[2] = {{DMFD_CONSOLE3, DM_COM1_CONSOLE, false, true},
+                                 {s->virtio_console_fd > 0 ? s->virtio_console_fd : -1,
+                                  DM_VIRTIO_CONSOLE, false, s->virtio_console_fd > 0}};
 
     spin_budget_init(&spin, (uint64_t)spin_us * 1000);
     for (unsigned iter = 0;; iter++) {
@@ -195,10 +218,7 @@ static noreturn void serve(struct ioreq_server *s, struct dm *dm, int epfd, unsi
         if (n < 0)
             die(EXIT_SYSTEM, "stubvmm broke the ioreq protocol; stopping");
         if (n > 0) {
-            if (console_paused && console_open && !dm_console_poll(dm)) {
-                console_paused = false;
-                epoll_set(epfd, EPOLL_CTL_MOD, DMFD_CONSOLE3, EPOLLIN | EPOLLRDHUP);
-            }
+            consoles_retry(dm, epfd, cons, 2);
             uint64_t now = spin_now_ns();
             spin_budget_update(&spin, now - last_work);
             last_work = now;
@@ -206,8 +226,10 @@ static noreturn void serve(struct ioreq_server *s, struct dm *dm, int epfd, unsi
         }
         if ((iter & 63) == 0)
             dm_timer_poll(dm); /* a busy guest must not starve the timers */
-        if ((iter & 63) == 0)
+        if ((iter & 63) == 0) {
             dm_events_run(dm); /* queue kicks (ioeventfds) while we spin */
+            consoles_retry(dm, epfd, cons, 2);
+        }
         if ((iter & 63) != 0 || spin_now_ns() - last_work < spin.cur_ns) {
             __builtin_ia32_pause();
             continue;
@@ -226,12 +248,13 @@ static noreturn void serve(struct ioreq_server *s, struct dm *dm, int epfd, unsi
                     uint64_t count;
                     if (read(fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
                         die(EXIT_SYSTEM, "notify eventfd: %s", strerror(errno));
-                } else if (fd == DMFD_CONSOLE3) {
-                    if (dm_console_poll(dm)) {
-                        console_paused = true;
+                } else if (fd == cons[0].fd || fd == cons[1].fd) {
+                    struct console_in *c = &cons[fd == cons[0].fd ? 0 : 1];
+                    if (dm_console_poll_one(dm, c->idx)) {
+                        c->paused = true;
                         epoll_set(epfd, EPOLL_CTL_MOD, fd, 0);
                     } else if (evs[i].events & (EPOLLRDHUP | EPOLLHUP)) {
-                        console_open = false;
+                        c->open = false;
                         epoll_set(epfd, EPOLL_CTL_DEL, fd, 0);
                     }
                 } else if (fd == dm_events_enable(dm)) {
@@ -249,6 +272,7 @@ static noreturn void serve(struct ioreq_server *s, struct dm *dm, int epfd, unsi
             }
         }
         atomic_store_explicit(&s->page->dm_sleeping, 0, memory_order_relaxed);
+        consoles_retry(dm, epfd, cons, 2);
     }
 }
 
@@ -311,6 +335,11 @@ int main(int argc, char **argv)
     for (unsigned i = 0; i < opt.virtio.nr_disks + opt.virtio.nr_nics; i++)
         if (fcntl(DMFD_DISK0 + (int)i, F_GETFD) < 0)
             die(EXIT_USAGE, "disk or NIC descriptor %d is missing", DMFD_DISK0 + (int)i);
+    if (opt.virtio.console) {
+        server.virtio_console_fd = DMFD_DISK0 + (int)(opt.virtio.nr_disks + opt.virtio.nr_nics);
+        if (fcntl(server.virtio_console_fd, F_GETFD) < 0)
+            die(EXIT_USAGE, "virtio console descriptor %d is missing", server.virtio_console_fd);
+    }
     opt.virtio.kick_eventfds = true;
     if (!virtio_devices_new(dm, &devices.pci, &opt.virtio))
         die(EXIT_SYSTEM, "cannot set up the virtio devices");
@@ -318,6 +347,8 @@ int main(int argc, char **argv)
     epfd = epoll_create1(EPOLL_CLOEXEC);
     if (epfd < 0 || epoll_set(epfd, EPOLL_CTL_ADD, server.notify_fd, EPOLLIN) < 0 ||
         epoll_set(epfd, EPOLL_CTL_ADD, DMFD_CONSOLE3, EPOLLIN | EPOLLRDHUP) < 0 ||
+        (server.virtio_console_fd > 0 &&
+         epoll_set(epfd, EPOLL_CTL_ADD, server.virtio_console_fd, EPOLLIN | EPOLLRDHUP) < 0) ||
         epoll_set(epfd, EPOLL_CTL_ADD, DMFD_DMOP, EPOLLRDHUP) < 0 ||
         epoll_set(epfd, EPOLL_CTL_ADD, dm_events_enable(dm), EPOLLIN) < 0 ||
         (dm_timer_fd(dm) >= 0 && epoll_set(epfd, EPOLL_CTL_ADD, dm_timer_fd(dm), EPOLLIN) < 0) ||

@@ -1,8 +1,9 @@
-/* The guest's COM1 on a socket, as xenconsoled serves a Xen guest's console:
- * DIR/console.sock takes one client at a time (`stubctl console`); output
- * that arrives while nobody is attached is kept (the last
+/* The guest's consoles on sockets, as xenconsoled serves a Xen guest's:
+ * DIR/console.sock is COM1, DIR/console-pv.sock the virtio console (with
+ * --virtio-console; `stubctl console -t pv`).  Each takes one client at a
+ * time; output that arrives while nobody is attached is kept (the last
  * CONSOLE_BACKLOG_SIZE bytes) and given to the next client; with
- * --serial-file everything is also appended to that file. */
+ * --serial-file COM1's output is also appended to that file. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -48,106 +49,127 @@ static void path_in_dir(const struct managed *m, const char *name, char *buf, si
     snprintf(buf, len, "%s/%s", m->dir, name);
 }
 
-int console_server_init(struct managed *m)
+static int port_init(struct managed *m, struct console_port *c, const char *name, const int *dm_fd)
 {
     char path[PATH_MAX];
 
-    m->con_client = m->serial_file_fd = -1;
-    m->backlog = malloc(CONSOLE_BACKLOG_SIZE);
-    if (!m->backlog)
+    c->sock_name = name;
+    c->dm_fd = dm_fd;
+    c->backlog = malloc(CONSOLE_BACKLOG_SIZE);
+    if (!c->backlog)
         return -ENOMEM;
+    path_in_dir(m, name, path, sizeof(path));
+    c->listen = managed_listen(path);
+    return c->listen < 0 ? c->listen : 0;
+}
+
+int console_server_init(struct managed *m)
+{
+    int rc;
+
+    for (unsigned i = 0; i < CONSOLE_PORTS; i++)
+        m->cons[i].listen = m->cons[i].client = m->cons[i].file_fd = -1;
     if (m->serial_file) {
-        m->serial_file_fd =
-            open(m->serial_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0640);
-        if (m->serial_file_fd < 0) {
+        int fd = open(m->serial_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0640);
+        if (fd < 0) {
             log_error("serial file %s: %s", m->serial_file, strerror(errno));
             return -errno;
         }
+        m->cons[CONSOLE_SERIAL].file_fd = fd;
     }
-    path_in_dir(m, "console.sock", path, sizeof(path));
-    m->con_listen = managed_listen(path);
-    return m->con_listen < 0 ? m->con_listen : 0;
+    rc = port_init(m, &m->cons[CONSOLE_SERIAL], "console.sock", &m->dm.console_fd);
+    if (rc == 0 && m->virtio_console)
+        rc = port_init(m, &m->cons[CONSOLE_PV], "console-pv.sock", &m->dm.vcon_fd);
+    return rc;
+}
+
+/* Whether the device model's end of this console is there to talk to. */
+static bool port_live(const struct managed *m, const struct console_port *c)
+{
+    return m->dm_alive && c->dm_fd && *c->dm_fd >= 0;
 }
 
 /* Append to the ring, dropping the oldest bytes when full. */
-static void backlog_add(struct managed *m, const uint8_t *p, size_t n)
+static void backlog_add(struct console_port *c, const uint8_t *p, size_t n)
 {
     if (n >= CONSOLE_BACKLOG_SIZE) {
         p += n - CONSOLE_BACKLOG_SIZE;
         n = CONSOLE_BACKLOG_SIZE;
     }
     for (size_t i = 0; i < n; i++) {
-        if (m->backlog_len == CONSOLE_BACKLOG_SIZE) {
-            m->backlog_head = (m->backlog_head + 1) % CONSOLE_BACKLOG_SIZE;
-            m->backlog_len--;
+        if (c->backlog_len == CONSOLE_BACKLOG_SIZE) {
+            c->backlog_head = (c->backlog_head + 1) % CONSOLE_BACKLOG_SIZE;
+            c->backlog_len--;
         }
-        m->backlog[(m->backlog_head + m->backlog_len) % CONSOLE_BACKLOG_SIZE] = p[i];
-        m->backlog_len++;
+        c->backlog[(c->backlog_head + c->backlog_len) % CONSOLE_BACKLOG_SIZE] = p[i];
+        c->backlog_len++;
     }
 }
 
-static void client_close(struct managed *m)
+static void client_close(struct console_port *c)
 {
-    close_quietly(m->con_client);
-    m->con_client = -1;
-    m->in_len = m->in_off = 0;
+    close_quietly(c->client);
+    c->client = -1;
+    c->in_len = c->in_off = 0;
 }
 
 /* Give the client as much of the backlog as it takes without blocking. */
-static void backlog_flush(struct managed *m)
+static void backlog_flush(struct console_port *c)
 {
-    while (m->con_client >= 0 && m->backlog_len) {
-        size_t chunk = CONSOLE_BACKLOG_SIZE - m->backlog_head;
-        if (chunk > m->backlog_len)
-            chunk = m->backlog_len;
-        ssize_t n = send(m->con_client, m->backlog + m->backlog_head, chunk, MSG_NOSIGNAL);
+    while (c->client >= 0 && c->backlog_len) {
+        size_t chunk = CONSOLE_BACKLOG_SIZE - c->backlog_head;
+        if (chunk > c->backlog_len)
+            chunk = c->backlog_len;
+        ssize_t n = send(c->client, c->backlog + c->backlog_head, chunk, MSG_NOSIGNAL);
         if (n < 0) {
             if (errno != EAGAIN && errno != EINTR)
-                client_close(m);
+                client_close(c);
             return;
         }
-        m->backlog_head = (m->backlog_head + (size_t)n) % CONSOLE_BACKLOG_SIZE;
-        m->backlog_len -= (size_t)n;
+        c->backlog_head = (c->backlog_head + (size_t)n) % CONSOLE_BACKLOG_SIZE;
+        c->backlog_len -= (size_t)n;
     }
 }
 
-static void guest_output(struct managed *m)
+static void guest_output(struct managed *m, struct console_port *c)
 {
     uint8_t buf[4096];
     ssize_t n;
 
-    while (m->dm_alive && (n = read(m->dm.console_fd, buf, sizeof(buf))) > 0) {
-        if (m->serial_file_fd >= 0 && write_full(m->serial_file_fd, buf, (size_t)n) < 0)
+    while (port_live(m, c) && (n = read(*c->dm_fd, buf, sizeof(buf))) > 0) {
+        if (c->file_fd >= 0 && write_full(c->file_fd, buf, (size_t)n) < 0)
             log_debug("serial file: %s", strerror(errno));
-        backlog_add(m, buf, (size_t)n);
+        backlog_add(c, buf, (size_t)n);
     }
-    backlog_flush(m);
+    backlog_flush(c);
 }
 
 void console_server_drain(struct managed *m)
 {
-    guest_output(m);
+    for (unsigned i = 0; i < CONSOLE_PORTS; i++)
+        if (m->cons[i].backlog)
+            guest_output(m, &m->cons[i]);
 }
 
 /* Client -> guest: one buffer at a time, as fast as the DM takes it. */
-static void guest_input(struct managed *m, bool client_readable)
+static void guest_input(struct managed *m, struct console_port *c, bool client_readable)
 {
-    if (m->in_len == 0 && client_readable && m->con_client >= 0) {
-        ssize_t n = read(m->con_client, m->in_buf, sizeof(m->in_buf));
+    if (c->in_len == 0 && client_readable && c->client >= 0) {
+        ssize_t n = read(c->client, c->in_buf, sizeof(c->in_buf));
         if (n <= 0) {
             if (n == 0 || (errno != EAGAIN && errno != EINTR))
-                client_close(m);
+                client_close(c);
             return;
         }
-        m->in_len = (size_t)n;
-        m->in_off = 0;
+        c->in_len = (size_t)n;
+        c->in_off = 0;
     }
-    if (m->in_len && m->dm_alive) {
-        ssize_t n = write(m->dm.console_fd, m->in_buf + m->in_off, m->in_len - m->in_off);
-        if (n > 0 && (m->in_off += (size_t)n) == m->in_len)
-            m->in_len = m->in_off = 0;
-    } else if (!m->dm_alive) {
-        m->in_len = m->in_off = 0; /* nobody to take it */
+    if (c->in_len && port_live(m, c)) {
+        ssize_t n = write(*c->dm_fd, c->in_buf + c->in_off, c->in_len - c->in_off);
+        if (n > 0 && (c->in_off += (size_t)n) == c->in_len)
+            c->in_len = c->in_off = 0;
+    } else if (!port_live(m, c)) {
+        c->in_len = c->in_off = 0; /* nobody to take it */
     }
 }
 
@@ -155,46 +177,64 @@ unsigned console_server_pollfds(struct managed *m, struct pollfd *pf)
 {
     unsigned n = 0;
 
-    pf[n++] = (struct pollfd){.fd = m->con_listen, .events = POLLIN};
-    if (m->dm_alive)
-        pf[n++] =
-            (struct pollfd){.fd = m->dm.console_fd, .events = POLLIN | (m->in_len ? POLLOUT : 0)};
-    if (m->con_client >= 0)
-        pf[n++] = (struct pollfd){.fd = m->con_client,
-                                  .events = (m->in_len ? 0 : POLLIN) |
-                                            (m->backlog_len ? POLLOUT : 0) | POLLRDHUP};
+    for (unsigned i = 0; i < CONSOLE_PORTS; i++) {
+        struct console_port *c = &m->cons[i];
+        if (c->listen < 0)
+            continue;
+        pf[n++] = (struct pollfd){.fd = c->listen, .events = POLLIN};
+        if (port_live(m, c))
+            pf[n++] =
+                (struct pollfd){.fd = *c->dm_fd, .events = POLLIN | (c->in_len ? POLLOUT : 0)};
+        if (c->client >= 0)
+            pf[n++] = (struct pollfd){.fd = c->client,
+                                      .events = (c->in_len ? 0 : POLLIN) |
+                                                (c->backlog_len ? POLLOUT : 0) | POLLRDHUP};
+    }
     return n;
+}
+
+static void port_handle(struct managed *m, struct console_port *c, const struct pollfd *p)
+{
+    short ev = p->revents;
+
+    if (p->fd == c->listen) {
+        int fd = accept4(c->listen, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (fd < 0)
+            return;
+        if (c->client >= 0) {
+            static const char busy[] = "stubvmm: the console is in use\r\n";
+            if (send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL) < 0)
+                log_debug("console: %s", strerror(errno));
+            close(fd);
+            return;
+        }
+        c->client = fd;
+        backlog_flush(c);
+    } else if (port_live(m, c) && p->fd == *c->dm_fd) {
+        if (ev & POLLIN)
+            guest_output(m, c);
+        if (ev & POLLOUT)
+            guest_input(m, c, false);
+    } else if (p->fd == c->client && c->client >= 0) {
+        if (ev & POLLOUT)
+            backlog_flush(c);
+        if (c->client >= 0 && (ev & (POLLIN | POLLHUP | POLLRDHUP | POLLERR)))
+            guest_input(m, c, true);
+    }
 }
 
 void console_server_handle(struct managed *m, struct pollfd *pf, unsigned n)
 {
     for (unsigned i = 0; i < n; i++) {
-        short ev = pf[i].revents;
-        if (!ev)
+        if (!pf[i].revents || pf[i].fd < 0)
             continue;
-        if (pf[i].fd == m->con_listen) {
-            int c = accept4(m->con_listen, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-            if (c < 0)
-                continue;
-            if (m->con_client >= 0) {
-                static const char busy[] = "stubvmm: the console is in use\r\n";
-                if (send(c, busy, sizeof(busy) - 1, MSG_NOSIGNAL) < 0)
-                    log_debug("console: %s", strerror(errno));
-                close(c);
-                continue;
+        for (unsigned k = 0; k < CONSOLE_PORTS; k++) {
+            struct console_port *c = &m->cons[k];
+            if (c->listen >= 0 && (pf[i].fd == c->listen || pf[i].fd == c->client ||
+                                   (port_live(m, c) && pf[i].fd == *c->dm_fd))) {
+                port_handle(m, c, &pf[i]);
+                break;
             }
-            m->con_client = c;
-            backlog_flush(m);
-        } else if (m->dm_alive && pf[i].fd == m->dm.console_fd) {
-            if (ev & POLLIN)
-                guest_output(m);
-            if (ev & POLLOUT)
-                guest_input(m, false);
-        } else if (pf[i].fd == m->con_client && m->con_client >= 0) {
-            if (ev & POLLOUT)
-                backlog_flush(m);
-            if (m->con_client >= 0 && (ev & (POLLIN | POLLHUP | POLLRDHUP | POLLERR)))
-                guest_input(m, true);
         }
     }
 }
@@ -203,10 +243,18 @@ void console_server_dispose(struct managed *m)
 {
     char path[PATH_MAX];
 
-    client_close(m);
-    close_quietly(m->con_listen);
-    close_quietly(m->serial_file_fd);
-    path_in_dir(m, "console.sock", path, sizeof(path));
-    unlink(path);
-    free(m->backlog);
+    for (unsigned i = 0; i < CONSOLE_PORTS; i++) {
+        struct console_port *c = &m->cons[i];
+        client_close(c);
+        close_quietly(c->file_fd);
+        c->file_fd = -1;
+        if (c->listen >= 0) {
+            close(c->listen);
+            c->listen = -1;
+            path_in_dir(m, c->sock_name, path, sizeof(path));
+            unlink(path);
+        }
+        free(c->backlog);
+        c->backlog = NULL;
+    }
 }

@@ -45,17 +45,17 @@ int dm_exe_open(void)
 
 int dm_process_spawn(struct vmm *vmm, struct dm_process *p, int exe_fd, const char *fault)
 {
-    int dmop[2] = {-1, -1}, console[2] = {-1, -1}, null_fd = -1, log_fd = -1;
+    int dmop[2] = {-1, -1}, console[2] = {-1, -1}, vcon[2] = {-1, -1}, null_fd = -1, log_fd = -1;
     char spin[32], fault_arg[64], name[32];
     char *argv[9 + DMFD_MAX_DISKS + DMFD_MAX_NICS];
     char nic_args[DMFD_MAX_NICS][32];
-    int fds[DMFD_DISK0 - DMFD_DMOP + DMFD_MAX_DISKS + DMFD_MAX_NICS];
+    int fds[DMFD_DISK0 - DMFD_DMOP + DMFD_MAX_DISKS + DMFD_MAX_NICS + 1];
     size_t nfds = DMFD_COUNT;
     int argc = 0, rc = 0;
 
     memset(p, 0, sizeof(*p));
     p->child.pidfd = -1;
-    p->dmop_fd = p->console_fd = -1;
+    p->dmop_fd = p->console_fd = p->vcon_fd = -1;
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, dmop) < 0 ||
         socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, console) < 0 ||
         (null_fd = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0 ||
@@ -82,7 +82,7 @@ int dm_process_spawn(struct vmm *vmm, struct dm_process *p, int exe_fd, const ch
     fds[3] = vmm->dm_save_fd >= 0 ? vmm->dm_save_fd : null_fd;
     fds[4] = vmm->dm_restore_fd >= 0 ? vmm->dm_restore_fd : null_fd;
     fds[5] = console[1];
-    if (vmm->dm_store_fd >= 0 || vmm->nr_disks || vmm->nr_nics) {
+    if (vmm->dm_store_fd >= 0 || vmm->nr_disks || vmm->nr_nics || vmm->virtio_console) {
         fds[DMFD_STORE - DMFD_DMOP] = vmm->dm_store_fd >= 0 ? vmm->dm_store_fd : null_fd;
         fds[DMFD_QMP - DMFD_DMOP] = vmm->dm_qmp_fd >= 0 ? vmm->dm_qmp_fd : null_fd;
         nfds = DMFD_DISK0 - DMFD_DMOP;
@@ -104,8 +104,17 @@ int dm_process_spawn(struct vmm *vmm, struct dm_process *p, int exe_fd, const ch
     }
     if (vmm->virtio_rng)
         argv[argc++] = "--rng";
-    if (vmm->virtio_console)
+    if (vmm->virtio_console) {
+        /* After the disks and NICs.  A port with no host side gets a socket
+         * whose peer is closed: output is dropped, input is at its end. */
         argv[argc++] = "--virtio-console";
+        if (vmm->vcon_fd < 0 && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, vcon) < 0) {
+            rc = -errno;
+            log_error("virtio console: %s", strerror(errno));
+            goto out;
+        }
+        fds[nfds++] = vmm->vcon_fd >= 0 ? vmm->vcon_fd : vcon[1];
+    }
     if (vmm->dm_store_fd >= 0)
         argv[argc++] = "--store"; /* its arguments come from the store */
     argv[argc] = NULL;
@@ -134,6 +143,8 @@ out:
     close_quietly(dmop[1]);
     close_quietly(console[0]);
     close_quietly(console[1]);
+    close_quietly(vcon[0]);
+    close_quietly(vcon[1]);
     close_quietly(null_fd);
     close_quietly(log_fd);
     return rc;
@@ -203,5 +214,6 @@ void dm_process_destroy(struct dm_process *p)
     p->child.pid = 0;
     close_quietly(p->dmop_fd);
     close_quietly(p->console_fd);
-    p->dmop_fd = p->console_fd = -1;
+    close_quietly(p->vcon_fd);
+    p->dmop_fd = p->console_fd = p->vcon_fd = -1;
 }

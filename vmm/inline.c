@@ -111,28 +111,45 @@ static int host_shutdown(void *h, unsigned reason, unsigned status)
 static int host_console_write(void *h, unsigned idx, const void *buf, size_t len)
 {
     struct vmm *vmm = h;
+    const uint8_t *p = buf;
 
-    if (idx != 3)
+    if (idx == DM_COM1_CONSOLE)
+        return write_full(vmm->out_fd, buf, len) < 0 ? -errno : 0;
+    if (idx != DM_VIRTIO_CONSOLE)
         return -EBADF;
-    return write_full(vmm->out_fd, buf, len) < 0 ? -errno : 0;
+    if (vmm->vcon_fd < 0)
+        return 0; /* a port with no host side */
+    /* send(): a peer that went away is EPIPE, not SIGPIPE. */
+    while (len > 0) {
+        ssize_t n = send(vmm->vcon_fd, p, len, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
 }
 
 static ssize_t host_console_read(void *h, unsigned idx, void *buf, size_t len)
 {
     struct vmm *vmm = h;
+    int fd = idx == DM_COM1_CONSOLE ? vmm->in_fd : idx == DM_VIRTIO_CONSOLE ? vmm->vcon_fd : -1;
     ssize_t r;
 
-    if (idx != 3 || vmm->in_fd < 0)
+    if (fd < 0)
         return 0;
-    /* Under the toolstack in_fd is a socket whose other direction the vCPUs
-     * write with blocking sends: read it without blocking. */
-    r = recv(vmm->in_fd, buf, len, MSG_DONTWAIT);
+    /* Under the toolstack these are sockets whose other direction the vCPUs
+     * write with blocking sends: read without blocking. */
+    r = recv(fd, buf, len, MSG_DONTWAIT);
     if (r < 0 && errno == ENOTSOCK)
-        r = read(vmm->in_fd, buf, len);
+        r = read(fd, buf, len);
     if (r < 0)
         return errno == EAGAIN ? 0 : -errno;
-    if (r == 0 && len > 0)
-        atomic_store(&vmm->in_eof, true); /* the main loop stops polling it */
+    if (r == 0 && len > 0) /* the main loop stops polling it */
+        atomic_store(fd == vmm->in_fd ? &vmm->in_eof : &vmm->vcon_eof, true);
     return r;
 }
 
@@ -176,7 +193,7 @@ int inline_dm_create(struct vmm *vmm)
             .nr_nics = vmm->nr_nics,
             .rng = vmm->virtio_rng,
             .console = vmm->virtio_console,
-            .console_idx = DM_COM1_CONSOLE,
+            .console_idx = DM_VIRTIO_CONSOLE,
         };
         for (unsigned i = 0; i < vmm->nr_disks; i++)
             cfg.disks[i] = (struct virtio_disk_spec){vmm->disk_fd[i], vmm->disk_ro[i]};
@@ -232,15 +249,25 @@ void inline_dm_access(struct vmm *vmm, uint32_t type, uint64_t addr, uint8_t *da
     pthread_mutex_unlock(&in->lock);
 }
 
-bool inline_dm_console_poll(struct vmm *vmm)
+static bool console_poll(struct vmm *vmm, unsigned idx)
 {
     struct vmm_inline *in = vmm->inl;
     bool full;
 
     pthread_mutex_lock(&in->lock);
-    full = dm_console_poll(in->dm);
+    full = dm_console_poll_one(in->dm, idx);
     pthread_mutex_unlock(&in->lock);
     return full;
+}
+
+bool inline_dm_console_poll(struct vmm *vmm)
+{
+    return console_poll(vmm, DM_COM1_CONSOLE);
+}
+
+bool inline_dm_vcon_poll(struct vmm *vmm)
+{
+    return console_poll(vmm, DM_VIRTIO_CONSOLE);
 }
 
 int inline_dm_events_fd(struct vmm *vmm)

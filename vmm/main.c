@@ -4,7 +4,7 @@
  * STRING]
  *                [--dm stubdom|process|inline] [--serial stdio|file:PATH]
  *                [--disk PATH[,ro]]... [--nic udp:LPORT:RPORT|unix:PATH|tap:IFNAME]...
- *                [--rng] [--virtio-console]
+ *                [--rng] [--virtio-console none|unix:PATH]
  *
  * The exit status is the guest's (the byte it wrote to port 0xf4), or
  * 100 for a usage error, 111 for a system error, 101 when the guest
@@ -55,7 +55,8 @@ struct options {
     unsigned nr_disks;
     const char *nics[DMFD_MAX_NICS]; /* --nic SPEC, in order */
     unsigned nr_nics;
-    bool rng, virtio_console;
+    bool rng;
+    const char *virtio_console; /* NULL: no port; "none" or "unix:PATH" */
 };
 
 static noreturn void usage(const char *why)
@@ -67,7 +68,7 @@ static noreturn void usage(const char *why)
             "               [--memory MiB] [--vcpus N] [--cmdline STRING]\n"
             "               [--dm stubdom|process|inline] [--serial stdio|file:PATH]\n"
             "               [--disk PATH[,ro]]... [--nic udp:LPORT:RPORT|unix:PATH|tap:IFNAME]...\n"
-            "               [--rng] [--virtio-console]\n");
+            "               [--rng] [--virtio-console none|unix:PATH]\n");
     exit(EXIT_USAGE);
 }
 
@@ -94,10 +95,6 @@ static void parse_args(int argc, char **argv, struct options *o)
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--rng") == 0) {
             o->rng = true;
-            continue;
-        }
-        if (strcmp(a, "--virtio-console") == 0) {
-            o->virtio_console = true;
             continue;
         }
         if (!v)
@@ -138,6 +135,10 @@ static void parse_args(int argc, char **argv, struct options *o)
             if (o->nr_nics == DMFD_MAX_NICS)
                 usage("too many --nic options");
             o->nics[o->nr_nics++] = v;
+        } else if (strcmp(a, "--virtio-console") == 0) {
+            if (strcmp(v, "none") != 0 && (strncmp(v, "unix:", 5) != 0 || !v[5]))
+                usage("--virtio-console must be none or unix:PATH");
+            o->virtio_console = v;
         } else {
             usage("unknown option");
         }
@@ -248,7 +249,28 @@ static void open_nics(struct vmm *vmm, const struct options *o)
         vmm->nr_nics = i + 1;
     }
     vmm->virtio_rng = o->rng;
-    vmm->virtio_console = o->virtio_console;
+}
+
+/* The virtio console: none (the port has no host side) or unix:PATH, a
+ * stream socket someone listens on, connected here and handed to the device
+ * model as the port's descriptor (as --nic unix:PATH is).  Dies on error. */
+static void open_virtio_console(struct vmm *vmm, const struct options *o)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    const char *path;
+
+    if (!o->virtio_console)
+        return;
+    vmm->virtio_console = true;
+    if (strcmp(o->virtio_console, "none") == 0)
+        return;
+    path = o->virtio_console + 5;
+    if (strlen(path) >= sizeof(sa.sun_path))
+        die(EXIT_USAGE, "--virtio-console %s: path too long", o->virtio_console);
+    strcpy(sa.sun_path, path);
+    vmm->vcon_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (vmm->vcon_fd < 0 || connect(vmm->vcon_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+        die(EXIT_USAGE, "--virtio-console %s: %s", o->virtio_console, strerror(errno));
 }
 
 static uint8_t *read_kernel(const char *what, const char *path, size_t *size)
@@ -291,6 +313,7 @@ struct relay {
     size_t len, off;
     bool in_eof;
     bool dm_full;
+    bool vcon_full; /* inline: the virtio console had no room */
 };
 
 /* Copy what the device model wrote to COM1 to our output. */
@@ -338,7 +361,7 @@ static void dm_died(struct vmm *vmm, struct dm_process *p)
     vmm_stop(vmm, VMM_EXIT_DM_FAILED);
 }
 
-enum { P_STOP, P_SIG, P_PIDFD, P_DMOP, P_CONS, P_IN, P_TIMER, P_EVENTS, P_COUNT };
+enum { P_STOP, P_SIG, P_PIDFD, P_DMOP, P_CONS, P_IN, P_TIMER, P_EVENTS, P_VCON, P_COUNT };
 
 /* The main loop.  With until_ready it returns once the device model has
  * enabled its ioreq server (true) or failed (false); otherwise it runs until
@@ -372,6 +395,8 @@ static bool main_loop(struct vmm *vmm, struct dm_process *p, int sigfd, struct r
         if (!p && !until_ready) { /* inline: the device model's timers and NIC back ends */
             pf[P_TIMER] = (struct pollfd){.fd = inline_dm_timer_fd(vmm), .events = POLLIN};
             pf[P_EVENTS] = (struct pollfd){.fd = inline_dm_events_fd(vmm), .events = POLLIN};
+            if (!r->vcon_full && !atomic_load(&vmm->vcon_eof))
+                pf[P_VCON] = (struct pollfd){.fd = vmm->vcon_fd, .events = POLLIN};
         }
         if (until_ready) {
             struct timespec now;
@@ -385,7 +410,7 @@ static bool main_loop(struct vmm *vmm, struct dm_process *p, int sigfd, struct r
                 return false;
             }
         }
-        if (!p && r->dm_full) /* inline device full: retry soon */
+        if (!p && (r->dm_full || r->vcon_full)) /* inline device full: retry soon */
             timeout = 5;
         if (p && !until_ready) /* a tick to flush posted writes (ioreq.c) */
             timeout = VMM_POSTED_FLUSH_MS;
@@ -424,6 +449,8 @@ static bool main_loop(struct vmm *vmm, struct dm_process *p, int sigfd, struct r
             if (pf[P_IN].revents & (POLLHUP | POLLERR) && !(pf[P_IN].revents & POLLIN))
                 r->in_eof = true;
         }
+        if (!p && !until_ready && (pf[P_VCON].revents || r->vcon_full))
+            r->vcon_full = inline_dm_vcon_poll(vmm);
         if (pf[P_TIMER].revents & POLLIN)
             inline_dm_timer_poll(vmm);
         if (pf[P_EVENTS].revents & POLLIN)
@@ -489,6 +516,7 @@ int main(int argc, char **argv)
     vmm.placement = o.placement;
     open_disks(&vmm, &o);
     open_nics(&vmm, &o);
+    open_virtio_console(&vmm, &o);
     vmm.spin_us = env_uint("STUBVISOR_SPIN_US", DEFAULT_SPIN_US, 100000);
     vmm.dm_spin_us = env_uint("STUBVISOR_DM_SPIN_US", DEFAULT_DM_SPIN_US, 100000);
     vmm.stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -526,6 +554,8 @@ int main(int argc, char **argv)
         for (unsigned i = 0; i < vmm.nr_nics; i++)
             close(vmm.nic_fd[i]);
         vmm.nr_disks = vmm.nr_nics = 0;
+        close_quietly(vmm.vcon_fd);
+        vmm.vcon_fd = -1;
         main_loop(&vmm, p, sigfd, &relay, true);
     }
     if (!atomic_load(&vmm.stopping)) {

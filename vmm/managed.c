@@ -4,7 +4,8 @@
  *   - the guest starts paused; its vCPUs run once stubctl says "unpause"
  *     (after the device model wrote `running` to the store);
  *   - the guest's COM1 is served on DIR/console.sock (one client at a time,
- *     output kept while nobody is attached) and optionally copied to a file;
+ *     output kept while nobody is attached) and optionally copied to a file,
+ *     its virtio console (--virtio-console) likewise on DIR/console-pv.sock;
  *   - DIR/control.sock takes the toolstack's commands (control.c);
  *   - a device model that dies does not end the process: the guest is
  *     paused, the reason is logged and reported by `status`;
@@ -16,12 +17,14 @@
  * With --dm inline the device model runs here, on the vCPU threads: its
  * UART (console 3) talks to one end of a socketpair whose other end stands
  * in for the device model's console descriptor, so the console server is
- * the same for every placement.  There is no device model to die.
+ * the same for every placement (the virtio console has a pair of its own).
+ * There is no device model to die.
  *
  * usage: stubvmm --managed --dir DIR --kernel FILE|--firmware seabios|FILE --status-fd N
  *                [--disk PATH[,ro]]... [--nic SPEC --mac XX:XX:XX:XX:XX:XX]...
  *                [--memory MiB] [--vcpus N] [--cmdline S] [--dm stubdom|process|inline]
  *                [--store-fd N] [--serial-file PATH] [--preserve poweroff,reboot,crash]
+ *                [--rng] [--virtio-console]
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -52,7 +55,8 @@ static noreturn void managed_usage(const char *why)
         "usage: stubvmm --managed --dir DIR --kernel FILE|--firmware seabios|FILE\n"
         "               --status-fd N [--disk PATH[,ro]]... [--nic SPEC --mac MAC]...\n"
         "               [--memory MiB] [--vcpus N] [--cmdline S] [--dm stubdom|process|inline]\n"
-        "               [--store-fd N] [--serial-file PATH] [--preserve LIST]\n");
+        "               [--store-fd N] [--serial-file PATH] [--preserve LIST]\n"
+        "               [--rng] [--virtio-console]\n");
     exit(EXIT_USAGE);
 }
 
@@ -89,6 +93,11 @@ static void parse(int argc, char **argv, struct managed *m)
     m->status_fd = m->store_fd = -1;
     for (int i = 2; i < argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--rng") == 0 || strcmp(a, "--virtio-console") == 0) {
+            *(strcmp(a, "--rng") == 0 ? &m->rng : &m->virtio_console) = true;
+            i--; /* a flag: no value */
+            continue;
+        }
         if (!v)
             managed_usage("option needs a value");
         if (strcmp(a, "--dir") == 0)
@@ -221,7 +230,7 @@ static void guest_stopped(struct managed *m)
  * console_fd, the console server's end. */
 static int inline_start(struct managed *m)
 {
-    int sp[2];
+    int sp[2], vc[2];
 
     m->dm.child.pid = 0;
     m->dm.child.pidfd = m->dm.dmop_fd = -1;
@@ -230,7 +239,14 @@ static int inline_start(struct managed *m)
     fd_set_nonblock(sp[0], 1);
     m->dm.console_fd = sp[0];
     m->vmm.in_fd = m->vmm.out_fd = sp[1]; /* blocking sends, MSG_DONTWAIT reads */
-    close_quietly(m->store_fd);           /* no device model domain: unused */
+    if (m->virtio_console) {              /* the same for the virtio console */
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, vc) < 0)
+            return -errno;
+        fd_set_nonblock(vc[0], 1);
+        m->dm.vcon_fd = vc[0];
+        m->vmm.vcon_fd = vc[1];
+    }
+    close_quietly(m->store_fd); /* no device model domain: unused */
     m->store_fd = -1;
     close_quietly(m->vmm.dm_qmp_fd); /* nobody answers QMP inline */
     m->vmm.dm_qmp_fd = -1;
@@ -272,6 +288,9 @@ int managed_main(int argc, char **argv)
     if (vmm_create(&m->vmm, m->memory_mib) < 0)
         die(EXIT_SYSTEM, "cannot create the VM");
     m->vmm.placement = m->placement;
+    m->vmm.virtio_rng = m->rng;
+    m->vmm.virtio_console = m->virtio_console;
+    m->dm.console_fd = m->dm.vcon_fd = -1;
     for (unsigned i = 0; i < m->nr_disks; i++)
         vmm_open_disk(&m->vmm, m->disks[i]);
     for (unsigned i = 0; i < m->nr_nics; i++) {
@@ -311,8 +330,23 @@ int managed_main(int argc, char **argv)
         if (m->vmm.dm_save_fd < 0 || m->vmm.dm_restore_fd < 0)
             die(EXIT_SYSTEM, "%s: %s", path, strerror(errno));
     }
-    if (dm_process_spawn(&m->vmm, &m->dm, exe_fd, NULL) < 0)
-        die(EXIT_SYSTEM, "cannot start the device model");
+    {
+        /* The virtio console: the device model's end goes after the disks
+         * and NICs, ours to the console server. */
+        int vc[2] = {-1, -1};
+        if (m->virtio_console) {
+            if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, vc) < 0)
+                die(EXIT_SYSTEM, "socketpair: %s", strerror(errno));
+            m->vmm.vcon_fd = vc[1];
+        }
+        if (dm_process_spawn(&m->vmm, &m->dm, exe_fd, NULL) < 0)
+            die(EXIT_SYSTEM, "cannot start the device model");
+        if (vc[0] >= 0)
+            fd_set_nonblock(vc[0], 1);
+        m->dm.vcon_fd = vc[0];
+        close_quietly(m->vmm.vcon_fd);
+        m->vmm.vcon_fd = -1;
+    }
     close(exe_fd);
     close_quietly(m->store_fd); /* the device model's now, and the disks and NICs */
     for (unsigned i = 0; i < m->vmm.nr_disks; i++)
@@ -389,12 +423,12 @@ uint64_t managed_dm_cpu(struct managed *m)
     return m->dm_cpu_us;
 }
 
-enum { P_STOP, P_SIG, P_PIDFD, P_DMOP, P_IN, P_TIMER, P_EVENTS, P_FIXED };
+enum { P_STOP, P_SIG, P_PIDFD, P_DMOP, P_IN, P_TIMER, P_EVENTS, P_VCON, P_FIXED };
 
 void managed_loop(struct managed *m)
 {
     struct vmm *vmm = &m->vmm;
-    bool inl = m->placement == PLACEMENT_INLINE, in_full = false;
+    bool inl = m->placement == PLACEMENT_INLINE, in_full = false, vcon_full = false;
 
     while (!m->quit) {
         struct pollfd pf[P_FIXED + MANAGED_MAX_POLL];
@@ -421,8 +455,10 @@ void managed_loop(struct managed *m)
                 pf[P_IN] = (struct pollfd){.fd = vmm->in_fd, .events = POLLIN};
             pf[P_TIMER] = (struct pollfd){.fd = inline_dm_timer_fd(vmm), .events = POLLIN};
             pf[P_EVENTS] = (struct pollfd){.fd = inline_dm_events_fd(vmm), .events = POLLIN};
-            if (in_full)
-                timeout = 5; /* the UART was full: retry soon */
+            if (!vcon_full && !atomic_load(&vmm->vcon_eof))
+                pf[P_VCON] = (struct pollfd){.fd = vmm->vcon_fd, .events = POLLIN};
+            if (in_full || vcon_full)
+                timeout = 5; /* a device was full: retry soon */
         } else if (m->dm_alive) {
             pf[P_PIDFD] = (struct pollfd){.fd = m->dm.child.pidfd, .events = POLLIN};
             pf[P_DMOP] = (struct pollfd){.fd = m->dm.dmop_fd, .events = POLLIN};
@@ -449,6 +485,8 @@ void managed_loop(struct managed *m)
         }
         if (inl && ((pf[P_IN].revents & POLLIN) || in_full))
             in_full = inline_dm_console_poll(vmm);
+        if (inl && (pf[P_VCON].revents || vcon_full))
+            vcon_full = inline_dm_vcon_poll(vmm);
         if (pf[P_TIMER].revents & POLLIN)
             inline_dm_timer_poll(vmm);
         if (pf[P_EVENTS].revents & POLLIN)

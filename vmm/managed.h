@@ -12,10 +12,23 @@
 #include "vmm/vmm.h"
 
 #define MANAGED_MAX_CONTROL_CLIENTS 4
-#define MANAGED_MAX_POLL            (7 + MANAGED_MAX_CONTROL_CLIENTS)
+#define MANAGED_MAX_POLL            (10 + MANAGED_MAX_CONTROL_CLIENTS)
 #define CONSOLE_BACKLOG_SIZE        (64u << 10)
 
 enum guest_state { GUEST_PAUSED, GUEST_RUNNING, GUEST_SHUTDOWN, GUEST_CRASHED };
+
+/* One console served on a socket in the run directory (console_server.c). */
+struct console_port {
+    const char *sock_name; /* "console.sock", "console-pv.sock" */
+    const int *dm_fd;      /* our end of the device model's console (-1: none) */
+    int listen, client, file_fd;
+    uint8_t *backlog; /* output nobody has read yet (ring) */
+    size_t backlog_head, backlog_len;
+    uint8_t in_buf[1024]; /* client -> guest, not yet taken by the DM */
+    size_t in_len, in_off;
+};
+
+enum { CONSOLE_SERIAL, CONSOLE_PV, CONSOLE_PORTS };
 
 struct managed {
     /* options */
@@ -27,6 +40,7 @@ struct managed {
     uint8_t macs[DMFD_MAX_NICS][6]; /* --mac, the i-th for the i-th --nic */
     unsigned nr_macs;
     unsigned memory_mib, vcpus;
+    bool rng, virtio_console; /* --rng, --virtio-console */
     enum vmm_placement placement;
     bool preserve_poweroff, preserve_reboot, preserve_crash;
     int status_fd, store_fd;
@@ -45,12 +59,8 @@ struct managed {
     char stop_reason[16]; /* poweroff, reboot, crash, destroy */
     int guest_status;
 
-    /* console_server.c */
-    int con_listen, con_client, serial_file_fd;
-    uint8_t *backlog; /* output nobody has read yet (ring) */
-    size_t backlog_head, backlog_len;
-    uint8_t in_buf[1024]; /* client -> guest, not yet taken by the DM */
-    size_t in_len, in_off;
+    /* console_server.c: COM1, and the virtio console with --virtio-console */
+    struct console_port cons[CONSOLE_PORTS];
 
     /* qmp_relay.c */
     int qmp_fd; /* our end of the DM's QMP channel (SOCK_SEQPACKET) */

@@ -267,20 +267,27 @@ void vdev_submit(struct vdev *d, unsigned q, uint16_t head)
     vdev_post(d, q, head, true);
 }
 
-bool vdev_wait(struct vdev *d, unsigned q, uint32_t *id, uint32_t *len)
+bool vdev_poll(struct vdev *d, unsigned q, uint32_t *id, uint32_t *len)
 {
     struct vdev_queue *vq = &d->q[q];
+    const struct vring_used_elem *e;
 
+    if (__atomic_load_n(&vq->used->idx, __ATOMIC_ACQUIRE) == vq->used_seen)
+        return false;
+    e = &vq->used->ring[vq->used_seen % vq->size];
+    if (id)
+        *id = e->id;
+    if (len)
+        *len = e->len;
+    vq->used_seen++;
+    return true;
+}
+
+bool vdev_wait(struct vdev *d, unsigned q, uint32_t *id, uint32_t *len)
+{
     for (uint64_t i = 0; i < WAIT_LIMIT; i++) {
-        if (__atomic_load_n(&vq->used->idx, __ATOMIC_ACQUIRE) != vq->used_seen) {
-            const struct vring_used_elem *e = &vq->used->ring[vq->used_seen % vq->size];
-            if (id)
-                *id = e->id;
-            if (len)
-                *len = e->len;
-            vq->used_seen++;
+        if (vdev_poll(d, q, id, len))
             return true;
-        }
         __asm__ volatile("pause");
     }
     return false;

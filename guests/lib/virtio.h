@@ -58,6 +58,8 @@ void vdev_submit(struct vdev *d, unsigned q, uint16_t head);
 /* Wait for the next used entry of queue q (bounded); returns true with its
  * id and length, or false on timeout. */
 bool vdev_wait(struct vdev *d, unsigned q, uint32_t *id, uint32_t *len);
+/* The same without waiting: false when no new used entry is there. */
+bool vdev_poll(struct vdev *d, unsigned q, uint32_t *id, uint32_t *len);
 
 /* Device-specific config space at off. */
 uint32_t vdev_config32(const struct vdev *d, unsigned off);
