@@ -24,7 +24,9 @@ enum {
     /* Disk images and NIC back ends (opened by stubvmm or the toolstack;
      * the device model never opens files or sockets): from DMFD_DISK0 on,
      * the disks in the order of stubdm's --disk options, then the NICs in
-     * the order of its --nic options.  Until the store connection exists,
+     * the order of its --nic options, then with --virtio-console the virtio
+     * console (a stream socket, the DM's console DM_VIRTIO_CONSOLE), so at
+     * DMFD_DISK0 + disks + NICs.  Until the store connection exists,
      * DMFD_STORE and DMFD_QMP are /dev/null when these follow. */
     DMFD_DISK0 = 11,
 };
