@@ -112,14 +112,18 @@ static int key_stubdomain_memory(struct build *b, const struct cfg_setting *set)
                           &b->cfg->stubdomain_memory_mib);
 }
 
-/* xl's booleans: 0 or 1. */
+/* xl's booleans: 1 or 0. */
 static int get_flag(struct build *b, const struct cfg_setting *set, bool *out)
 {
-    uint64_t v;
-    int rc = cfg_get_number(b, set, "(0 or 1)", 0, 1, &v);
+    const struct cfg_atom *atom = NULL;
+    char q[CFG_QUOTE_MAX];
+    int rc = cfg_get_atom(b, set, &atom);
     if (rc)
         return rc;
-    *out = v != 0;
+    if (strcmp(atom->text, "0") != 0 && strcmp(atom->text, "1") != 0)
+        return cfg_fail_at(b, set, atom, "expected 1 or 0, got %s",
+                           cfg_quote(q, sizeof(q), atom->text));
+    *out = atom->text[0] == '1';
     return 0;
 }
 

@@ -292,6 +292,17 @@ static void test_serial_forms(void **state)
     parse_ok(BASE "serial = []\n", &cfg, &err);
     assert_int_equal(cfg.nserials, 0);
     assert_null(cfg.serials);
+    assert_false(cfg.virtio_console);
+    assert_false(cfg.virtio_rng);
+    dispose(&cfg, &err);
+
+    parse_ok(BASE "virtio_console = 1\nvirtio_rng = 1\n", &cfg, &err);
+    assert_true(cfg.virtio_console);
+    assert_true(cfg.virtio_rng);
+    assert_int_equal(err.nwarnings, 0);
+    dispose(&cfg, &err);
+    parse_ok(BASE "virtio_console = 1\nvirtio_console = 0\n", &cfg, &err);
+    assert_false(cfg.virtio_console);
     dispose(&cfg, &err);
 }
 

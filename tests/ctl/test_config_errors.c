@@ -141,6 +141,8 @@ static void test_number_errors(void **state)
                  "\"129\" is out of range: expected 1 to 128 vCPUs");
     expect_error(BASE "stubdomain_memory = 1.5\n", 3, "stubdomain_memory",
                  "expected a number of MiB, got \"1.5\"");
+    expect_error(BASE "virtio_console = 2\n", 3, "virtio_console", "expected 1 or 0, got \"2\"");
+    expect_error(BASE "virtio_rng = 'yes'\n", 3, "virtio_rng", "expected 1 or 0, got \"yes\"");
 }
 
 static void test_uuid_errors(void **state)
