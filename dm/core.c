@@ -170,6 +170,25 @@ bool dm_has_msi_routes(const struct dm *dm)
     return dm->host->msi_route && dm->host->irqfd;
 }
 
+bool dm_has_irqfd_resample(const struct dm *dm)
+{
+    return dm->host->irqfd_resample && dm->host->set_pci_link_route;
+}
+
+int dm_set_pci_link_route(struct dm *dm, unsigned link, unsigned irq)
+{
+    if (!dm_has_irqfd_resample(dm))
+        return -EOPNOTSUPP;
+    return dm->host->set_pci_link_route(dm->h, link, irq);
+}
+
+int dm_irqfd_resample(struct dm *dm, unsigned gsi, int fd, int resample_fd, bool deassign)
+{
+    if (!dm_has_irqfd_resample(dm))
+        return -EOPNOTSUPP;
+    return dm->host->irqfd_resample(dm->h, gsi, fd, resample_fd, deassign);
+}
+
 int dm_msi_route(struct dm *dm, unsigned action, unsigned gsi, uint64_t addr, uint32_t data)
 {
     if (!dm_has_msi_routes(dm))

@@ -57,6 +57,14 @@ struct dm_host_ops {
     /* MSI routes for irqfds (DMOP_MSI_ROUTE_*): returns the route's GSI or
      * a negative errno.  NULL where MSIs are cheap to inject (inline). */
     int (*msi_route)(void *h, unsigned action, unsigned gsi, uint64_t addr, uint32_t data);
+    /* PCI INTx through level-triggered irqfds (DMOP_FD_RESAMPLE); both NULL
+     * where setting a line is a cheap call (inline).  set_pci_link_route
+     * tells the host link 0..3 goes to ISA IRQ irq (0: nowhere);
+     * irqfd_resample binds (or removes) the irqfd fd with its resample
+     * eventfd on ISA IRQ gsi, which must be a link's.  The core keeps
+     * ownership of both descriptors. */
+    int (*set_pci_link_route)(void *h, unsigned link, unsigned irq);
+    int (*irqfd_resample)(void *h, unsigned gsi, int fd, int resample_fd, bool deassign);
 };
 
 /* Create a device model core bound to a host.  guest_ram/ram_size describe
@@ -95,6 +103,11 @@ int dm_irqfd(struct dm *dm, unsigned gsi, int fd, bool deassign);
 /* -EOPNOTSUPP when the host has no MSI routes (use dm_inject_msi). */
 int dm_msi_route(struct dm *dm, unsigned action, unsigned gsi, uint64_t addr, uint32_t data);
 bool dm_has_msi_routes(const struct dm *dm);
+/* -EOPNOTSUPP when the host has no level-triggered irqfds (use
+ * dm_set_isa_irq). */
+int dm_set_pci_link_route(struct dm *dm, unsigned link, unsigned irq);
+int dm_irqfd_resample(struct dm *dm, unsigned gsi, int fd, int resample_fd, bool deassign);
+bool dm_has_irqfd_resample(const struct dm *dm);
 int dm_shutdown(struct dm *dm, unsigned reason, unsigned status);
 int dm_console_write(struct dm *dm, unsigned idx, const void *buf, size_t len);
 

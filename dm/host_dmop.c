@@ -14,6 +14,12 @@
 int dmop_call(int fd, const struct dmop_req *req, int attach_fd, struct dmop_reply *rep, int *fds,
               size_t *nfds)
 {
+    return dmop_call_fds(fd, req, &attach_fd, attach_fd >= 0 ? 1 : 0, rep, fds, nfds);
+}
+
+int dmop_call_fds(int fd, const struct dmop_req *req, const int *attach, size_t nattach,
+                  struct dmop_reply *rep, int *fds, size_t *nfds)
+{
     struct dmop_reply local;
     int scratch[FDIO_MAX_FDS];
     size_t n = FDIO_MAX_FDS;
@@ -21,7 +27,7 @@ int dmop_call(int fd, const struct dmop_req *req, int attach_fd, struct dmop_rep
 
     if (!rep)
         rep = &local;
-    r = send_with_fds(fd, req, sizeof(*req), &attach_fd, attach_fd >= 0 ? 1 : 0);
+    r = send_with_fds(fd, req, sizeof(*req), attach, nattach);
     if (r < 0)
         return -errno;
     do {
@@ -112,6 +118,27 @@ static int host_irqfd(void *h, unsigned gsi, int fd, bool deassign)
     return dmop_call(s->dmop_fd, &req, fd, NULL, NULL, NULL);
 }
 
+static int host_set_pci_link_route(void *h, unsigned link, unsigned irq)
+{
+    struct ioreq_server *s = h;
+    struct dmop_req req = {.op = DMOP_SET_PCI_LINK_ROUTE};
+
+    req.u.pci_link.link = (uint8_t)link;
+    req.u.pci_link.isa_irq = (uint8_t)irq;
+    return dmop_call(s->dmop_fd, &req, -1, NULL, NULL, NULL);
+}
+
+static int host_irqfd_resample(void *h, unsigned gsi, int fd, int resample_fd, bool deassign)
+{
+    struct ioreq_server *s = h;
+    struct dmop_req req = {.op = DMOP_IRQFD};
+    int fds[2] = {fd, resample_fd};
+
+    req.u.irqfd.gsi = gsi;
+    req.u.irqfd.flags = deassign ? DMOP_FD_DEASSIGN : DMOP_FD_RESAMPLE;
+    return dmop_call_fds(s->dmop_fd, &req, fds, deassign ? 0 : 2, NULL, NULL, NULL);
+}
+
 static int host_msi_route(void *h, unsigned action, unsigned gsi, uint64_t addr, uint32_t data)
 {
     struct ioreq_server *s = h;
@@ -197,4 +224,6 @@ const struct dm_host_ops dm_host_dmop_ops = {
     .shutdown = host_shutdown,
     .console_write = host_console_write,
     .console_read = host_console_read,
+    .set_pci_link_route = host_set_pci_link_route,
+    .irqfd_resample = host_irqfd_resample,
 };

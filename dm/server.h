@@ -46,6 +46,9 @@ struct ioreq_server {
  * reply).  rep may be NULL. */
 int dmop_call(int fd, const struct dmop_req *req, int attach_fd, struct dmop_reply *rep, int *fds,
               size_t *nfds);
+/* The same with n descriptors attached (attach may be NULL when n is 0). */
+int dmop_call_fds(int fd, const struct dmop_req *req, const int *attach, size_t n,
+                  struct dmop_reply *rep, int *fds, size_t *nfds);
 
 /* The host-ops table that turns device requests into dm_op messages; its
  * opaque pointer is a struct ioreq_server whose dmop_fd is set. */

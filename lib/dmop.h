@@ -5,9 +5,10 @@
  * and stubvmm answers each with a struct dmop_reply (rc = 0 or a negative
  * errno).  Op numbers follow XEN_DMOP_* where Xen has one.  Descriptors
  * travel with SCM_RIGHTS (lib/fdio.h): the reply to GET_IOREQ_SERVER_INFO
- * carries the ioreq memfd and eventfds; REGISTER_IOEVENTFD / REGISTER_IRQFD
- * carry the eventfd.  stubvmm validates every field and refuses what is out
- * of range without changing anything.  docs/ioreq.md has the full story.
+ * carries the ioreq memfd and eventfds; IOEVENTFD / IRQFD carry the eventfd
+ * (IRQFD with DMOP_FD_RESAMPLE two: the irqfd, then the resample eventfd).  stubvmm validates every
+ * field and refuses what is out of range without changing anything.  docs/ioreq.md has the full
+ * story.
  *
  * The inline placement builds the very same messages and calls stubvmm's
  * dispatcher directly, so validation is one code path for all placements.
@@ -31,7 +32,7 @@ enum dmop_op {
     DMOP_REMOTE_SHUTDOWN = 16,
     /* stubvisor's own */
     DMOP_IOEVENTFD = 64,     /* one descriptor attached when assigning */
-    DMOP_IRQFD = 65,         /* one descriptor attached when assigning */
+    DMOP_IRQFD = 65,         /* one descriptor attached when assigning (two to resample) */
     DMOP_PAUSE_VCPUS = 66,   /* QMP stop: no payload */
     DMOP_UNPAUSE_VCPUS = 67, /* QMP cont: no payload */
     DMOP_MSI_ROUTE = 68,     /* allocate/update/free an MSI route: a GSI for irqfd */
@@ -48,6 +49,13 @@ enum {
 
 #define DMOP_FD_DEASSIGN  0x1u /* ioeventfd/irqfd: remove instead of add */
 #define DMOP_FD_DATAMATCH 0x2u /* ioeventfd: only when the written value matches */
+/* irqfd: a level-triggered line (KVM_IRQFD_FLAG_RESAMPLE).  Writing the
+ * irqfd asserts the GSI; KVM lowers it when the guest acknowledges it (EOI)
+ * and signals the resample eventfd, and the device model asserts again if
+ * its line is still high.  Only for a GSI a PCI link is routed to
+ * (SET_PCI_LINK_ROUTE), one per GSI; the irqfd goes when no link is routed
+ * there any more. */
+#define DMOP_FD_RESAMPLE 0x4u
 
 /* MSI_ROUTE actions. */
 enum {

@@ -2,6 +2,7 @@
  * monitor, checked before anything changes.  The same code serves the
  * dm_op socket (process, stubdom) and the inline device model. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -93,7 +94,10 @@ int dmop_validate(const struct dmop_req *req, uint64_t ram_size)
         return validate_range(req->u.ioeventfd.type, addr, addr + len - 1, ram_size);
     }
     case DMOP_IRQFD:
-        if (req->u.irqfd.flags & ~DMOP_FD_DEASSIGN)
+        if (req->u.irqfd.flags & ~(DMOP_FD_DEASSIGN | DMOP_FD_RESAMPLE))
+            return -EINVAL;
+        /* Resampling is for the PCI links' lines: ISA IRQs. */
+        if ((req->u.irqfd.flags & DMOP_FD_RESAMPLE) && req->u.irqfd.gsi > 15)
             return -EINVAL;
         return req->u.irqfd.gsi >= DMOP_MSI_GSI_BASE + DMOP_MAX_MSI_ROUTES ? -EINVAL : 0;
     case DMOP_MSI_ROUTE: {
@@ -141,9 +145,38 @@ static int kvm_irqfd(struct vmm *vmm, const struct io_eventfd *e, bool deassign)
 {
     struct kvm_irqfd k = {.fd = (uint32_t)e->fd, .gsi = e->gsi};
 
-    if (deassign)
+    if (deassign) {
         k.flags = KVM_IRQFD_FLAG_DEASSIGN;
+    } else if (e->flags & DMOP_FD_RESAMPLE) {
+        k.flags = KVM_IRQFD_FLAG_RESAMPLE;
+        k.resamplefd = (uint32_t)e->resample_fd;
+    }
     return ioctl(vmm->vm_fd, KVM_IRQFD, &k) < 0 ? -errno : 0;
+}
+
+/* Whether fd is an eventfd (what the kernel calls it in /proc). */
+static bool is_eventfd(int fd)
+{
+    char path[64], target[64];
+    ssize_t n;
+
+    if (fd < 0)
+        return false;
+    snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+    n = readlink(path, target, sizeof(target) - 1);
+    if (n < 0)
+        return false;
+    target[n] = 0;
+    return strcmp(target, "anon_inode:[eventfd]") == 0;
+}
+
+/* Whether a PCI link is routed to ISA IRQ (= GSI) irq. */
+static bool link_routed_to(const struct vmm *vmm, uint32_t irq)
+{
+    for (unsigned l = 0; l < 4; l++)
+        if (irq != 0 && vmm->pci_link_irq[l] == irq)
+            return true;
+    return false;
 }
 
 /* KVM_SET_GSI_ROUTING replaces the whole table, so it always carries the
@@ -283,6 +316,8 @@ static void remove_eventfd(struct vmm *vmm, unsigned i)
     else
         kvm_ioeventfd(vmm, e, true);
     close_quietly(e->fd);
+    if (e->is_irqfd && (e->flags & DMOP_FD_RESAMPLE))
+        close_quietly(e->resample_fd);
     *e = s->eventfds[--s->nr_eventfds];
 }
 
@@ -336,10 +371,16 @@ static int add_ioeventfd(struct vmm *vmm, const struct dmop_req *req, int *fd)
     return 0;
 }
 
+/* fd[0] the irqfd, fd[1] (DMOP_FD_RESAMPLE only) the resample eventfd. */
 static int add_irqfd(struct vmm *vmm, const struct dmop_req *req, int *fd)
 {
     struct ioreq_server_state *s = &vmm->server;
-    struct io_eventfd e = {.is_irqfd = true, .gsi = req->u.irqfd.gsi, .fd = *fd};
+    bool resample = req->u.irqfd.flags & DMOP_FD_RESAMPLE;
+    struct io_eventfd e = {.is_irqfd = true,
+                           .gsi = req->u.irqfd.gsi,
+                           .fd = fd[0],
+                           .resample_fd = -1,
+                           .flags = resample ? DMOP_FD_RESAMPLE : 0};
     int rc;
 
     if (req->u.irqfd.flags & DMOP_FD_DEASSIGN) {
@@ -353,6 +394,18 @@ static int add_irqfd(struct vmm *vmm, const struct dmop_req *req, int *fd)
     }
     if (e.gsi >= DMOP_MSI_GSI_BASE && !s->msi_routes[e.gsi - DMOP_MSI_GSI_BASE].used)
         return -ENOENT; /* MSI GSIs only once allocated */
+    if (resample) {
+        /* Only the lines of the PCI links, one level-triggered irqfd each,
+         * and only eventfds (KVM would refuse other files too). */
+        if (!link_routed_to(vmm, e.gsi))
+            return -EPERM;
+        for (unsigned i = 0; i < s->nr_eventfds; i++)
+            if (s->eventfds[i].is_irqfd && s->eventfds[i].gsi == e.gsi)
+                return -EEXIST;
+        if (!is_eventfd(fd[0]) || !is_eventfd(fd[1]))
+            return -EBADF;
+        e.resample_fd = fd[1];
+    }
     if (e.fd < 0)
         return -EBADF;
     if (s->nr_eventfds == DMOP_MAX_EVENTFDS)
@@ -361,8 +414,23 @@ static int add_irqfd(struct vmm *vmm, const struct dmop_req *req, int *fd)
     if (rc < 0)
         return rc;
     s->eventfds[s->nr_eventfds++] = e;
-    *fd = -1;
+    fd[0] = -1;
+    if (resample)
+        fd[1] = -1;
     return 0;
+}
+
+/* A link's route changed: a resampling irqfd whose line no link is routed
+ * to any more goes (KVM lowers the line). */
+static void drop_unrouted_irqfds(struct vmm *vmm)
+{
+    struct ioreq_server_state *s = &vmm->server;
+
+    for (unsigned i = s->nr_eventfds; i-- > 0;) {
+        const struct io_eventfd *e = &s->eventfds[i];
+        if (e->is_irqfd && (e->flags & DMOP_FD_RESAMPLE) && !link_routed_to(vmm, e->gsi))
+            remove_eventfd(vmm, i);
+    }
 }
 
 void dmop_server_destroy(struct vmm *vmm)
@@ -380,7 +448,8 @@ void dmop_server_destroy(struct vmm *vmm)
     memset(s, 0, sizeof(*s));
     /* What tests/virtio/msi-irqfd.sh looks for (with STUBVISOR_DEBUG). */
     log_debug("inject_msi dm_ops handled: %u", vmm->nr_inject_msi);
-    vmm->nr_inject_msi = 0;
+    log_debug("set_isa_irq/set_pci_intx dm_ops handled: %u", vmm->nr_set_irq);
+    vmm->nr_inject_msi = vmm->nr_set_irq = 0;
     pthread_rwlock_unlock(&vmm->io_lock);
     ioreq_shm_destroy(vmm);
 }
@@ -417,6 +486,10 @@ static int dispatch(struct vmm *vmm, const struct dmop_req *req, int *fd, struct
 
     if (rc < 0)
         return rc;
+    /* A second descriptor only with a resampling irqfd, which needs it. */
+    if ((fd[1] >= 0) != (req->op == DMOP_IRQFD && (req->u.irqfd.flags & DMOP_FD_RESAMPLE) &&
+                         !(req->u.irqfd.flags & DMOP_FD_DEASSIGN)))
+        return fd[1] >= 0 ? -EINVAL : -EBADF;
     switch (req->op) {
     case DMOP_CREATE_IOREQ_SERVER:
         if (s->created)
@@ -457,14 +530,17 @@ static int dispatch(struct vmm *vmm, const struct dmop_req *req, int *fd, struct
     case DMOP_SET_PCI_INTX_LEVEL: {
         /* The PIIX3 swizzle: INTx of device d uses link (d + x) & 3. */
         unsigned link = (req->u.pci_intx.device + req->u.pci_intx.intx) & 3;
+        vmm->nr_set_irq++;
         if (vmm->pci_link_irq[link] == 0)
             return 0;
         return irq_line(vmm, vmm->pci_link_irq[link], req->u.pci_intx.level);
     }
     case DMOP_SET_ISA_IRQ_LEVEL:
+        vmm->nr_set_irq++;
         return irq_line(vmm, req->u.isa_irq.isa_irq, req->u.isa_irq.level);
     case DMOP_SET_PCI_LINK_ROUTE:
         vmm->pci_link_irq[req->u.pci_link.link] = req->u.pci_link.isa_irq;
+        drop_unrouted_irqfds(vmm);
         return 0;
     case DMOP_INJECT_MSI: {
         struct kvm_msi msi = {
@@ -505,18 +581,30 @@ static int dispatch(struct vmm *vmm, const struct dmop_req *req, int *fd, struct
     return -EOPNOTSUPP;
 }
 
-void dmop_dispatch(struct vmm *vmm, const struct dmop_req *req, int fd_in, struct dmop_reply *rep,
-                   int *fds_out, size_t *nfds_out)
+void dmop_dispatch_fds(struct vmm *vmm, const struct dmop_req *req, const int *fds_in, size_t nin,
+                       struct dmop_reply *rep, int *fds_out, size_t *nfds_out)
 {
-    int fd = fd_in;
+    int fd[2] = {nin > 0 ? fds_in[0] : -1, nin > 1 ? fds_in[1] : -1};
 
     memset(rep, 0, sizeof(*rep));
     rep->op = req->op;
     *nfds_out = 0;
     pthread_rwlock_wrlock(&vmm->io_lock);
-    rep->rc = dispatch(vmm, req, &fd, rep, fds_out, nfds_out);
+    if (nin > 2)
+        rep->rc = -EINVAL;
+    else
+        rep->rc = dispatch(vmm, req, fd, rep, fds_out, nfds_out);
     pthread_rwlock_unlock(&vmm->io_lock);
-    close_quietly(fd);
+    close_quietly(fd[0]);
+    close_quietly(fd[1]);
+    for (size_t i = 2; i < nin; i++)
+        close_quietly(fds_in[i]);
     if (rep->rc < 0)
         log_debug("dm_op %u refused: %s", req->op, strerror(-rep->rc));
+}
+
+void dmop_dispatch(struct vmm *vmm, const struct dmop_req *req, int fd_in, struct dmop_reply *rep,
+                   int *fds_out, size_t *nfds_out)
+{
+    dmop_dispatch_fds(vmm, req, &fd_in, fd_in >= 0 ? 1 : 0, rep, fds_out, nfds_out);
 }

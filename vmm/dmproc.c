@@ -169,7 +169,7 @@ int dm_process_serve(struct vmm *vmm, struct dm_process *p)
         nin = 0; /* too many descriptors: already closed, refuse below */
         r = 0;
     }
-    if ((size_t)r != sizeof(req) || nin > 1) {
+    if ((size_t)r != sizeof(req) || nin > 2) {
         /* A malformed message is refused like a bad op: the device model is
          * told, nothing changes. */
         for (size_t i = 0; i < nin; i++)
@@ -178,7 +178,7 @@ int dm_process_serve(struct vmm *vmm, struct dm_process *p)
         rep.op = (size_t)r >= sizeof(uint32_t) ? req.op : 0;
         rep.rc = -EINVAL;
     } else {
-        dmop_dispatch(vmm, &req, nin ? fds_in[0] : -1, &rep, fds_out, &nout);
+        dmop_dispatch_fds(vmm, &req, fds_in, nin, &rep, fds_out, &nout);
     }
     if (send_with_fds(p->dmop_fd, &rep, sizeof(rep), fds_out, nout) < 0)
         return errno == EPIPE || errno == ECONNRESET ? -EPIPE : -errno;

@@ -80,9 +80,10 @@ struct io_eventfd {
     uint64_t addr;
     uint32_t len;
     uint64_t datamatch;
-    uint32_t flags;
+    uint32_t flags; /* irqfd: DMOP_FD_RESAMPLE when it has a resample_fd */
     uint32_t gsi;
     int fd;
+    int resample_fd;
 };
 
 /* An MSI route allocated through dm_op (what its GSI's irqfd sends). */
@@ -121,6 +122,7 @@ struct vmm {
     _Atomic uint32_t pci_cf8; /* the CONFIG_ADDRESS latch at 0xcf8 */
     uint8_t pci_link_irq[4];  /* set_pci_link_route */
     unsigned nr_inject_msi;   /* inject_msi dm_ops handled: logged at exit */
+    unsigned nr_set_irq;      /* set_isa_irq / set_pci_intx dm_ops: logged at exit */
 
     /* Shared ioreq pages (process placements), created with the server. */
     int shm_fd, notify_fd;
@@ -282,6 +284,10 @@ int dmop_validate(const struct dmop_req *req, uint64_t ram_size);
  * the main thread or the inline device model; takes io_lock itself. */
 void dmop_dispatch(struct vmm *vmm, const struct dmop_req *req, int fd_in, struct dmop_reply *rep,
                    int *fds_out, size_t *nfds_out);
+/* The same with up to two descriptors (IRQFD with DMOP_FD_RESAMPLE takes
+ * two; any other op refuses a second).  All of fds_in are consumed. */
+void dmop_dispatch_fds(struct vmm *vmm, const struct dmop_req *req, const int *fds_in, size_t nin,
+                       struct dmop_reply *rep, int *fds_out, size_t *nfds_out);
 
 /* Forget the server: ranges, eventfds (unregistered from KVM, closed) and
  * shared pages. */

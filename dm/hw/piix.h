@@ -14,6 +14,16 @@
  * asserting device; levels go to the host with set_isa_irq.  Whether the
  * IRQ is level or edge is the ELCR's business (ports 0x4d0/0x4d1), which
  * the in-kernel PIC emulates.
+ *
+ * Where the host has level-triggered irqfds (process, stubdom), the links'
+ * IRQs go through them instead, without a dm_op per level change: the
+ * routes are told to the host (set_pci_link_route), each IRQ a link is
+ * routed to gets an irqfd with a resample eventfd, a rising line writes
+ * the irqfd, and when the guest acknowledges the interrupt KVM lowers the
+ * line and signals the resample eventfd, where the line is asserted again
+ * if a device still holds it.  The eventfds are made at set-up (before
+ * any sandbox lockdown): one pair per link, since 4 links reach at most 4
+ * IRQs.
  */
 #ifndef STUBVISOR_DM_HW_PIIX_H
 #define STUBVISOR_DM_HW_PIIX_H
@@ -26,12 +36,21 @@
 #define I440FX_PAM0     0x59
 #define I440FX_SMRAM    0x72
 
+struct piix_irqfd {
+    int efd, rfd; /* the irqfd and its resample eventfd, -1 when none */
+    int irq;      /* the ISA IRQ it is bound to, -1 when unbound */
+};
+
 struct piix {
     struct pci_dev host;
     struct pci_dev isa;
     struct pci_bus *bus;
     uint8_t link_count[4]; /* asserting devices per PIRQ link */
-    uint16_t isa_level;    /* ISA IRQs we hold high (bit per IRQ) */
+    uint16_t isa_level;    /* ISA IRQs we hold high with set_isa_irq (bit per IRQ) */
+    uint16_t line_level;   /* ISA IRQs the links drive, whatever the path */
+    uint8_t host_route[4]; /* what the host was told per link, 0 = nowhere */
+    bool use_irqfd;        /* the host has level-triggered irqfds */
+    struct piix_irqfd irqfd[4];
 };
 
 /* Add both bridges to bus and become its INTx router.  Returns 0 or a

@@ -59,7 +59,7 @@ extern char boot_stack_top[];
 extern char exception_stack_top[];
 
 static struct tss tss;
-static struct idt_gate idt[32] __attribute__((aligned(16)));
+static struct idt_gate idt[CPU_NR_VECTORS] __attribute__((aligned(16)));
 
 static void tss_init(void)
 {
@@ -92,6 +92,20 @@ static void idt_init(void)
         idt[i].reserved = 0;
     }
     __asm__ volatile("lidt %0" : : "m"(desc));
+}
+
+void cpu_set_interrupt(unsigned vector, uintptr_t handler)
+{
+    if (vector < 32 || vector >= CPU_NR_VECTORS)
+        return;
+    idt[vector] = (struct idt_gate){
+        .offset_low = handler & 0xffff,
+        .selector = SEL_KCODE,
+        .ist = 0,
+        .type_attr = 0x8e, /* present, DPL0, interrupt gate: IF off inside */
+        .offset_mid = (handler >> 16) & 0xffff,
+        .offset_high = (uint32_t)((uint64_t)handler >> 32),
+    };
 }
 
 void cpu_init(void)

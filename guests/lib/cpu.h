@@ -18,6 +18,14 @@ struct exception_frame {
 /* Loads the TSS and an IDT whose every exception ends the run (status 3). */
 void cpu_init(void);
 
+/* Vectors 32 .. CPU_NR_VECTORS - 1 may take external interrupts: install
+ * `handler`, a function with __attribute__((interrupt)) taking a
+ * struct cpu_interrupt_frame *, at `vector` (an interrupt gate on the
+ * current stack).  Vectors without one are not present (#NP ends the run). */
+#define CPU_NR_VECTORS 64
+struct cpu_interrupt_frame;
+void cpu_set_interrupt(unsigned vector, uintptr_t handler);
+
 /* Entry.S calls this on any exception; it prints and exits, never returns. */
 _Noreturn void guest_exception(const struct exception_frame *frame);
 

@@ -128,6 +128,7 @@ static int read_caps(struct vdev *d)
 }
 
 bool vdev_use_msix;
+bool vdev_use_intx;
 
 /* Program entry q of the MSI-X table for queue q and enable MSI-X. */
 static int msix_enable(struct vdev *d, unsigned nq)
@@ -229,7 +230,7 @@ int vdev_open(struct vdev *d, unsigned id, unsigned nth, uint64_t want, unsigned
         mmio_write32(c + VIRTIO_PCI_COMMON_Q_AVAILHI, 0);
         mmio_write32(c + VIRTIO_PCI_COMMON_Q_USEDLO, (uint32_t)(base + 0x800));
         mmio_write32(c + VIRTIO_PCI_COMMON_Q_USEDHI, 0);
-        vq->avail->flags = vdev_use_msix ? 0 : VRING_AVAIL_F_NO_INTERRUPT;
+        vq->avail->flags = vdev_use_msix || vdev_use_intx ? 0 : VRING_AVAIL_F_NO_INTERRUPT;
         noff = mmio_read16(c + VIRTIO_PCI_COMMON_Q_NOFF);
         vq->kick = d->notify + (uintptr_t)noff * d->notify_mul;
         mmio_write16(c + VIRTIO_PCI_COMMON_Q_ENABLE, 1);

@@ -40,6 +40,11 @@ struct vdev {
  * what this exercises is the device model's way of sending them. */
 extern bool vdev_use_msix;
 
+/* Set before vdev_open(): the device may interrupt (no
+ * VRING_AVAIL_F_NO_INTERRUPT) and, without MSI-X, does so on INTx; the
+ * guest reads the ISR (d->isr) to acknowledge. */
+extern bool vdev_use_intx;
+
 /* Find the nth (0-based) function of virtio device type `id` (VIRTIO_ID_*),
  * modern (0x1040 + id) or transitional, and bring it up with the features
  * in `want` that it offers (VERSION_1 is always asked) and queues

@@ -99,7 +99,8 @@ static ssize_t f_read(void *h, unsigned idx, void *buf, size_t len)
 }
 
 static const struct dm_host_ops fake_ops = {
-    f_map, f_unmap, f_irq, f_msi, f_ioeventfd, f_irqfd, f_shutdown, f_write, f_read, NULL,
+    f_map,      f_unmap, f_irq,  f_msi, f_ioeventfd, f_irqfd,
+    f_shutdown, f_write, f_read, NULL,  NULL,        NULL,
 };
 
 struct fixture {

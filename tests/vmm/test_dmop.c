@@ -1,6 +1,7 @@
 /* dm_op validation and dispatch, without KVM: everything out of range is
  * refused with an errno and changes nothing. */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -87,6 +88,15 @@ static void test_validate_irqs(void **state)
     assert_int_equal(dmop_validate(&r, RAM), 0);
     r.u.irqfd.gsi = DMOP_MSI_GSI_BASE; /* an MSI route's: checked when bound */
     assert_int_equal(dmop_validate(&r, RAM), 0);
+    /* Resampling irqfds are for ISA IRQs only (the PCI links' lines). */
+    r.u.irqfd.flags = DMOP_FD_RESAMPLE;
+    assert_int_equal(dmop_validate(&r, RAM), -EINVAL);
+    r.u.irqfd.gsi = 16;
+    assert_int_equal(dmop_validate(&r, RAM), -EINVAL);
+    r.u.irqfd.gsi = 10;
+    assert_int_equal(dmop_validate(&r, RAM), 0);
+    r.u.irqfd.flags = 0x8;
+    assert_int_equal(dmop_validate(&r, RAM), -EINVAL);
 
     r = (struct dmop_req){.op = DMOP_INJECT_MSI};
     r.u.msi.addr = 0xfee01000;
@@ -404,6 +414,78 @@ static void test_eventfds_kvm(void **state)
     vmm_destroy(&vmm); /* unregisters and closes what is left */
 }
 
+static int call2(struct vmm *vmm, struct dmop_req req, int fd0, int fd1)
+{
+    struct dmop_reply rep;
+    int fds_in[2] = {fd0, fd1}, fds[FDIO_MAX_FDS];
+    size_t n;
+
+    dmop_dispatch_fds(vmm, &req, fds_in, 2, &rep, fds, &n);
+    return rep.rc;
+}
+
+static struct dmop_req link_route(uint8_t link, uint8_t irq)
+{
+    struct dmop_req r = {.op = DMOP_SET_PCI_LINK_ROUTE};
+
+    r.u.pci_link.link = link;
+    r.u.pci_link.isa_irq = irq;
+    return r;
+}
+
+/* Level-triggered irqfds with a resample eventfd (skipped without
+ * /dev/kvm): only on a line a PCI link is routed to, one per line, only
+ * eventfds, exactly two descriptors; they go when the route does. */
+static void test_resample_irqfd_kvm(void **state)
+{
+    struct vmm vmm;
+    struct dmop_req irq = {.op = DMOP_IRQFD}, io = {.op = DMOP_IOEVENTFD};
+    int pipefd[2];
+
+    (void)state;
+    if (access("/dev/kvm", R_OK | W_OK) != 0)
+        skip();
+    assert_int_equal(vmm_create(&vmm, 16), 0);
+    vmm.placement = PLACEMENT_INLINE; /* no shared pages needed */
+    assert_int_equal(call(&vmm, (struct dmop_req){.op = DMOP_CREATE_IOREQ_SERVER}, -1), 0);
+    irq.u.irqfd.gsi = 10;
+    irq.u.irqfd.flags = DMOP_FD_RESAMPLE;
+    /* No link goes to IRQ 10 yet. */
+    assert_int_equal(call2(&vmm, irq, eventfd(0, EFD_CLOEXEC), eventfd(0, EFD_CLOEXEC)), -EPERM);
+    assert_int_equal(call(&vmm, link_route(0, 10), -1), 0);
+    assert_int_equal(call(&vmm, link_route(1, 10), -1), 0);
+    /* One descriptor is not enough; the resample one must be an eventfd. */
+    assert_int_equal(call(&vmm, irq, eventfd(0, EFD_CLOEXEC)), -EBADF);
+    assert_int_equal(pipe2(pipefd, O_CLOEXEC), 0);
+    assert_int_equal(call2(&vmm, irq, eventfd(0, EFD_CLOEXEC), pipefd[0]), -EBADF);
+    close(pipefd[1]);
+    /* A second descriptor on anything else is refused. */
+    struct dmop_req plain = irq;
+    plain.u.irqfd.flags = 0;
+    assert_int_equal(call2(&vmm, plain, eventfd(0, EFD_CLOEXEC), eventfd(0, EFD_CLOEXEC)), -EINVAL);
+    assert_int_equal(call2(&vmm, io, eventfd(0, EFD_CLOEXEC), eventfd(0, EFD_CLOEXEC)), -EINVAL);
+    assert_int_equal(vmm.server.nr_eventfds, 0);
+
+    assert_int_equal(call2(&vmm, irq, eventfd(0, EFD_CLOEXEC), eventfd(0, EFD_CLOEXEC)), 0);
+    assert_int_equal(call2(&vmm, irq, eventfd(0, EFD_CLOEXEC), eventfd(0, EFD_CLOEXEC)), -EEXIST);
+    assert_int_equal(vmm.server.nr_eventfds, 1);
+    /* Link 0 moves away: link 1 still goes to 10, the irqfd stays. */
+    assert_int_equal(call(&vmm, link_route(0, 11), -1), 0);
+    assert_int_equal(vmm.server.nr_eventfds, 1);
+    /* Link 1 too: nothing goes to 10 any more, the irqfd is gone. */
+    assert_int_equal(call(&vmm, link_route(1, 11), -1), 0);
+    assert_int_equal(vmm.server.nr_eventfds, 0);
+    struct dmop_req off = irq;
+    off.u.irqfd.flags = DMOP_FD_DEASSIGN;
+    assert_int_equal(call(&vmm, off, -1), -ENOENT);
+    irq.u.irqfd.gsi = 11;
+    assert_int_equal(call2(&vmm, irq, eventfd(0, EFD_CLOEXEC), eventfd(0, EFD_CLOEXEC)), 0);
+    off.u.irqfd.gsi = 11;
+    assert_int_equal(call(&vmm, off, -1), 0);
+    assert_int_equal(vmm.server.nr_eventfds, 0);
+    vmm_destroy(&vmm);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -415,6 +497,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_server_lifecycle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_eventfds, setup, teardown),
         cmocka_unit_test(test_eventfds_kvm),
+        cmocka_unit_test(test_resample_irqfd_kvm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

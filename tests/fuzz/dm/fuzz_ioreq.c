@@ -54,7 +54,8 @@ static ssize_t f_read(void *h, unsigned i, void *b, size_t l)
 }
 
 static const struct dm_host_ops ops = {
-    f_map, f_unmap, f_irq, f_msi, f_ioeventfd, f_irqfd, f_shutdown, f_write, f_read, NULL,
+    f_map,      f_unmap, f_irq,  f_msi, f_ioeventfd, f_irqfd,
+    f_shutdown, f_write, f_read, NULL,  NULL,        NULL,
 };
 
 enum { VCPUS = 2 };
