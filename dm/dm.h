@@ -149,7 +149,9 @@ int dm_watch_fd(struct dm *dm, int fd, dm_fd_fn fn, void *opaque);
 int dm_watch_enable(struct dm *dm, int fd, bool enable);
 void dm_events_run(struct dm *dm); /* without blocking */
 
-#define DM_MAX_WATCHES 32
+/* Ioeventfds (one per queue: 19 in the largest guest), NIC back ends (4),
+ * the PIIX's resample eventfds (4). */
+#define DM_MAX_WATCHES 64
 
 /* Timers: a device asks to be called back at a CLOCK_MONOTONIC time.
  * The core multiplexes them on one timerfd, created by the first
@@ -173,7 +175,9 @@ void dm_timer_poll(struct dm *dm);
 void dm_timer_run(struct dm *dm, uint64_t now_ns);
 uint64_t dm_now_ns(void);
 
-#define DM_MAX_TRAPS    32
+/* The platform's traps (about 10) and 2 BARs for each of up to 14 virtio
+ * functions (8 disks, 4 NICs, console, RNG): 38. */
+#define DM_MAX_TRAPS    64
 #define DM_MAX_TIMERS   4
 #define DM_MAX_CONSOLES 8
 

@@ -64,10 +64,17 @@ enum {
     DMOP_MSI_ROUTE_FREE = 2,   /* gsi goes, and any irqfd bound to it */
 };
 
-/* Bounds stubvmm enforces per ioreq server. */
+/* Bounds stubvmm enforces per ioreq server, each on its own, sized for the
+ * largest guest (8 disks, 4 NICs, a console and an RNG: 14 transitional
+ * virtio functions) with room to spare:
+ *   ranges: the platform's ~10 plus 2 BARs per function = 38;
+ *   ioeventfds: one per queue = 8 + 4 * 2 + 2 + 1 = 19;
+ *   MSI routes: one per MSI-X vector in use = 8 * 2 + 4 * 3 + 3 + 2 = 33;
+ *   irqfds: one per MSI route and per irqchip pin (the PCI links' lines). */
 #define DMOP_MAX_RANGES     64
-#define DMOP_MAX_EVENTFDS   32
+#define DMOP_MAX_IOEVENTFDS 32
 #define DMOP_MAX_MSI_ROUTES 64
+#define DMOP_MAX_IRQFDS     (DMOP_MAX_MSI_ROUTES + 24)
 #define DMOP_MSI_GSI_BASE   24 /* MSI routes take GSIs 24 .. 24 + 63 */
 
 /* Shutdown reasons (Xen's SHUTDOWN_*). */

@@ -48,8 +48,11 @@ enum sandbox_level {
 /* Threads (RLIMIT_NPROC within the child's user namespace, pids.max). */
 #define SANDBOX_MAX_THREADS 64
 /* Descriptors the child may open on top of those it was handed
- * (RLIMIT_NOFILE = 3 + nfds + this). */
-#define SANDBOX_EXTRA_FDS 64
+ * (RLIMIT_NOFILE = 3 + nfds + this).  A device model of the largest guest
+ * (8 disks, 4 NICs, console, RNG, 8 vCPUs) makes about 75: an ioeventfd per
+ * queue, an eventfd per MSI-X vector, the PIIX's 8, epoll, timerfd, and
+ * the ioreq memfd and eventfds it receives. */
+#define SANDBOX_EXTRA_FDS 128
 /* The sandbox's uid/gid 0 is mapped to host id SANDBOX_HOST_ID_BASE + the
  * child's host pid: unique among live sandboxes, unused on the host, and
  * never root or nobody (see docs/sandbox.md). */

@@ -321,6 +321,15 @@ static void remove_eventfd(struct vmm *vmm, unsigned i)
     *e = s->eventfds[--s->nr_eventfds];
 }
 
+static unsigned count_eventfds(const struct ioreq_server_state *s, bool irqfds)
+{
+    unsigned n = 0;
+
+    for (unsigned i = 0; i < s->nr_eventfds; i++)
+        n += s->eventfds[i].is_irqfd == irqfds;
+    return n;
+}
+
 /* An ioeventfd must lie inside one of the server's own ranges: a device
  * model can only take over exits it already owns. */
 static int add_ioeventfd(struct vmm *vmm, const struct dmop_req *req, int *fd)
@@ -360,7 +369,7 @@ static int add_ioeventfd(struct vmm *vmm, const struct dmop_req *req, int *fd)
         return -EPERM;
     if (e.fd < 0)
         return -EBADF;
-    if (s->nr_eventfds == DMOP_MAX_EVENTFDS)
+    if (count_eventfds(s, false) == DMOP_MAX_IOEVENTFDS)
         return -ENOSPC;
     rc = kvm_ioeventfd(vmm, &e, false);
     if (rc < 0)
@@ -408,7 +417,7 @@ static int add_irqfd(struct vmm *vmm, const struct dmop_req *req, int *fd)
     }
     if (e.fd < 0)
         return -EBADF;
-    if (s->nr_eventfds == DMOP_MAX_EVENTFDS)
+    if (count_eventfds(s, true) == DMOP_MAX_IRQFDS)
         return -ENOSPC;
     rc = kvm_irqfd(vmm, &e, false);
     if (rc < 0)

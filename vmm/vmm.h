@@ -98,8 +98,8 @@ struct ioreq_server_state {
     bool created, enabled, bufioreq;
     unsigned nr_ranges;
     struct io_range ranges[DMOP_MAX_RANGES];
-    unsigned nr_eventfds;
-    struct io_eventfd eventfds[DMOP_MAX_EVENTFDS];
+    unsigned nr_eventfds; /* ioeventfds and irqfds, each kind within its own limit */
+    struct io_eventfd eventfds[DMOP_MAX_IOEVENTFDS + DMOP_MAX_IRQFDS];
     /* MSI routes: route i is GSI DMOP_MSI_GSI_BASE + i. */
     unsigned nr_msi_routes, msi_routes_allocated;
     struct msi_route msi_routes[DMOP_MAX_MSI_ROUTES];

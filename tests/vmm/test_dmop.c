@@ -375,7 +375,7 @@ static void test_eventfds_kvm(void **state)
 
     io.u.ioeventfd.type = DMOP_IO_RANGE_PORT;
     io.u.ioeventfd.len = 2;
-    for (unsigned i = 0; i < DMOP_MAX_EVENTFDS; i++) {
+    for (unsigned i = 0; i < DMOP_MAX_IOEVENTFDS; i++) {
         io.u.ioeventfd.addr = 0x1000 + 2 * i;
         assert_int_equal(call(&vmm, io, eventfd(0, EFD_CLOEXEC)), 0);
     }
@@ -395,15 +395,22 @@ static void test_eventfds_kvm(void **state)
     io.u.ioeventfd.datamatch = 7;
     assert_int_equal(call(&vmm, io, eventfd(0, EFD_CLOEXEC)), 0);
 
-    /* The ioeventfd removed above made room for one irqfd. */
+    /* Irqfds have a limit of their own: a full set of ioeventfds leaves
+     * them all their room. */
+    io.u.ioeventfd.addr = 0xd0000020;
+    assert_int_equal(call(&vmm, io, eventfd(0, EFD_CLOEXEC)), -ENOSPC);
+    for (unsigned i = 0; i < DMOP_MAX_IRQFDS; i++) {
+        irq.u.irqfd.gsi = i % VMM_NR_GSIS;
+        assert_int_equal(call(&vmm, irq, eventfd(0, EFD_CLOEXEC)), 0);
+    }
     irq.u.irqfd.gsi = 5;
     assert_int_equal(call(&vmm, irq, eventfd(0, EFD_CLOEXEC)), -ENOSPC);
-    io.u.ioeventfd.flags = DMOP_FD_DATAMATCH | DMOP_FD_DEASSIGN;
-    assert_int_equal(call(&vmm, io, -1), 0);
-    assert_int_equal(call(&vmm, irq, eventfd(0, EFD_CLOEXEC)), 0);
     irq.u.irqfd.flags = DMOP_FD_DEASSIGN;
-    assert_int_equal(call(&vmm, irq, -1), 0);
+    for (unsigned i = 0; i < DMOP_MAX_IRQFDS / VMM_NR_GSIS + 1; i++)
+        assert_int_equal(call(&vmm, irq, -1), 0);
     assert_int_equal(call(&vmm, irq, -1), -ENOENT);
+    /* ... and removing irqfds makes no room for ioeventfds. */
+    assert_int_equal(call(&vmm, io, eventfd(0, EFD_CLOEXEC)), -ENOSPC);
 
     level.u.isa_irq.isa_irq = 4;
     level.u.isa_irq.level = 1;
