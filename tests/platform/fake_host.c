@@ -88,14 +88,73 @@ const struct dm_host_ops fake_ops = {
     .console_read = f_read,
 };
 
+static int f_link_route(void *h, unsigned link, unsigned irq)
+{
+    (void)h;
+    if (link >= 4 || irq >= 16)
+        return -22;
+    fake.link_route[link] = (int)irq;
+    return 0;
+}
+
+static int f_irqfd_resample(void *h, unsigned gsi, int fd, int rfd, bool deassign)
+{
+    (void)h;
+    if (gsi >= 16)
+        return -22;
+    if (deassign) {
+        fake.irqfd_efd[gsi] = fake.irqfd_rfd[gsi] = -1;
+        return 0;
+    }
+    if (fake.refuse_irqfd)
+        return fake.refuse_irqfd;
+    fake.irqfd_efd[gsi] = fd;
+    fake.irqfd_rfd[gsi] = rfd;
+    return 0;
+}
+
+const struct dm_host_ops fake_irqfd_ops = {
+    .map_range = f_map,
+    .unmap_range = f_unmap,
+    .set_isa_irq = f_irq,
+    .inject_msi = f_msi,
+    .ioeventfd = f_ioeventfd,
+    .irqfd = f_irqfd,
+    .shutdown = f_shutdown,
+    .console_write = f_write,
+    .console_read = f_read,
+    .set_pci_link_route = f_link_route,
+    .irqfd_resample = f_irqfd_resample,
+};
+
 static uint8_t fake_ram_byte;
 
-struct dm *fake_dm_new(uint64_t ram_size)
+static void fake_reset(void)
 {
     memset(&fake, 0, sizeof(fake));
     fake.shutdown_reason = fake.shutdown_status = -1;
+    for (unsigned i = 0; i < 16; i++)
+        fake.irqfd_efd[i] = fake.irqfd_rfd[i] = -1;
+}
+
+struct dm *fake_dm_new(uint64_t ram_size)
+{
+    fake_reset();
     /* The core only keeps the pointer; nothing here dereferences it. */
     return dm_new(&fake_ops, NULL, &fake_ram_byte, ram_size);
+}
+
+struct dm *fake_dm_new_irqfd(uint64_t ram_size)
+{
+    struct dm *dm;
+
+    fake_reset();
+    dm = dm_new(&fake_irqfd_ops, NULL, &fake_ram_byte, ram_size);
+    if (dm && dm_events_enable(dm) < 0) {
+        dm_free(dm);
+        dm = NULL;
+    }
+    return dm;
 }
 
 static uint64_t access(struct dm *dm, enum dm_trap_type type, uint64_t addr, unsigned size,

@@ -26,14 +26,23 @@ struct fake_host {
     int shutdown_reason, shutdown_status;
     unsigned shutdowns;
     int refuse_map; /* non-zero: map_range fails with this */
+    /* With fake_dm_new_irqfd: the links' routes and the level-triggered
+     * irqfds bound per ISA IRQ (-1: none). */
+    int link_route[4];
+    int irqfd_efd[16], irqfd_rfd[16];
+    int refuse_irqfd; /* non-zero: irqfd_resample fails with this */
 };
 
 extern struct fake_host fake;
 extern const struct dm_host_ops fake_ops;
+extern const struct dm_host_ops fake_irqfd_ops;
 
 /* A fresh fake host and a dm core on it with ram_size bytes of "RAM"
  * (not backed: no device here touches it). */
 struct dm *fake_dm_new(uint64_t ram_size);
+/* The same on a host with level-triggered irqfds (and the core's event
+ * loop enabled, as stubdm has it). */
+struct dm *fake_dm_new_irqfd(uint64_t ram_size);
 
 /* Port and config accesses through the core's dispatch. */
 uint32_t fake_in(struct dm *dm, uint16_t port, unsigned size);

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -284,6 +285,81 @@ static void test_intx_shared_link(void **state)
     f->devs.pci.devs[other_devfn] = NULL;
 }
 
+/* How many times eventfd fd was written since the last look (0: none). */
+static uint64_t eventfd_count(int fd)
+{
+    uint64_t v = 0;
+
+    assert_true(fd >= 0);
+    if (read(fd, &v, sizeof(v)) != sizeof(v))
+        return 0;
+    return v;
+}
+
+/* A host with level-triggered irqfds (process, stubdom): routes go to the
+ * host, each routed IRQ gets an irqfd, a rising line writes it instead of
+ * a set_isa_irq, a resample re-asserts while the device holds the line. */
+static void test_intx_irqfd(void **state)
+{
+    static struct dm_devices devs;
+    static struct pci_dev d;
+    unsigned devfn = 3u << 3, link = piix_intx_link(devfn, 0);
+    struct dm *dm = fake_dm_new_irqfd(64u << 20);
+    uint64_t one = 1;
+    int efd, rfd;
+
+    (void)state;
+    assert_non_null(dm);
+    assert_int_equal(dm_devices_setup(dm, &devs), 0);
+    assert_true(devs.piix.use_irqfd);
+    pci_dev_init(&d, 0x1af4, 0x1042, 0x010000, 1, 0);
+    d.cfg[PCI_INTERRUPT_PIN] = 1;
+    assert_int_equal(pci_bus_add(&devs.pci, &d, devfn), 0);
+
+    fake_cfg_write(dm, 0x08, PIIX_PIRQ_BASE + link, 1, 10);
+    assert_int_equal(fake.link_route[link], 10);
+    efd = fake.irqfd_efd[10];
+    rfd = fake.irqfd_rfd[10];
+    assert_true(efd >= 0 && rfd >= 0);
+    pci_set_intx(&d, true);
+    assert_int_equal(eventfd_count(efd), 1);
+    assert_int_equal(fake.irq_changes[10], 0); /* no set_isa_irq */
+    /* The guest EOIs while the device still holds the line: again. */
+    assert_int_equal(write(rfd, &one, sizeof(one)), (ssize_t)sizeof(one));
+    dm_events_run(dm);
+    assert_int_equal(eventfd_count(efd), 1);
+    /* Once it let go, a resample leaves the line down. */
+    pci_set_intx(&d, false);
+    assert_int_equal(write(rfd, &one, sizeof(one)), (ssize_t)sizeof(one));
+    dm_events_run(dm);
+    assert_int_equal(eventfd_count(efd), 0);
+    assert_int_equal(fake.irq_changes[10], 0);
+
+    /* Moving the link moves the irqfd; one already high is raised there. */
+    pci_set_intx(&d, true);
+    assert_int_equal(eventfd_count(efd), 1);
+    fake_cfg_write(dm, 0x08, PIIX_PIRQ_BASE + link, 1, 11);
+    assert_int_equal(fake.link_route[link], 11);
+    assert_int_equal(fake.irqfd_efd[10], -1);
+    assert_true(fake.irqfd_efd[11] >= 0);
+    assert_int_equal(eventfd_count(fake.irqfd_efd[11]), 1);
+    pci_set_intx(&d, false);
+
+    /* An irqfd the host refuses: that IRQ goes through set_isa_irq. */
+    fake.refuse_irqfd = -28;
+    fake_cfg_write(dm, 0x08, PIIX_PIRQ_BASE + link, 1, 5);
+    assert_int_equal(fake.link_route[link], 5);
+    assert_int_equal(fake.irqfd_efd[5], -1);
+    pci_set_intx(&d, true);
+    assert_int_equal(fake.irq_level[5], 1);
+    pci_set_intx(&d, false);
+    assert_int_equal(fake.irq_level[5], 0);
+    /* Disabled: the host hears the link goes nowhere. */
+    fake_cfg_write(dm, 0x08, PIIX_PIRQ_BASE + link, 1, 0x80);
+    assert_int_equal(fake.link_route[link], 0);
+    dm_free(dm);
+}
+
 static void test_msix(void **state)
 {
     struct fixture *f = *state;
@@ -367,6 +443,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_command_and_status, setup, teardown),
         cmocka_unit_test_setup_teardown(test_intx_pirq_routing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_intx_shared_link, setup, teardown),
+        cmocka_unit_test(test_intx_irqfd),
         cmocka_unit_test_setup_teardown(test_msix, setup, teardown),
         cmocka_unit_test_setup_teardown(test_msix_init_checks, setup, teardown),
     };
