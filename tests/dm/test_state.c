@@ -139,9 +139,11 @@ static void save(struct state_set *s, uint8_t **blob, size_t *len)
 {
     assert_int_equal(dm_state_save(s->dm, &s->devs, s->v, blob, len), 0);
     assert_true(*len > STATE_HDR_LEN);
-    /* A seed for fuzz-dm-state, on request. */
-    const char *seed = getenv("DM_STATE_SEED");
-    FILE *f = seed ? fopen(seed, "wb") : NULL;
+    /* Seeds for fuzz-dm-state, on request: DM_STATE_SEED=DIR. */
+    const char *dir = getenv("DM_STATE_SEED");
+    char path[512];
+    snprintf(path, sizeof(path), "%s/saved-%zu", dir ? dir : ".", *len);
+    FILE *f = dir ? fopen(path, "wb") : NULL;
     if (f) {
         fwrite(*blob, 1, *len, f);
         fclose(f);
