@@ -20,12 +20,13 @@ uint8_t *set_ram(void)
 struct state_set *set_new(const struct set_cfg *cfg)
 {
     struct state_set *s = calloc(1, sizeof(*s));
-    struct virtio_config vc = {.rng = cfg->rng};
+    struct virtio_config vc = {.rng = cfg->rng, .kick_eventfds = cfg->kick_eventfds};
 
     if (!s || !set_ram())
         goto fail;
     s->dm = dm_new(&fake_ops, NULL, ram, SET_RAM_SIZE);
-    if (!s->dm || dm_devices_setup(s->dm, &s->devs) < 0)
+    if (!s->dm || (cfg->kick_eventfds && dm_events_enable(s->dm) < 0) ||
+        dm_devices_setup(s->dm, &s->devs) < 0)
         goto fail;
     for (unsigned i = 0; i < cfg->nr_disks; i++)
         vc.disks[vc.nr_disks++] = (struct virtio_disk_spec){.fd = dup(cfg->disk_fd)};

@@ -27,6 +27,7 @@ struct set_cfg {
     unsigned nr_nics;
     uint8_t mac_base;
     bool rng;
+    bool kick_eventfds; /* queue notifications through ioeventfds */
 };
 
 /* The shared guest RAM (allocated on first use, never freed). */
