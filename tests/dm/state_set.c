@@ -20,7 +20,10 @@ uint8_t *set_ram(void)
 struct state_set *set_new(const struct set_cfg *cfg)
 {
     struct state_set *s = calloc(1, sizeof(*s));
-    struct virtio_config vc = {.rng = cfg->rng, .kick_eventfds = cfg->kick_eventfds};
+    struct virtio_config vc = {.rng = cfg->rng,
+                               .kick_eventfds = cfg->kick_eventfds,
+                               .console = cfg->console,
+                               .console_idx = 5};
 
     if (!s || !set_ram())
         goto fail;
@@ -41,7 +44,7 @@ struct state_set *set_new(const struct set_cfg *cfg)
             vc.nics[i].mac[k] = mac[k];
         vc.nr_nics++;
     }
-    if (vc.nr_disks || vc.nr_nics || vc.rng) {
+    if (vc.nr_disks || vc.nr_nics || vc.rng || vc.console) {
         s->v = virtio_devices_new(s->dm, &s->devs.pci, &vc);
         if (!s->v)
             goto fail;

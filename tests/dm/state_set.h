@@ -28,6 +28,7 @@ struct set_cfg {
     uint8_t mac_base;
     bool rng;
     bool kick_eventfds; /* queue notifications through ioeventfds */
+    bool console;       /* a virtio-console on device-model console 5 */
 };
 
 /* The shared guest RAM (allocated on first use, never freed). */

@@ -202,11 +202,11 @@ static uint64_t bar_read(struct dm *dm, uint32_t bar, uint64_t off, unsigned siz
 
 /* The driver's side: BAR, MSI-X (vector 1 for the queue), features,
  * queue 0 on our rings, DRIVER_OK. */
-static void guest_brings_up_blk(struct dm *dm, uint32_t bar)
+static void guest_brings_up(struct dm *dm, unsigned devfn, uint32_t bar, unsigned nq)
 {
-    fake_cfg_write(dm, BLK_DEVFN, PCI_BAR0 + 4 * VIRTIO_PCI_BAR, 4, bar);
-    fake_cfg_write(dm, BLK_DEVFN, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
-    fake_cfg_write(dm, BLK_DEVFN, 0x88 + 2, 2, PCI_MSIX_FLAGS_ENABLE);
+    fake_cfg_write(dm, devfn, PCI_BAR0 + 4 * VIRTIO_PCI_BAR, 4, bar);
+    fake_cfg_write(dm, devfn, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+    fake_cfg_write(dm, devfn, 0x88 + 2, 2, PCI_MSIX_FLAGS_ENABLE);
     bar_write(dm, bar, VIRTIO_PCI_MSIX_TABLE + 16, 4, 0xfee00000u);
     bar_write(dm, bar, VIRTIO_PCI_MSIX_TABLE + 16 + 8, 4, 0x41);
     bar_write(dm, bar, VIRTIO_PCI_MSIX_TABLE + 16 + 12, 4, 0);
@@ -215,13 +215,16 @@ static void guest_brings_up_blk(struct dm *dm, uint32_t bar)
     bar_write(dm, bar, VIRTIO_PCI_COMMON_GFSELECT, 4, 1);
     bar_write(dm, bar, VIRTIO_PCI_COMMON_GF, 4, 1); /* VERSION_1 */
     bar_write(dm, bar, VIRTIO_PCI_COMMON_STATUS, 1, 3 | VIRTIO_CONFIG_S_FEATURES_OK);
+    for (unsigned q = 0; q < nq; q++) { /* queue q's rings 0x4000 * q above queue 0's */
+        bar_write(dm, bar, VIRTIO_PCI_COMMON_Q_SELECT, 2, q);
+        bar_write(dm, bar, VIRTIO_PCI_COMMON_Q_SIZE, 2, QSIZE);
+        bar_write(dm, bar, VIRTIO_PCI_COMMON_Q_MSIX, 2, 1);
+        bar_write(dm, bar, VIRTIO_PCI_COMMON_Q_DESCLO, 4, Q_DESC + 0x4000 * q);
+        bar_write(dm, bar, VIRTIO_PCI_COMMON_Q_AVAILLO, 4, Q_AVAIL + 0x4000 * q);
+        bar_write(dm, bar, VIRTIO_PCI_COMMON_Q_USEDLO, 4, Q_USED + 0x4000 * q);
+        bar_write(dm, bar, VIRTIO_PCI_COMMON_Q_ENABLE, 2, 1);
+    }
     bar_write(dm, bar, VIRTIO_PCI_COMMON_Q_SELECT, 2, 0);
-    bar_write(dm, bar, VIRTIO_PCI_COMMON_Q_SIZE, 2, QSIZE);
-    bar_write(dm, bar, VIRTIO_PCI_COMMON_Q_MSIX, 2, 1);
-    bar_write(dm, bar, VIRTIO_PCI_COMMON_Q_DESCLO, 4, Q_DESC);
-    bar_write(dm, bar, VIRTIO_PCI_COMMON_Q_AVAILLO, 4, Q_AVAIL);
-    bar_write(dm, bar, VIRTIO_PCI_COMMON_Q_USEDLO, 4, Q_USED);
-    bar_write(dm, bar, VIRTIO_PCI_COMMON_Q_ENABLE, 2, 1);
     bar_write(dm, bar, VIRTIO_PCI_COMMON_STATUS, 1,
               3 | VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK);
     assert_int_equal(bar_read(dm, bar, VIRTIO_PCI_COMMON_STATUS, 1),
@@ -285,7 +288,7 @@ static struct state_set *blk_midstream(uint8_t **blob, size_t *len)
     struct state_set *a = new_set(1, 0, true);
 
     memset(set_ram(), 0, SET_RAM_SIZE);
-    guest_brings_up_blk(a->dm, BAR_GPA);
+    guest_brings_up(a->dm, BLK_DEVFN, BAR_GPA, 1);
     blk_write_request(a->dm, 0, true);
     blk_write_request(a->dm, 1, true);
     assert_int_equal(get16(Q_USED + 2), 2);
@@ -348,6 +351,42 @@ static void test_quiesce_completes_requests(void **state)
     assert_completed(2);
     free(blob);
     set_free(a);
+}
+
+/* A receive buffer the console took for input and never filled goes back
+ * to the ring at a save: the restored device takes it again. */
+static void test_console_held_buffer(void **state)
+{
+    struct set_cfg cfg = {.console = true};
+    struct state_set *a, *b;
+    unsigned devfn = VIRTIO_FIRST_SLOT << 3;
+    uint8_t *blob;
+    size_t len;
+
+    (void)state;
+    memset(set_ram(), 0, SET_RAM_SIZE);
+    a = set_new(&cfg);
+    assert_non_null(a);
+    guest_brings_up(a->dm, devfn, BAR_GPA, 2);
+    desc(0, Q_DATA, 64, VRING_DESC_F_WRITE, 0);
+    put16(Q_AVAIL + 4, 0);
+    put16(Q_AVAIL + 2, 1);
+    dm_console_poll(a->dm); /* takes the buffer; no input comes */
+    assert_true(a->v->console.rx_held);
+    assert_int_equal(a->v->console.vdev.vq[0].last_avail, 1);
+    save(a, &blob, &len);
+    assert_false(a->v->console.rx_held);
+    assert_int_equal(a->v->console.vdev.vq[0].last_avail, 0);
+    b = set_new(&cfg);
+    assert_non_null(b);
+    assert_int_equal(dm_state_load(b->dm, &b->devs, b->v, blob, len), 0);
+    assert_int_equal(b->v->console.vdev.vq[0].last_avail, 0);
+    dm_console_poll(b->dm);
+    assert_true(b->v->console.rx_held);
+    assert_int_equal(b->v->console.rx.head, 0);
+    free(blob);
+    set_free(a);
+    set_free(b);
 }
 
 /* ---- refusals ---- */
@@ -504,6 +543,7 @@ int main(void)
         cmocka_unit_test(test_platform_roundtrip),
         cmocka_unit_test(test_virtio_blk_midstream),
         cmocka_unit_test(test_quiesce_completes_requests),
+        cmocka_unit_test(test_console_held_buffer),
         cmocka_unit_test(test_corrupt_blobs),
         cmocka_unit_test(test_other_configuration),
         cmocka_unit_test(test_nic_mac),
