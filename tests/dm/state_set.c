@@ -1,14 +1,34 @@
 /* The device sets of state_set.h. */
 #include "tests/dm/state_set.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "lib/dmop.h"
 #include "tests/platform/fake_host.h"
 
 static uint8_t *ram;
+struct set_routes set_routes;
+
+static int route(void *h, unsigned action, unsigned gsi, uint64_t addr, uint32_t data)
+{
+    (void)h;
+    if (action == DMOP_MSI_ROUTE_ALLOC) {
+        if (set_routes.nr == SET_MAX_ROUTES)
+            return -ENOSPC;
+        gsi = set_routes.nr++;
+    } else if (gsi >= set_routes.nr) {
+        return -EINVAL;
+    }
+    if (action != DMOP_MSI_ROUTE_FREE) {
+        set_routes.addr[gsi] = addr;
+        set_routes.data[gsi] = data;
+    }
+    return (int)gsi;
+}
 
 uint8_t *set_ram(void)
 {
@@ -27,7 +47,10 @@ struct state_set *set_new(const struct set_cfg *cfg)
 
     if (!s || !set_ram())
         goto fail;
-    s->dm = dm_new(&fake_ops, NULL, ram, SET_RAM_SIZE);
+    static struct dm_host_ops with_routes;
+    with_routes = fake_ops;
+    with_routes.msi_route = route;
+    s->dm = dm_new(cfg->msi_routes ? &with_routes : &fake_ops, NULL, ram, SET_RAM_SIZE);
     if (!s->dm || (cfg->kick_eventfds && dm_events_enable(s->dm) < 0) ||
         dm_devices_setup(s->dm, &s->devs) < 0)
         goto fail;

@@ -29,7 +29,17 @@ struct set_cfg {
     bool rng;
     bool kick_eventfds; /* queue notifications through ioeventfds */
     bool console;       /* a virtio-console on device-model console 5 */
+    bool msi_routes;    /* the host offers MSI routes (irqfds), as stubvmm does */
 };
+
+/* MSI routes the host was asked for (msi_routes sets): GSI = index. */
+#define SET_MAX_ROUTES 64
+struct set_routes {
+    unsigned nr;
+    uint64_t addr[SET_MAX_ROUTES];
+    uint32_t data[SET_MAX_ROUTES];
+};
+extern struct set_routes set_routes;
 
 /* The shared guest RAM (allocated on first use, never freed). */
 uint8_t *set_ram(void);

@@ -389,6 +389,38 @@ static void test_console_held_buffer(void **state)
     set_free(b);
 }
 
+/* Where the host offers MSI routes, a restored vector the guest unmasked
+ * gets its route (and irqfd) at load, with the saved message. */
+static void test_msi_routes(void **state)
+{
+    struct set_cfg cfg = {.nr_disks = 1, .disk_fd = disk_fd, .msi_routes = true};
+    struct state_set *a, *b;
+    struct pci_msix *m;
+    uint8_t *blob;
+    size_t len;
+
+    (void)state;
+    memset(set_ram(), 0, SET_RAM_SIZE);
+    a = set_new(&cfg);
+    assert_non_null(a);
+    guest_brings_up(a->dm, BLK_DEVFN, BAR_GPA, 1);
+    save(a, &blob, &len);
+    set_free(a);
+    set_routes.nr = 0;
+    b = set_new(&cfg);
+    assert_non_null(b);
+    assert_int_equal(dm_state_load(b->dm, &b->devs, b->v, blob, len), 0);
+    m = &b->v->blk_pci[0].msix;
+    assert_true(m->irqfd[1].efd >= 0);
+    assert_int_equal(m->irqfd[1].gsi, 0);
+    assert_int_equal(set_routes.nr, 1);
+    assert_int_equal(set_routes.addr[0], 0xfee00000u);
+    assert_int_equal(set_routes.data[0], 0x41);
+    assert_int_equal(m->irqfd[0].gsi, -1); /* vector 0 stayed masked */
+    free(blob);
+    set_free(b);
+}
+
 /* ---- refusals ---- */
 
 /* Offset of record (tag, inst)'s payload in blob, or 0. */
@@ -544,6 +576,7 @@ int main(void)
         cmocka_unit_test(test_virtio_blk_midstream),
         cmocka_unit_test(test_quiesce_completes_requests),
         cmocka_unit_test(test_console_held_buffer),
+        cmocka_unit_test(test_msi_routes),
         cmocka_unit_test(test_corrupt_blobs),
         cmocka_unit_test(test_other_configuration),
         cmocka_unit_test(test_nic_mac),
