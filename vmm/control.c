@@ -6,6 +6,11 @@
  *   shutdown -> ok  (the guest is powered off; stubvmm reports "poweroff")
  *   reboot   -> ok  (stubvmm reports "reboot"; the toolstack restarts it)
  *   destroy  -> ok  (stubvmm reports "destroy" and exits)
+ *   save     -> ok bytes=N | error TEXT
+ *               with one descriptor (SCM_RIGHTS) sent along with the line:
+ *               a save file positioned after the header and CONFIG; the VM,
+ *               VCPU, MEMORY, DM and END sections are appended (save.c).
+ *               The guest is paused meanwhile and left as it was.
  *   anything else -> error unknown command
  *
  * S is running, paused, shutdown or crashed.  reason= is last and runs to
@@ -42,7 +47,7 @@ int control_init(struct managed *m)
     char path[PATH_MAX];
 
     for (unsigned i = 0; i < MANAGED_MAX_CONTROL_CLIENTS; i++)
-        m->ctl_client[i] = -1;
+        m->ctl_client[i] = m->ctl_fd[i] = -1;
     snprintf(path, sizeof(path), "%s/control.sock", m->dir);
     m->ctl_listen = managed_listen(path);
     return m->ctl_listen < 0 ? m->ctl_listen : 0;
@@ -64,8 +69,9 @@ static void quit_with(struct managed *m, const char *reason)
     m->quit = true;
 }
 
-static void command(struct managed *m, int fd, const char *cmd)
+static void command(struct managed *m, unsigned client, const char *cmd)
 {
+    int fd = m->ctl_client[client];
     char out[512];
 
     if (strcmp(cmd, "status") == 0) {
@@ -99,6 +105,15 @@ static void command(struct managed *m, int fd, const char *cmd)
             }
             reply(fd, "ok\n");
         }
+    } else if (strcmp(cmd, "save") == 0) {
+        if (m->ctl_fd[client] < 0) {
+            reply(fd, "error save needs the file's descriptor\n");
+        } else {
+            managed_save(m, m->ctl_fd[client], out, sizeof(out));
+            close(m->ctl_fd[client]);
+            m->ctl_fd[client] = -1;
+            reply(fd, out);
+        }
     } else if (strcmp(cmd, "destroy") == 0 || strcmp(cmd, "shutdown") == 0 ||
                strcmp(cmd, "reboot") == 0) {
         reply(fd, "ok\n");
@@ -122,26 +137,35 @@ unsigned control_pollfds(struct managed *m, struct pollfd *pf)
 static void drop_client(struct managed *m, unsigned i)
 {
     close_quietly(m->ctl_client[i]);
-    m->ctl_client[i] = -1;
+    close_quietly(m->ctl_fd[i]);
+    m->ctl_client[i] = m->ctl_fd[i] = -1;
     m->ctl_len[i] = 0;
 }
 
 static void client_readable(struct managed *m, unsigned i)
 {
-    ssize_t n = read(m->ctl_client[i], m->ctl_buf[i] + m->ctl_len[i],
-                     sizeof(m->ctl_buf[i]) - 1 - m->ctl_len[i]);
+    int fds[1];
+    size_t nfds = 1;
+    ssize_t n = recv_with_fds(m->ctl_client[i], m->ctl_buf[i] + m->ctl_len[i],
+                              sizeof(m->ctl_buf[i]) - 1 - m->ctl_len[i], fds, &nfds);
     char *nl;
 
     if (n <= 0) {
+        /* EPROTO: more than one descriptor (closed for us). */
         if (n == 0 || (errno != EAGAIN && errno != EINTR))
             drop_client(m, i);
         return;
+    }
+    if (nfds) {
+        /* For the next `save`; a newer one replaces it. */
+        close_quietly(m->ctl_fd[i]);
+        m->ctl_fd[i] = fds[0];
     }
     m->ctl_len[i] += (size_t)n;
     m->ctl_buf[i][m->ctl_len[i]] = '\0';
     while (m->ctl_client[i] >= 0 && (nl = strchr(m->ctl_buf[i], '\n'))) {
         *nl = '\0';
-        command(m, m->ctl_client[i], m->ctl_buf[i]);
+        command(m, i, m->ctl_buf[i]);
         size_t used = (size_t)(nl + 1 - m->ctl_buf[i]);
         memmove(m->ctl_buf[i], nl + 1, m->ctl_len[i] - used + 1);
         m->ctl_len[i] -= used;
