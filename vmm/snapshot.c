@@ -117,10 +117,9 @@ static size_t xsave_size(struct vmm *vmm)
 static int vcpu_get(struct vmm *vmm, struct vcpu *v, const uint32_t *idx, uint32_t nidx,
                     struct vcpu_snap *s, char *err, size_t errlen)
 {
-    struct {
-        struct kvm_msrs h;
-        struct kvm_msr_entry e[1];
-    } one;
+    /* One struct kvm_msrs with room for one entry. */
+    uint64_t one_buf[(sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)) / 8];
+    struct kvm_msrs *one = (struct kvm_msrs *)one_buf;
 
     memset(s, 0, sizeof(*s));
     s->id = v->id;
@@ -151,11 +150,11 @@ static int vcpu_get(struct vmm *vmm, struct vcpu *v, const uint32_t *idx, uint32
      * guest's CPUID does not have): KVM_GET_MSRS stops at the first one it
      * refuses, so ask one at a time. */
     for (uint32_t i = 0; i < nidx; i++) {
-        memset(&one, 0, sizeof(one));
-        one.h.nmsrs = 1;
-        one.e[0].index = idx[i];
-        if (ioctl(v->fd, KVM_GET_MSRS, &one) == 1)
-            s->msrs[s->nr_msrs++] = one.e[0];
+        memset(one_buf, 0, sizeof(one_buf));
+        one->nmsrs = 1;
+        one->entries[0].index = idx[i];
+        if (ioctl(v->fd, KVM_GET_MSRS, one) == 1)
+            s->msrs[s->nr_msrs++] = one->entries[0];
     }
     if (ioctl(v->fd, KVM_GET_LAPIC, &s->lapic) < 0)
         return fail(err, errlen, "vCPU %u: KVM_GET_LAPIC: %s", v->id, strerror(errno));
