@@ -181,8 +181,11 @@ def main():
         fail("count restarted: last before the save %d, first after %d" % (last, after[0]))
     if after[1] <= after[0]:
         fail("count does not go on after restore: %r" % after)
-    # Save the restored guest while it runs (it must keep running).
-    fd, head = save_file(os.path.join(WORK, "again.save"))
+    # Save the restored guest while it runs (it must keep running): the
+    # vCPU is stopped wherever it is, often in the middle of a UART access.
+    again = os.path.join(WORK, "again.save")
+    fd, head = save_file(again)
+    seen = counts(d)[-1]
     rep = control(d, "save\n", fd)
     os.close(fd)
     if not rep.startswith("ok bytes="):
@@ -193,7 +196,42 @@ def main():
     finish(p, r)
     print("saved %d bytes; count %d before, %d after" % (size, last, after[0]))
 
-    # 3. Files that must be refused, with nothing started.
+    # 3. That file, and two vCPUs.
+    p, r, d = start("three", [], again)
+    if wait_ready(p, r) != "ready\n":
+        fail("restore of a running guest's save did not start: %s" % p.stderr.read().decode())
+    control(d, "unpause\n")
+    c = wait_counts(d, 2)
+    if c[0] <= seen or c[1] <= c[0]:
+        fail("running guest's save: last seen %d, then %r" % (seen, c))
+    control(d, "destroy\n")
+    finish(p, r)
+    p, r, d = start("smp", ["--vcpus", "2"])
+    if wait_ready(p, r) != "ready\n":
+        fail("2 vCPUs: %s" % p.stderr.read().decode())
+    control(d, "unpause\n")
+    wait_counts(d, 2)
+    smp = os.path.join(WORK, "smp.save")
+    fd, head = save_file(smp)
+    rep = control(d, "save\n", fd)
+    os.close(fd)
+    seen = counts(d)[-1]
+    control(d, "destroy\n")
+    finish(p, r)
+    if not rep.startswith("ok bytes="):
+        fail("2 vCPUs: save: %r" % rep)
+    expect_refused(smp, [], "with 16 MiB and 2 vCPUs, not 16 MiB and 1")
+    p, r, d = start("smp2", ["--vcpus", "2"], smp)
+    if wait_ready(p, r) != "ready\n":
+        fail("2 vCPUs: restore: %s" % p.stderr.read().decode())
+    control(d, "unpause\n")
+    c = wait_counts(d, 1)
+    if c[0] <= seen - 250000000:
+        fail("2 vCPUs: count restarted: %d then %r" % (seen, c))
+    control(d, "destroy\n")
+    finish(p, r)
+
+    # 4. Files that must be refused, with nothing started.
     data = open(path, "rb").read()
     bad = os.path.join(WORK, "bad.save")
 
