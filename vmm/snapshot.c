@@ -104,11 +104,13 @@ static int msr_index_list(struct vmm *vmm, uint32_t **out, uint32_t *n)
     return 0;
 }
 
+/* The size of KVM's XSAVE area for this VM: 4096, or more with
+ * KVM_CAP_XSAVE2 (AMX).  Above SNAP_MAX_XSAVE we do not save or restore. */
 static size_t xsave_size(struct vmm *vmm)
 {
 #ifdef KVM_CAP_XSAVE2
     int r = ioctl(vmm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE2);
-    if (r > (int)sizeof(struct kvm_xsave) && r <= SNAP_MAX_XSAVE)
+    if (r > (int)sizeof(struct kvm_xsave))
         return (size_t)r;
 #endif
     return sizeof(struct kvm_xsave);
@@ -130,6 +132,11 @@ static int vcpu_get(struct vmm *vmm, struct vcpu *v, const uint32_t *idx, uint32
     if (ioctl(vmm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE) > 0) {
         size_t size = xsave_size(vmm);
         unsigned long req = KVM_GET_XSAVE;
+        if (size > SNAP_MAX_XSAVE) {
+            errno = E2BIG;
+            return fail(err, errlen, "vCPU %u: an XSAVE area of %zu bytes is not supported", v->id,
+                        size);
+        }
 #ifdef KVM_GET_XSAVE2
         if (size > sizeof(struct kvm_xsave))
             req = KVM_GET_XSAVE2;
@@ -203,10 +210,11 @@ static int vcpu_set(struct vmm *vmm, struct vcpu *v, struct vcpu_snap *s, char *
     if (s->has_xsave) {
         /* The host's area may be larger than the file's: the rest stays
          * zero (s->xsave is zero past xsave_len). */
-        if (xsave_size(vmm) < s->xsave_len) {
+        size_t host = xsave_size(vmm);
+        if (host < s->xsave_len || host > SNAP_MAX_XSAVE) {
             errno = EINVAL;
-            return fail(err, errlen, "vCPU %u: XSAVE area of %u bytes is larger than this host's",
-                        v->id, s->xsave_len);
+            return fail(err, errlen, "vCPU %u: XSAVE area of %u bytes, this host's is %zu", v->id,
+                        s->xsave_len, host);
         }
         if (ioctl(v->fd, KVM_SET_XSAVE, s->xsave) < 0)
             return fail(err, errlen, "vCPU %u: KVM_SET_XSAVE: %s", v->id, strerror(errno));
