@@ -451,6 +451,8 @@ void managed_loop(struct managed *m)
             if (m->vcpus_started)
                 timeout = VMM_POSTED_FLUSH_MS;
         }
+        if (control_timeout(m) >= 0 && (timeout < 0 || timeout > control_timeout(m)))
+            timeout = control_timeout(m);
         n += console_server_pollfds(m, pf + n);
         n += control_pollfds(m, pf + n);
         n += qmp_relay_pollfds(m, pf + n);
@@ -487,6 +489,7 @@ void managed_loop(struct managed *m)
             managed_dm_failed(m, "device model died");
         console_server_handle(m, pf + P_FIXED, n - P_FIXED);
         control_handle(m, pf + P_FIXED, n - P_FIXED);
+        control_tick(m);
         qmp_relay_handle(m, pf + P_FIXED, n - P_FIXED);
         if (pf[P_STOP].revents & POLLIN) {
             uint64_t v;

@@ -69,6 +69,9 @@ struct managed {
     int ctl_listen;
     int ctl_client[MANAGED_MAX_CONTROL_CLIENTS];
     int ctl_fd[MANAGED_MAX_CONTROL_CLIENTS]; /* a descriptor that came with a line */
+    /* `pause` answered once the vCPUs hold still (or at the deadline). */
+    bool ctl_pause_wait[MANAGED_MAX_CONTROL_CLIENTS];
+    uint64_t ctl_pause_deadline[MANAGED_MAX_CONTROL_CLIENTS]; /* CLOCK_MONOTONIC ms */
     char ctl_buf[MANAGED_MAX_CONTROL_CLIENTS][256];
     size_t ctl_len[MANAGED_MAX_CONTROL_CLIENTS];
 };
@@ -110,6 +113,10 @@ int control_init(struct managed *m);
 unsigned control_pollfds(struct managed *m, struct pollfd *pf);
 void control_handle(struct managed *m, struct pollfd *pf, unsigned n);
 void control_dispose(struct managed *m);
+/* Deferred `pause` replies: the poll timeout they need (-1: none), and
+ * answering those that are due.  Every loop iteration. */
+int control_timeout(struct managed *m);
+void control_tick(struct managed *m);
 
 /* save.c.  `save` with the file's descriptor (positioned where our
  * sections go): pause, finish pending I/O, write, resume if it was running;

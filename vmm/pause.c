@@ -95,7 +95,7 @@ int vmm_pause_sync(struct vmm *vmm, unsigned timeout_ms)
         struct vcpu *v = &vmm->vcpus[i];
         if (!v->started)
             continue;
-        while (v->sync_seen != gen && !atomic_load(&vmm->stopping) && !rc) {
+        while (v->sync_seen != gen && !v->gone && !atomic_load(&vmm->stopping) && !rc) {
             int r = pthread_cond_timedwait(&pause_cond, &pause_lock, &deadline);
             if (r == ETIMEDOUT) {
                 log_error("vCPU %u did not hold still within %u ms", i, timeout_ms);
@@ -111,11 +111,32 @@ int vmm_pause_sync(struct vmm *vmm, unsigned timeout_ms)
     return rc;
 }
 
+bool vmm_vcpus_holding(struct vmm *vmm)
+{
+    bool all = true;
+
+    pthread_mutex_lock(&pause_lock);
+    for (unsigned i = 0; i < vmm->nr_vcpus; i++)
+        if (vmm->vcpus[i].started && !vmm->vcpus[i].holding)
+            all = false;
+    pthread_mutex_unlock(&pause_lock);
+    return all;
+}
+
+void vmm_vcpu_gone(struct vcpu *v)
+{
+    pthread_mutex_lock(&pause_lock);
+    v->holding = v->gone = true;
+    pthread_cond_broadcast(&pause_cond);
+    pthread_mutex_unlock(&pause_lock);
+}
+
 void vmm_pause_wait(struct vcpu *v)
 {
     struct vmm *vmm = v->vmm;
 
     pthread_mutex_lock(&pause_lock);
+    v->holding = true;
     while (atomic_load(&vmm->paused) && !atomic_load(&vmm->stopping)) {
         if (v->sync_seen != sync_gen) {
             unsigned gen = sync_gen;
@@ -129,6 +150,7 @@ void vmm_pause_wait(struct vcpu *v)
         }
         pthread_cond_wait(&pause_cond, &pause_lock);
     }
+    v->holding = false;
     pthread_mutex_unlock(&pause_lock);
     if (!atomic_load(&vmm->stopping))
         v->run->immediate_exit = 0;

@@ -67,6 +67,8 @@ struct vcpu {
     /* vmm_pause_sync(): the last request this thread answered, and how. */
     unsigned sync_seen;
     int sync_rc;
+    bool holding; /* in vmm_pause_wait(), or gone */
+    bool gone;    /* the thread has ended */
 };
 
 /* A range an ioreq server claimed (inclusive bounds). */
@@ -232,6 +234,13 @@ void vmm_pause_wait(struct vcpu *v);
  * one is holding still.  Returns 0, -ETIMEDOUT if a vCPU did not come
  * within timeout_ms, or the first vCPU's error.  Main thread. */
 int vmm_pause_sync(struct vmm *vmm, unsigned timeout_ms);
+
+/* Whether every started vCPU is holding still in vmm_pause_wait(): none is
+ * inside KVM_RUN or waiting for the device model's answer. */
+bool vmm_vcpus_holding(struct vmm *vmm);
+
+/* The vCPU's thread is ending: it counts as holding still from now on. */
+void vmm_vcpu_gone(struct vcpu *v);
 
 /* ---- iobus.c ---- */
 
