@@ -6,9 +6,10 @@
  *     target's "vm" node (readable by the device model only);
  *   - readiness: "running" to device-model/<target>/state;
  *   - runtime commands: device-model/<target>/command (+ parameter), the
- *     result in .../state: save -> paused (device state to console 1, I/O
- *     emulation held), continue -> running (state from console 2 when one
- *     is there), anything else -> "error".
+ *     result in .../state: save -> paused (device state to console 1 from
+ *     offset 0, I/O emulation held), continue -> running (with -incoming
+ *     console2: after loading the state from console 2), anything else or
+ *     a failure -> "error".
  *
  * docs/toolstack.md lists the dm-argv words. */
 #ifndef STUBVISOR_DM_STORE_DM_H
@@ -31,6 +32,7 @@ struct dm_store_args {
     unsigned nr_disks;
     uint8_t nic_mac[DMFD_MAX_NICS][6];
     unsigned nr_nics;
+    bool incoming; /* -incoming console2: wait for continue, then restore */
 };
 
 /* Connect through DMFD_STORE, read target and dm-argv into *args and watch
@@ -38,7 +40,16 @@ struct dm_store_args {
  * the reason logged (the device model then exits). */
 int store_dm_init(struct dm_devices *devs, uint64_t ram_size, struct dm_store_args *args);
 
-/* Tell the toolstack the device model is ready ("running"). */
+/* The device core and the virtio devices (NULL: none) that save and
+ * continue work on, once they are set up.  drain(opaque), if not NULL,
+ * serves what requests are still waiting (the buffered ring's posted
+ * writes) before a save. */
+struct virtio_devices;
+void store_dm_attach(struct dm *dm, struct virtio_devices *vdevs, void (*drain)(void *),
+                     void *opaque);
+
+/* Tell the toolstack the device model is ready: "running", or with
+ * -incoming "paused" (I/O held until continue restores the state). */
 int store_dm_ready(void);
 
 /* The store connection, for the event loop (-1 without one). */

@@ -225,3 +225,31 @@ int piix_setup(struct piix *p, struct pci_bus *bus)
         piix_irqfd_init(p);
     return 0;
 }
+
+void piix_state_refresh(struct piix *p)
+{
+    uint16_t routed = 0;
+
+    memset(p->link_count, 0, sizeof(p->link_count));
+    for (unsigned devfn = 0; devfn < PCI_NR_DEVFN; devfn++) {
+        const struct pci_dev *d = p->bus->devs[devfn];
+        unsigned pin = d ? d->cfg[PCI_INTERRUPT_PIN] : 0;
+        if (d && d->intx_out && pin >= 1 && pin <= 4)
+            p->link_count[piix_intx_link(devfn, pin - 1)]++;
+    }
+    for (unsigned link = 0; link < 4; link++) {
+        uint8_t route = p->isa.cfg[PIIX_PIRQ_BASE + link];
+        if (!(route & PIRQ_DISABLED))
+            routed |= (uint16_t)(1u << (route & 0xf));
+    }
+    /* The routes and irqfds, for a host that may be a fresh one. */
+    piix_rebind(p);
+    /* Pretend the host has the opposite of the truth on every routed IRQ,
+     * so piix_update_irqs() sends each of them once; a high line on an
+     * irqfd is raised again. */
+    p->isa_level = 0;
+    p->line_level = 0;
+    piix_update_irqs(p);
+    p->isa_level ^= routed & (uint16_t)~irqfd_irqs(p);
+    piix_update_irqs(p);
+}

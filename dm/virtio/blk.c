@@ -163,6 +163,7 @@ static const struct virtio_dev_ops blk_ops_rw = {
     .name = "blk",
     .device_id = VIRTIO_ID_BLOCK,
     .nr_queues = 1,
+    .poll_queues = 1u << 0,
     .features = (1ull << VIRTIO_BLK_F_SEG_MAX) | (1ull << VIRTIO_BLK_F_BLK_SIZE) |
                 (1ull << VIRTIO_BLK_F_FLUSH),
     .config_size = sizeof(struct virtio_blk_config),
@@ -190,4 +191,19 @@ void virtio_blk_init(struct virtio_blk *b, struct dm *dm, struct disk *disk, con
         b->vdev.offered |= 1ull << VIRTIO_BLK_F_RO;
     if (disk->discard)
         b->vdev.offered |= 1ull << VIRTIO_BLK_F_DISCARD;
+}
+
+void virtio_blk_state_save(const struct virtio_blk *b, struct srec_w *w)
+{
+    srec_put_u64(w, b->config.capacity);
+    srec_put_u8(w, b->disk->read_only);
+}
+
+void virtio_blk_state_parse(const struct virtio_blk *b, struct srec_r *r)
+{
+    uint64_t capacity = srec_get_u64(r);
+    bool ro = srec_get_bool(r);
+
+    srec_check(r, capacity == b->config.capacity, "the disk's size differs");
+    srec_check(r, ro == b->disk->read_only, "the disk's read-only setting differs");
 }

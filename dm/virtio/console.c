@@ -101,6 +101,7 @@ static const struct virtio_dev_ops con_ops = {
     .name = "console",
     .device_id = VIRTIO_ID_CONSOLE,
     .nr_queues = 2,
+    .poll_queues = 1u << 1,
     .features = 1ull << VIRTIO_CONSOLE_F_SIZE,
     .config_size = sizeof(struct virtio_console_config),
     .config_read = con_config_read,
@@ -127,4 +128,12 @@ int virtio_console_init(struct virtio_console *c, struct dm *dm, unsigned idx)
         rc = 0;
     }
     return rc;
+}
+
+void virtio_console_release(struct virtio_console *c)
+{
+    if (!c->rx_held)
+        return;
+    virtq_unpop(&c->vdev.vq[RXQ]);
+    c->rx_held = false;
 }

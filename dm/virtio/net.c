@@ -148,6 +148,7 @@ static const struct virtio_dev_ops net_ops = {
     .name = "net",
     .device_id = VIRTIO_ID_NET,
     .nr_queues = 2,
+    .poll_queues = 1u << 1,
     .features = 1ull << VIRTIO_NET_F_MAC,
     .config_size = sizeof(struct virtio_net_config),
     .config_read = net_config_read,
@@ -166,4 +167,17 @@ int virtio_net_init(struct virtio_net *n, struct dm *dm, struct net_backend *bac
     virtio_dev_init(&n->vdev, dm, &net_ops, n);
     n->watched = dm_watch_fd(dm, backend->fd, net_fd_ready, n) == 0;
     return 0;
+}
+
+void virtio_net_state_save(const struct virtio_net *n, struct srec_w *w)
+{
+    srec_put_bytes(w, n->config.mac, sizeof(n->config.mac));
+}
+
+void virtio_net_state_parse(const struct virtio_net *n, struct srec_r *r)
+{
+    uint8_t mac[sizeof(n->config.mac)];
+
+    srec_get_bytes(r, mac, sizeof(mac));
+    srec_check(r, memcmp(mac, n->config.mac, sizeof(mac)) == 0, "the NIC's MAC address differs");
 }
