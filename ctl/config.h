@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/dmfds.h"
+
 /* Defaults and limits, in MiB where they are memory sizes. */
 #define CONFIG_DEFAULT_MEMORY_MIB  128
 #define CONFIG_DEFAULT_VCPUS       1
@@ -29,12 +31,14 @@
 #define CONFIG_MAX_STUBDOM_MIB     4096
 #define CONFIG_MAX_VCPUS           128
 #define CONFIG_MAX_NAME            64
-#define CONFIG_MAX_DISKS           16
-#define CONFIG_MAX_VIFS            8
-#define CONFIG_MAX_SERIALS         4
-#define CONFIG_MAX_CMDLINE         2047 /* Linux's x86 COMMAND_LINE_SIZE less the NUL */
-#define CONFIG_MAX_FILE_SIZE       (1024 * 1024)
-#define CONFIG_SEABIOS_PATH        "/usr/share/seabios/bios.bin"
+/* As many as a device model takes (lib/dmfds.h): a config with more is
+ * refused here, naming the key, rather than by stubvmm at start-up. */
+#define CONFIG_MAX_DISKS     DMFD_MAX_DISKS
+#define CONFIG_MAX_VIFS      DMFD_MAX_NICS
+#define CONFIG_MAX_SERIALS   4
+#define CONFIG_MAX_CMDLINE   2047 /* Linux's x86 COMMAND_LINE_SIZE less the NUL */
+#define CONFIG_MAX_FILE_SIZE (1024 * 1024)
+#define CONFIG_SEABIOS_PATH  "/usr/share/seabios/bios.bin"
 
 enum lifecycle_action {
     ACTION_DESTROY, /* tear the domain down */
