@@ -312,8 +312,10 @@ int main(int argc, char **argv)
         if (fcntl(DMFD_DISK0 + (int)i, F_GETFD) < 0)
             die(EXIT_USAGE, "disk or NIC descriptor %d is missing", DMFD_DISK0 + (int)i);
     opt.virtio.kick_eventfds = true;
-    if (!virtio_devices_new(dm, &devices.pci, &opt.virtio))
+    struct virtio_devices *vdevs = virtio_devices_new(dm, &devices.pci, &opt.virtio);
+    if (!vdevs)
         die(EXIT_SYSTEM, "cannot set up the virtio devices");
+    store_dm_attach(dm, vdevs);
 
     epfd = epoll_create1(EPOLL_CLOEXEC);
     if (epfd < 0 || epoll_set(epfd, EPOLL_CTL_ADD, server.notify_fd, EPOLLIN) < 0 ||

@@ -7,15 +7,17 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dm/state.h"
+#include "dm/state_rec.h"
 #include "dm/store_dm.h"
 #include "lib/dmfds.h"
 #include "lib/fdio.h"
 #include "lib/log.h"
 #include "lib/xs_client.h"
 
-#define DM_MAX_ARGS   64
-#define STATE_MAGIC   "STUBDM-STATE"
-#define STATE_VERSION 1
+#define DM_MAX_ARGS 64
+/* What console 2 may hold: the save file's cap on the DM section. */
+#define DM_STATE_MAX (16u << 20)
 
 #define DM_MAX_SELFCHECKS 8
 
@@ -27,19 +29,11 @@ static struct {
     unsigned nselfcheck;
     unsigned target;
     char dm_path[64]; /* "device-model/<target>", relative to our domain */
+    struct dm *dm;
     struct dm_devices *devs;
+    struct virtio_devices *vdevs;
     bool quiesced;
 } sd = {.xs = NULL};
-
-/* The saved device state: a versioned blob, UART registers and FIFO. */
-struct dm_saved_state {
-    char magic[12];
-    uint32_t version;
-    uint8_t dll, dlm, ier, iir, fcr, lcr, mcr, lsr, msr, scr;
-    uint8_t thr_ipending, irq_level;
-    uint8_t rx[UART_FIFO_SIZE];
-    uint32_t rx_head, rx_count;
-};
 
 static int parse_uint_word(const char *s, unsigned max, unsigned *out)
 {
@@ -253,6 +247,12 @@ static int write_state(const char *value)
     return xsc_write_str(sd.xs, 0, path, value);
 }
 
+void store_dm_attach(struct dm *dm, struct virtio_devices *vdevs)
+{
+    sd.dm = dm;
+    sd.vdevs = vdevs;
+}
+
 int store_dm_ready(void)
 {
     return sd.xs ? write_state("running") : 0;
@@ -270,46 +270,85 @@ bool store_dm_quiesced(void)
 
 static const char *do_save(void)
 {
-    struct dm_saved_state st = {.version = STATE_VERSION};
-    struct uart *u = &sd.devs->com1;
+    uint8_t *blob = NULL;
+    size_t len = 0;
+    int rc;
 
-    memcpy(st.magic, STATE_MAGIC, sizeof(st.magic));
-    st.dll = u->dll, st.dlm = u->dlm, st.ier = u->ier, st.iir = u->iir, st.fcr = u->fcr;
-    st.lcr = u->lcr, st.mcr = u->mcr, st.lsr = u->lsr, st.msr = u->msr, st.scr = u->scr;
-    st.thr_ipending = u->thr_ipending, st.irq_level = u->irq_level;
-    memcpy(st.rx, u->rx, sizeof(st.rx));
-    st.rx_head = u->rx_head, st.rx_count = u->rx_count;
     sd.quiesced = true; /* no request is served from now until continue */
-    if (write_full(DMFD_CONSOLE1, &st, sizeof(st)) < 0) {
-        log_error("save: writing console 1: %s", strerror(errno));
+    rc = dm_state_quiesce(sd.dm, sd.devs, sd.vdevs);
+    if (rc == 0)
+        rc = dm_state_save(sd.dm, sd.devs, sd.vdevs, &blob, &len);
+    if (rc < 0) {
+        log_error("save: %s", strerror(-rc));
         return "error";
     }
-    log_info("save: device state written (%zu bytes, version %d)", sizeof(st), STATE_VERSION);
+    if (write_full(DMFD_CONSOLE1, blob, len) < 0) {
+        log_error("save: writing console 1: %s", strerror(errno));
+        free(blob);
+        return "error";
+    }
+    free(blob);
+    log_info("save: device state written (%zu bytes, version %u)", len, STATE_VERSION);
     return "paused";
+}
+
+/* Console 2's contents: the saved state to restore (empty when none). */
+static int read_console2(uint8_t **out, size_t *len)
+{
+    size_t cap = 0, n = 0;
+    uint8_t *buf = NULL;
+
+    for (;;) {
+        if (n == cap) {
+            if (cap >= DM_STATE_MAX) {
+                free(buf);
+                return -EFBIG;
+            }
+            cap = cap ? cap * 2 : 65536;
+            uint8_t *b = realloc(buf, cap);
+            if (!b) {
+                free(buf);
+                return -ENOMEM;
+            }
+            buf = b;
+        }
+        ssize_t r = read(DMFD_CONSOLE2, buf + n, cap - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            int e = errno;
+            free(buf);
+            return -e;
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    *out = buf;
+    *len = n;
+    return 0;
 }
 
 static const char *do_continue(void)
 {
-    struct dm_saved_state st;
-    struct uart *u = &sd.devs->com1;
-    ssize_t n = read_full(DMFD_CONSOLE2, &st, sizeof(st));
+    uint8_t *blob = NULL;
+    size_t len = 0;
+    int rc = read_console2(&blob, &len);
 
-    if (n == (ssize_t)sizeof(st)) {
-        if (memcmp(st.magic, STATE_MAGIC, sizeof(st.magic)) != 0 || st.version != STATE_VERSION ||
-            st.rx_head >= UART_FIFO_SIZE || st.rx_count > UART_FIFO_SIZE) {
-            log_error("continue: console 2 holds no valid device state (version %u)", st.version);
-            return "error";
-        }
-        u->dll = st.dll, u->dlm = st.dlm, u->ier = st.ier, u->iir = st.iir, u->fcr = st.fcr;
-        u->lcr = st.lcr, u->mcr = st.mcr, u->lsr = st.lsr, u->msr = st.msr, u->scr = st.scr;
-        u->thr_ipending = st.thr_ipending, u->irq_level = st.irq_level;
-        memcpy(u->rx, st.rx, sizeof(u->rx));
-        u->rx_head = st.rx_head, u->rx_count = st.rx_count;
-        log_info("continue: device state restored from console 2");
-    } else if (n != 0) {
-        log_error("continue: console 2 holds a truncated device state");
+    if (rc < 0) {
+        log_error("continue: reading console 2: %s", strerror(-rc));
         return "error";
     }
+    if (len > 0) {
+        rc = dm_state_load(sd.dm, sd.devs, sd.vdevs, blob, len);
+        if (rc < 0) {
+            log_error("continue: console 2 holds no valid device state");
+            free(blob);
+            return "error";
+        }
+        log_info("continue: device state restored from console 2 (%zu bytes)", len);
+    }
+    free(blob);
     sd.quiesced = false;
     return "running";
 }

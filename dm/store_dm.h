@@ -38,6 +38,11 @@ struct dm_store_args {
  * the reason logged (the device model then exits). */
 int store_dm_init(struct dm_devices *devs, uint64_t ram_size, struct dm_store_args *args);
 
+/* The device core and the virtio devices (NULL: none) that save and
+ * continue work on, once they are set up. */
+struct virtio_devices;
+void store_dm_attach(struct dm *dm, struct virtio_devices *vdevs);
+
 /* Tell the toolstack the device model is ready ("running"). */
 int store_dm_ready(void);
 

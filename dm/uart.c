@@ -253,3 +253,43 @@ int uart_setup(struct uart *u, struct dm *dm, uint16_t base, uint8_t irq, uint8_
         return rc;
     return dm_console_attach(dm, console, &rx);
 }
+
+void uart_state_save(const struct uart *u, struct srec_w *w)
+{
+    const uint8_t regs[] = {u->dll, u->dlm, u->ier, u->iir, u->fcr,
+                            u->lcr, u->mcr, u->lsr, u->msr, u->scr};
+
+    srec_put_bytes(w, regs, sizeof(regs));
+    srec_put_u8(w, u->thr_ipending);
+    srec_put_u8(w, u->irq_level);
+    srec_put_bytes(w, u->rx, sizeof(u->rx));
+    srec_put_u8(w, (uint8_t)u->rx_head);
+    srec_put_u8(w, (uint8_t)u->rx_count);
+}
+
+void uart_state_parse(struct uart *s, struct srec_r *r)
+{
+    uint8_t regs[10];
+
+    srec_get_bytes(r, regs, sizeof(regs));
+    s->dll = regs[0], s->dlm = regs[1], s->ier = regs[2] & 0x0f, s->iir = regs[3];
+    s->fcr = regs[4] & 0xc9, s->lcr = regs[5], s->mcr = regs[6] & 0x1f, s->lsr = regs[7];
+    s->msr = regs[8], s->scr = regs[9];
+    s->thr_ipending = srec_get_bool(r);
+    s->irq_level = srec_get_bool(r);
+    srec_get_bytes(r, s->rx, sizeof(s->rx));
+    s->rx_head = srec_get_u8(r);
+    s->rx_count = srec_get_u8(r);
+    srec_check(r, s->rx_head < UART_FIFO_SIZE && s->rx_count <= UART_FIFO_SIZE,
+               "UART FIFO position out of range");
+    /* LSR.DR must agree with the FIFO, or reads would pop nothing forever. */
+    srec_check(r, !!(s->lsr & LSR_DR) == (s->rx_count != 0), "UART data-ready bit disagrees");
+}
+
+void uart_state_apply(struct uart *u, const struct uart *s)
+{
+    *u = *s;
+    /* Recompute IIR from the registers and tell the host the line level. */
+    u->irq_level = !u->irq_level;
+    uart_update_irq(u);
+}

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "dm/dm.h"
+#include "dm/state_rec.h"
 
 #define UART_FIFO_SIZE 16
 
@@ -30,5 +31,12 @@ int uart_setup(struct uart *u, struct dm *dm, uint16_t base, uint8_t irq, uint8_
 /* The trap handler (exposed for tests; dm_dispatch() is the normal way). */
 void uart_io(struct dm *dm, uint64_t addr, uint8_t *data, uint32_t size, bool is_write,
              void *opaque);
+
+/* Save/restore (dm/state.h): save writes the registers and FIFO; parse
+ * checks a record into *stage (a copy of the live UART); apply makes the
+ * staged state live and gives the host the IRQ level again. */
+void uart_state_save(const struct uart *u, struct srec_w *w);
+void uart_state_parse(struct uart *stage, struct srec_r *r);
+void uart_state_apply(struct uart *u, const struct uart *stage);
 
 #endif
