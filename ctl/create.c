@@ -343,16 +343,18 @@ static int spawn_vmm(struct guest *g, int dm_end, char *err, size_t errlen)
         goto out;
     }
     if (g->vmm_pid == 0) {
+        /* The save file out of the way of the fixed numbers first. */
+        int restore = g->restore_fd >= 0 ? fcntl(g->restore_fd, F_DUPFD_CLOEXEC, 10) : -1;
         int null = open("/dev/null", O_RDONLY);
         dup2(null, 0);
         dup2(logfd, 1);
         dup2(logfd, 2);
-        /* Two descriptors pass: fixed numbers above stdio. */
+        /* Up to three descriptors pass: fixed numbers above stdio. */
         dup2(st[1], 3);
         if (dm_end >= 0)
             dup2(dm_end, 4);
-        if (g->restore_fd >= 0)
-            dup2(g->restore_fd, 5);
+        if (restore >= 0)
+            dup2(restore, 5);
         snprintf(sfd, sizeof(sfd), "3");
         snprintf(dfd, sizeof(dfd), "4");
         const char *argv[42 + 2 * CONFIG_MAX_DISKS + 4 * CONFIG_MAX_VIFS];
