@@ -56,13 +56,21 @@ static int read_config(unsigned domid, char **text, size_t *len)
         rc = -errno;
         goto out;
     }
-    ssize_t n = read_full(fd, *text, SAVEFILE_MAX_CONFIG + 1);
-    if (n < 0)
-        rc = -errno;
-    else if (n > SAVEFILE_MAX_CONFIG)
+    *len = 0;
+    for (;;) {
+        ssize_t n = read(fd, *text + *len, SAVEFILE_MAX_CONFIG + 1 - *len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = -errno;
+            break;
+        }
+        *len += (size_t)n;
+        if (n == 0 || *len > SAVEFILE_MAX_CONFIG)
+            break;
+    }
+    if (rc == 0 && *len > SAVEFILE_MAX_CONFIG)
         rc = -EFBIG;
-    else
-        *len = (size_t)n;
     close(fd);
 out:
     if (rc < 0) {
