@@ -252,6 +252,23 @@ static noreturn void serve(struct ioreq_server *s, struct dm *dm, int epfd, unsi
     }
 }
 
+/* Before a save: serve what the vCPUs left waiting (posted writes in the
+ * buffered ring).  Bounded: the vCPUs are paused, so it empties. */
+struct drain_ctx {
+    struct ioreq_server *s;
+    struct dm *dm;
+};
+static struct drain_ctx drain_ctx;
+
+static void drain_requests(void *opaque)
+{
+    struct drain_ctx *c = opaque;
+
+    for (unsigned i = 0; i < 64 && ioreq_server_pending(c->s); i++)
+        if (ioreq_server_poll(c->s, c->dm) < 0)
+            break;
+}
+
 int main(int argc, char **argv)
 {
     struct ioreq_server server = {.dmop_fd = DMFD_DMOP};
@@ -315,7 +332,8 @@ int main(int argc, char **argv)
     struct virtio_devices *vdevs = virtio_devices_new(dm, &devices.pci, &opt.virtio);
     if (!vdevs)
         die(EXIT_SYSTEM, "cannot set up the virtio devices");
-    store_dm_attach(dm, vdevs);
+    drain_ctx = (struct drain_ctx){&server, dm};
+    store_dm_attach(dm, vdevs, drain_requests, &drain_ctx);
 
     epfd = epoll_create1(EPOLL_CLOEXEC);
     if (epfd < 0 || epoll_set(epfd, EPOLL_CTL_ADD, server.notify_fd, EPOLLIN) < 0 ||

@@ -263,3 +263,33 @@ void pci_bus_set_router(struct pci_bus *bus, pci_intx_fn fn, void *router)
     bus->route_intx = fn;
     bus->router = router;
 }
+
+void pci_dev_state_save(const struct pci_dev *d, struct srec_w *w)
+{
+    srec_put_bytes(w, d->cfg, sizeof(d->cfg));
+    srec_put_u8(w, d->intx_level);
+}
+
+void pci_dev_state_parse(const struct pci_dev *d, struct pci_dev_state *s, struct srec_r *r)
+{
+    srec_get_bytes(r, s->cfg, sizeof(s->cfg));
+    s->intx_level = srec_get_bool(r);
+    for (unsigned i = 0; i < PCI_CFG_SIZE; i++) {
+        uint8_t fixed = (uint8_t)~d->wmask[i];
+        if (i == PCI_STATUS)
+            fixed &= (uint8_t)~PCI_STATUS_INTERRUPT; /* the device's, from intx_level */
+        if (i == PCI_STATUS + 1)
+            fixed &= (uint8_t)~d->w1c[i];
+        srec_check(r, ((s->cfg[i] ^ d->cfg[i]) & fixed) == 0,
+                   "read-only config space differs (another device?)");
+    }
+}
+
+void pci_dev_state_apply(struct pci_dev *d, const struct pci_dev_state *s)
+{
+    memcpy(d->cfg, s->cfg, sizeof(d->cfg));
+    for (unsigned i = 0; i < PCI_NR_BARS; i++)
+        bar_update(d, i);
+    d->intx_level = s->intx_level;
+    intx_update(d);
+}

@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "dm/dm.h"
+#include "dm/state_rec.h"
 
 #define PCI_CFG_SIZE 256
 #define PCI_NR_BARS  6
@@ -146,5 +147,19 @@ void pci_set_intx(struct pci_dev *d, bool level);
 uint32_t pci_cfg_read(const struct pci_dev *d, unsigned reg, unsigned size);
 void pci_cfg_set(struct pci_dev *d, unsigned reg, unsigned size, uint32_t val);
 void pci_wmask_set(struct pci_dev *d, unsigned reg, unsigned size, uint32_t mask);
+
+/* Save/restore of one function (dm/state.h): its config space and INTx
+ * level.  parse checks a record against the live function: only bits the
+ * guest can write (wmask) may differ, so a record of another device type
+ * (other IDs, class, capabilities) is refused.  apply copies it in, moves
+ * the BARs as a guest write would (unmap, map at the new address) and
+ * re-drives INTx through the router. */
+struct pci_dev_state {
+    uint8_t cfg[PCI_CFG_SIZE];
+    bool intx_level;
+};
+void pci_dev_state_save(const struct pci_dev *d, struct srec_w *w);
+void pci_dev_state_parse(const struct pci_dev *d, struct pci_dev_state *stage, struct srec_r *r);
+void pci_dev_state_apply(struct pci_dev *d, const struct pci_dev_state *stage);
 
 #endif

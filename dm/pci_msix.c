@@ -198,3 +198,44 @@ bool pci_msix_bar_access(struct pci_msix *m, unsigned bar, uint64_t off, uint8_t
     }
     return false;
 }
+
+void pci_msix_state_save(const struct pci_msix *m, struct srec_w *w)
+{
+    srec_put_u8(w, (uint8_t)m->nr_vectors);
+    for (unsigned v = 0; v < m->nr_vectors; v++) {
+        srec_put_u32(w, m->table[v].addr_lo);
+        srec_put_u32(w, m->table[v].addr_hi);
+        srec_put_u32(w, m->table[v].data);
+        srec_put_u32(w, m->table[v].ctrl);
+    }
+    srec_put_u64(w, m->pending);
+}
+
+void pci_msix_state_parse(const struct pci_msix *m, struct pci_msix_state *s, struct srec_r *r)
+{
+    unsigned nr = srec_get_u8(r);
+
+    srec_check(r, nr == m->nr_vectors, "MSI-X vector count differs");
+    for (unsigned v = 0; v < nr && v < PCI_MSIX_MAX_VECTORS; v++) {
+        s->table[v].addr_lo = srec_get_u32(r);
+        s->table[v].addr_hi = srec_get_u32(r);
+        s->table[v].data = srec_get_u32(r);
+        s->table[v].ctrl = srec_get_u32(r);
+        srec_check(r, !(s->table[v].ctrl & ~(uint32_t)PCI_MSIX_ENTRY_CTRL_MASKBIT),
+                   "MSI-X reserved control bits set");
+    }
+    s->pending = srec_get_u64(r);
+    srec_check(r, nr >= 64 || !(s->pending >> nr), "MSI-X pending bit beyond the table");
+}
+
+void pci_msix_state_apply(struct pci_msix *m, const struct pci_msix_state *s)
+{
+    memcpy(m->table, s->table, sizeof(m->table[0]) * m->nr_vectors);
+    m->pending = s->pending;
+    /* Routes for what the guest may be sent; the rest come on first use
+     * (pci_msix_notify) as they do for a guest that just set them up. */
+    for (unsigned v = 0; v < m->nr_vectors; v++)
+        if (!vector_masked(m, v))
+            irqfd_ready(m, v);
+    flush_pending(m);
+}

@@ -86,4 +86,16 @@ bool pci_msix_enabled(const struct pci_msix *m);
 /* Signal vector v: delivered now, or left pending while masked. */
 void pci_msix_notify(struct pci_msix *m, unsigned v);
 
+/* Save/restore (dm/state.h): the table and the pending bits (enable and
+ * function mask are config space, restored with it first).  apply sets
+ * up the irqfd route of every vector the guest can be sent now and
+ * delivers what is pending and unmasked. */
+struct pci_msix_state {
+    struct pci_msix_entry table[PCI_MSIX_MAX_VECTORS];
+    uint64_t pending;
+};
+void pci_msix_state_save(const struct pci_msix *m, struct srec_w *w);
+void pci_msix_state_parse(const struct pci_msix *m, struct pci_msix_state *stage, struct srec_r *r);
+void pci_msix_state_apply(struct pci_msix *m, const struct pci_msix_state *stage);
+
 #endif

@@ -32,6 +32,9 @@ static struct {
     struct dm *dm;
     struct dm_devices *devs;
     struct virtio_devices *vdevs;
+    void (*drain)(void *);
+    void *drain_opaque;
+    bool incoming;
     bool quiesced;
 } sd = {.xs = NULL};
 
@@ -136,6 +139,12 @@ static int parse_args(char **words, unsigned n, uint64_t ram_size, struct dm_sto
                 log_error("dm-argv: -nic %s: expected virtio,mac=XX:XX:XX:XX:XX:XX", v);
                 return -EINVAL;
             }
+        } else if (strcmp(w, "-incoming") == 0) {
+            if (strcmp(v, "console2") != 0) {
+                log_error("dm-argv: -incoming %s: expected console2", v);
+                return -EINVAL;
+            }
+            a->incoming = true;
 #ifdef STUBVISOR_TEST_HOOKS
         } else if (strcmp(w, "-selfcheck") == 0) {
             if (sd.nselfcheck < DM_MAX_SELFCHECKS)
@@ -217,6 +226,7 @@ int store_dm_init(struct dm_devices *devs, uint64_t ram_size, struct dm_store_ar
     rc = read_argv(vm, ram_size, args);
     if (rc < 0)
         goto out;
+    sd.incoming = args->incoming;
     snprintf(sd.dm_path, sizeof(sd.dm_path), "device-model/%u", sd.target);
     snprintf(path, sizeof(path), "%s/command", sd.dm_path);
     rc = xsc_watch(sd.xs, path, "command");
@@ -247,15 +257,25 @@ static int write_state(const char *value)
     return xsc_write_str(sd.xs, 0, path, value);
 }
 
-void store_dm_attach(struct dm *dm, struct virtio_devices *vdevs)
+void store_dm_attach(struct dm *dm, struct virtio_devices *vdevs, void (*drain)(void *),
+                     void *opaque)
 {
     sd.dm = dm;
     sd.vdevs = vdevs;
+    sd.drain = drain;
+    sd.drain_opaque = opaque;
 }
 
 int store_dm_ready(void)
 {
-    return sd.xs ? write_state("running") : 0;
+    if (!sd.xs)
+        return 0;
+    if (sd.incoming) {
+        sd.quiesced = true; /* nothing is served before the state is in */
+        log_info("waiting for continue to restore the device state from console 2");
+        return write_state("paused");
+    }
+    return write_state("running");
 }
 
 int store_dm_fd(void)
@@ -274,7 +294,11 @@ static const char *do_save(void)
     size_t len = 0;
     int rc;
 
-    sd.quiesced = true; /* no request is served from now until continue */
+    /* Posted writes the vCPUs left in the buffered ring happened before
+     * the pause: serve them, then hold everything until continue. */
+    if (sd.drain && !sd.quiesced)
+        sd.drain(sd.drain_opaque);
+    sd.quiesced = true;
     rc = dm_state_quiesce(sd.dm, sd.devs, sd.vdevs);
     if (rc == 0)
         rc = dm_state_save(sd.dm, sd.devs, sd.vdevs, &blob, &len);
@@ -339,6 +363,10 @@ static const char *do_continue(void)
         log_error("continue: reading console 2: %s", strerror(-rc));
         return "error";
     }
+    if (len == 0 && sd.incoming) {
+        log_error("continue: -incoming, but console 2 holds no device state");
+        return "error";
+    }
     if (len > 0) {
         rc = dm_state_load(sd.dm, sd.devs, sd.vdevs, blob, len);
         if (rc < 0) {
@@ -349,6 +377,7 @@ static const char *do_continue(void)
         log_info("continue: device state restored from console 2 (%zu bytes)", len);
     }
     free(blob);
+    sd.incoming = false;
     sd.quiesced = false;
     return "running";
 }

@@ -31,6 +31,7 @@ struct dm_store_args {
     unsigned nr_disks;
     uint8_t nic_mac[DMFD_MAX_NICS][6];
     unsigned nr_nics;
+    bool incoming; /* -incoming console2: wait for continue, then restore */
 };
 
 /* Connect through DMFD_STORE, read target and dm-argv into *args and watch
@@ -39,11 +40,15 @@ struct dm_store_args {
 int store_dm_init(struct dm_devices *devs, uint64_t ram_size, struct dm_store_args *args);
 
 /* The device core and the virtio devices (NULL: none) that save and
- * continue work on, once they are set up. */
+ * continue work on, once they are set up.  drain(opaque), if not NULL,
+ * serves what requests are still waiting (the buffered ring's posted
+ * writes) before a save. */
 struct virtio_devices;
-void store_dm_attach(struct dm *dm, struct virtio_devices *vdevs);
+void store_dm_attach(struct dm *dm, struct virtio_devices *vdevs, void (*drain)(void *),
+                     void *opaque);
 
-/* Tell the toolstack the device model is ready ("running"). */
+/* Tell the toolstack the device model is ready: "running", or with
+ * -incoming "paused" (I/O held until continue restores the state). */
 int store_dm_ready(void);
 
 /* The store connection, for the event loop (-1 without one). */

@@ -100,3 +100,22 @@ int fw_cfg_setup(struct fw_cfg *f, struct dm *dm, uint64_t ram_size, unsigned nr
     add_file(f, "etc/boot-fail-wait", FW_CFG_FILE_FIRST, sizeof(f->boot_fail_wait));
     return dm_register(dm, DM_TRAP_PIO, FW_CFG_PORT, 2, 0, fw_cfg_io, f);
 }
+
+void fw_cfg_state_save(const struct fw_cfg *f, struct srec_w *w)
+{
+    srec_put_u16(w, f->select);
+    srec_put_u32(w, f->offset);
+}
+
+void fw_cfg_state_parse(struct fw_cfg *s, struct srec_r *r)
+{
+    s->select = srec_get_u16(r);
+    s->offset = srec_get_u32(r);
+    /* Any offset is what a guest can reach: reads past the end give 0. */
+}
+
+void fw_cfg_state_apply(struct fw_cfg *f, const struct fw_cfg *s)
+{
+    f->select = s->select;
+    f->offset = s->offset;
+}

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "dm/dm.h"
+#include "dm/state_rec.h"
 
 #define FW_CFG_PORT            0x510
 #define FW_CFG_BOOT_FAIL_WAIT  5000 /* ms */
@@ -52,5 +53,11 @@ int fw_cfg_setup(struct fw_cfg *f, struct dm *dm, uint64_t ram_size, unsigned nr
 
 /* Change the CPU count it reports. */
 void fw_cfg_set_nr_cpus(struct fw_cfg *f, unsigned nr_cpus);
+
+/* Save/restore (dm/state.h): the selected item and the read position
+ * (the items themselves come from the configuration). */
+void fw_cfg_state_save(const struct fw_cfg *f, struct srec_w *w);
+void fw_cfg_state_parse(struct fw_cfg *stage, struct srec_r *r);
+void fw_cfg_state_apply(struct fw_cfg *f, const struct fw_cfg *stage);
 
 #endif

@@ -234,3 +234,37 @@ int i8042_setup(struct i8042 *k, struct dm *dm)
         return rc;
     return dm_register(dm, DM_TRAP_PIO, SYSCTL_PORT_A, 1, 0, i8042_io, k);
 }
+
+void i8042_state_save(const struct i8042 *k, struct srec_w *w)
+{
+    const uint8_t regs[] = {k->status,      k->ctr,  k->outport, k->pending,
+                            k->kbd_pending, k->last, k->port92};
+
+    srec_put_bytes(w, regs, sizeof(regs));
+    srec_put_bytes(w, k->queue, sizeof(k->queue));
+    srec_put_u8(w, (uint8_t)k->head);
+    srec_put_u8(w, (uint8_t)k->count);
+    srec_put_u8(w, k->irq_level);
+}
+
+void i8042_state_parse(struct i8042 *s, struct srec_r *r)
+{
+    uint8_t regs[7];
+
+    srec_get_bytes(r, regs, sizeof(regs));
+    s->status = regs[0], s->ctr = regs[1], s->outport = regs[2], s->pending = regs[3];
+    s->kbd_pending = regs[4], s->last = regs[5], s->port92 = regs[6];
+    srec_get_bytes(r, s->queue, sizeof(s->queue));
+    s->head = srec_get_u8(r);
+    s->count = srec_get_u8(r);
+    s->irq_level = srec_get_bool(r);
+    srec_check(r, s->head < I8042_QUEUE_SIZE && s->count <= I8042_QUEUE_SIZE,
+               "i8042 queue position out of range");
+}
+
+void i8042_state_apply(struct i8042 *k, const struct i8042 *s)
+{
+    *k = *s;
+    k->irq_level = !k->irq_level; /* update_irq() tells the host the level */
+    update_irq(k);
+}

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "dm/dm.h"
+#include "dm/state_rec.h"
 
 #define I8042_DATA_PORT  0x60
 #define I8042_CMD_PORT   0x64
@@ -43,5 +44,11 @@ int i8042_setup(struct i8042 *k, struct dm *dm);
 /* The trap of all three ports (for tests and fuzzers). */
 void i8042_io(struct dm *dm, uint64_t addr, uint8_t *data, uint32_t size, bool is_write,
               void *opaque);
+
+/* Save/restore (dm/state.h): controller, queue and port 0x92; apply
+ * re-drives IRQ 1. */
+void i8042_state_save(const struct i8042 *k, struct srec_w *w);
+void i8042_state_parse(struct i8042 *stage, struct srec_r *r);
+void i8042_state_apply(struct i8042 *k, const struct i8042 *stage);
 
 #endif

@@ -91,3 +91,27 @@ int piix_setup(struct piix *p, struct pci_bus *bus)
     pci_bus_set_router(bus, piix_route_intx, p);
     return 0;
 }
+
+void piix_state_refresh(struct piix *p)
+{
+    uint16_t routed = 0;
+
+    memset(p->link_count, 0, sizeof(p->link_count));
+    for (unsigned devfn = 0; devfn < PCI_NR_DEVFN; devfn++) {
+        const struct pci_dev *d = p->bus->devs[devfn];
+        unsigned pin = d ? d->cfg[PCI_INTERRUPT_PIN] : 0;
+        if (d && d->intx_out && pin >= 1 && pin <= 4)
+            p->link_count[piix_intx_link(devfn, pin - 1)]++;
+    }
+    for (unsigned link = 0; link < 4; link++) {
+        uint8_t route = p->isa.cfg[PIIX_PIRQ_BASE + link];
+        if (!(route & PIRQ_DISABLED))
+            routed |= (uint16_t)(1u << (route & 0xf));
+    }
+    /* Pretend the host has the opposite of the truth on every routed IRQ,
+     * so piix_update_irqs() sends each of them once. */
+    p->isa_level = 0;
+    piix_update_irqs(p);
+    p->isa_level ^= routed;
+    piix_update_irqs(p);
+}

@@ -41,4 +41,11 @@ int piix_setup(struct piix *p, struct pci_bus *bus);
 /* The PIRQ link a device's pin (0 = INTA) uses. */
 unsigned piix_intx_link(unsigned devfn, unsigned pin);
 
+/* After a restore of the bus's config spaces (dm/state.h): count the
+ * asserting devices per link again from the functions' INTx outputs and
+ * tell the host the level of every ISA IRQ a link is routed to (the
+ * routes are the PIIX3's config space, restored with it; the ELCR is the
+ * in-kernel PIC's, restored by the monitor). */
+void piix_state_refresh(struct piix *p);
+
 #endif

@@ -397,3 +397,43 @@ int rtc_setup(struct rtc *r, struct dm *dm, const struct rtc_memory *mem, int64_
         log_error("RTC: no timer (%s): interrupts only when the guest looks", strerror(-r->timer));
     return dm_register(dm, DM_TRAP_PIO, RTC_PORT, 2, 0, rtc_io, r);
 }
+
+/* Beyond these a restored clock would overflow guest_ns() (and year 2262
+ * is past what the registers can say anyway). */
+#define STATE_MAX_OFFSET_NS (4000000000ll * NS_PER_S)
+#define STATE_MAX_FROZEN_S  9000000000ll
+
+void rtc_state_save(const struct rtc *r, struct srec_w *w)
+{
+    srec_put_bytes(w, r->cmos, sizeof(r->cmos));
+    srec_put_u8(w, r->index);
+    srec_put_u64(w, (uint64_t)r->offset_ns);
+    srec_put_u64(w, (uint64_t)r->frozen_s);
+    srec_put_u64(w, (uint64_t)r->last_c_ns);
+    srec_put_u8(w, r->irq_level);
+}
+
+void rtc_state_parse(struct rtc *s, struct srec_r *rd)
+{
+    srec_get_bytes(rd, s->cmos, sizeof(s->cmos));
+    s->index = srec_get_u8(rd);
+    s->offset_ns = (int64_t)srec_get_u64(rd);
+    s->frozen_s = (int64_t)srec_get_u64(rd);
+    s->last_c_ns = (int64_t)srec_get_u64(rd);
+    s->irq_level = srec_get_bool(rd);
+    srec_check(rd, s->index < 0x80, "RTC index out of range");
+    srec_check(rd, llabs((long long)s->offset_ns) <= STATE_MAX_OFFSET_NS,
+               "RTC clock offset out of range");
+    srec_check(rd, llabs((long long)s->frozen_s) <= STATE_MAX_FROZEN_S, "RTC time out of range");
+    srec_check(rd, llabs((long long)s->last_c_ns) <= 2 * STATE_MAX_OFFSET_NS,
+               "RTC register C time out of range");
+    srec_check(rd, !(s->cmos[RTC_REG_A] & RTC_A_UIP), "RTC register A has UIP stored");
+}
+
+void rtc_state_apply(struct rtc *r, const struct rtc *s)
+{
+    *r = *s;
+    r->irq_level = !r->irq_level; /* rtc_update() tells the host the level */
+    rtc_update(r);
+    rtc_rearm(r);
+}

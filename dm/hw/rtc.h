@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "dm/dm.h"
+#include "dm/state_rec.h"
 
 #define RTC_PORT 0x70
 #define RTC_IRQ  8
@@ -89,5 +90,13 @@ void rtc_set_memory(struct rtc *r, const struct rtc_memory *mem);
 /* Direct register access, as ports 0x70/0x71 do it (for tests). */
 uint8_t rtc_read(struct rtc *r, unsigned reg);
 void rtc_write(struct rtc *r, unsigned reg, uint8_t v);
+
+/* Save/restore (dm/state.h).  The clock is saved as its offset from the
+ * host's realtime clock, so after a restore guest time has moved on by as
+ * long as the guest was saved (as a real machine's battery clock would);
+ * apply re-drives IRQ 8 and re-arms the timer. */
+void rtc_state_save(const struct rtc *r, struct srec_w *w);
+void rtc_state_parse(struct rtc *stage, struct srec_r *rd);
+void rtc_state_apply(struct rtc *r, const struct rtc *stage);
 
 #endif

@@ -191,3 +191,18 @@ void virtio_blk_init(struct virtio_blk *b, struct dm *dm, struct disk *disk, con
     if (disk->discard)
         b->vdev.offered |= 1ull << VIRTIO_BLK_F_DISCARD;
 }
+
+void virtio_blk_state_save(const struct virtio_blk *b, struct srec_w *w)
+{
+    srec_put_u64(w, b->config.capacity);
+    srec_put_u8(w, b->disk->read_only);
+}
+
+void virtio_blk_state_parse(const struct virtio_blk *b, struct srec_r *r)
+{
+    uint64_t capacity = srec_get_u64(r);
+    bool ro = srec_get_bool(r);
+
+    srec_check(r, capacity == b->config.capacity, "the disk's size differs");
+    srec_check(r, ro == b->disk->read_only, "the disk's read-only setting differs");
+}

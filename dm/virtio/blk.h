@@ -28,4 +28,10 @@ struct virtio_blk {
  * The caller attaches a transport to b->vdev afterwards. */
 void virtio_blk_init(struct virtio_blk *b, struct dm *dm, struct disk *disk, const char *serial);
 
+/* Save/restore (dm/state.h): what the guest knows of the disk (capacity,
+ * read-only); parse refuses a disk that differs.  Requests are served to
+ * completion as they come, so none is in flight at a save. */
+void virtio_blk_state_save(const struct virtio_blk *b, struct srec_w *w);
+void virtio_blk_state_parse(const struct virtio_blk *b, struct srec_r *r);
+
 #endif

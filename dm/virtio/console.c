@@ -128,3 +128,11 @@ int virtio_console_init(struct virtio_console *c, struct dm *dm, unsigned idx)
     }
     return rc;
 }
+
+void virtio_console_release(struct virtio_console *c)
+{
+    if (!c->rx_held)
+        return;
+    virtq_unpop(&c->vdev.vq[RXQ]);
+    c->rx_held = false;
+}

@@ -24,4 +24,8 @@ struct virtio_console {
  * a transport after.  Returns 0 or a negative errno. */
 int virtio_console_init(struct virtio_console *c, struct dm *dm, unsigned idx);
 
+/* Before a save: give back the receive buffer held for console input
+ * (the next input takes it again), so no chain is in flight. */
+void virtio_console_release(struct virtio_console *c);
+
 #endif

@@ -167,3 +167,16 @@ int virtio_net_init(struct virtio_net *n, struct dm *dm, struct net_backend *bac
     n->watched = dm_watch_fd(dm, backend->fd, net_fd_ready, n) == 0;
     return 0;
 }
+
+void virtio_net_state_save(const struct virtio_net *n, struct srec_w *w)
+{
+    srec_put_bytes(w, n->config.mac, sizeof(n->config.mac));
+}
+
+void virtio_net_state_parse(const struct virtio_net *n, struct srec_r *r)
+{
+    uint8_t mac[sizeof(n->config.mac)];
+
+    srec_get_bytes(r, mac, sizeof(mac));
+    srec_check(r, memcmp(mac, n->config.mac, sizeof(mac)) == 0, "the NIC's MAC address differs");
+}

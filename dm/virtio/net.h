@@ -37,4 +37,10 @@ int virtio_net_init(struct virtio_net *n, struct dm *dm, struct net_backend *bac
  * kicks).  Exported for tests. */
 void virtio_net_receive(struct virtio_net *n);
 
+/* Save/restore (dm/state.h): the MAC the guest was given; parse refuses
+ * another.  A received frame still waiting for a buffer is not saved (a
+ * lost frame, as on a wire). */
+void virtio_net_state_save(const struct virtio_net *n, struct srec_w *w);
+void virtio_net_state_parse(const struct virtio_net *n, struct srec_r *r);
+
 #endif

@@ -76,6 +76,11 @@ static void kick_update_all(struct virtio_pci *vp)
         kick_update(vp, q);
 }
 
+void virtio_pci_update_kicks(struct virtio_pci *vp)
+{
+    kick_update_all(vp);
+}
+
 static void kick_fd_ready(struct dm *dm, int fd, void *opaque)
 {
     struct virtio_pci *vp = opaque;

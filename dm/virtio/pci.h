@@ -74,4 +74,24 @@ struct virtio_pci {
 int virtio_pci_init(struct virtio_pci *vp, struct pci_bus *bus, unsigned devfn,
                     struct virtio_dev *vd, uint32_t class_code, unsigned flags);
 
+/* The ioeventfds follow the queues and the BAR (after a restore). */
+void virtio_pci_update_kicks(struct virtio_pci *vp);
+
+/* Save/restore of the transport, the device core and its queues in one
+ * record (dm/virtio/pci_state.c; the function's config space is the PCI
+ * record's).  parse checks against the live function and guest RAM;
+ * apply copies in, re-establishes MSI-X routes and re-registers the
+ * queues' notify ioeventfds at the BAR's (restored) address. */
+struct virtio_pci_state {
+    uint32_t dfselect, gfselect;
+    uint16_t queue_sel, msix_config;
+    uint16_t queue_vector[VIRTIO_MAX_QUEUES];
+    struct pci_msix_state msix;
+    struct virtio_dev vd;
+};
+void virtio_pci_state_save(const struct virtio_pci *vp, struct srec_w *w);
+void virtio_pci_state_parse(const struct virtio_pci *vp, struct virtio_pci_state *stage,
+                            struct srec_r *r);
+void virtio_pci_state_apply(struct virtio_pci *vp, const struct virtio_pci_state *stage);
+
 #endif

@@ -261,3 +261,51 @@ int virtq_chain_slice(const struct virtq_chain *c, bool writable, uint64_t off, 
     }
     return (int)n;
 }
+
+void virtq_state_save(const struct virtq *q, struct srec_w *w)
+{
+    srec_put_u16(w, q->size);
+    srec_put_u64(w, q->desc_gpa);
+    srec_put_u64(w, q->avail_gpa);
+    srec_put_u64(w, q->used_gpa);
+    srec_put_u8(w, q->enabled);
+    srec_put_u16(w, q->last_avail);
+    srec_put_u16(w, q->used_idx);
+    srec_put_u16(w, q->signalled_used);
+    srec_put_u8(w, q->signalled_valid);
+}
+
+void virtq_state_parse(struct dm *dm, struct virtq *q, struct srec_r *r)
+{
+    uint16_t last_avail, used_idx, signalled;
+    bool enabled, signalled_valid;
+
+    virtq_reset(q);
+    q->size = srec_get_u16(r);
+    q->desc_gpa = srec_get_u64(r);
+    q->avail_gpa = srec_get_u64(r);
+    q->used_gpa = srec_get_u64(r);
+    enabled = srec_get_bool(r);
+    last_avail = srec_get_u16(r);
+    used_idx = srec_get_u16(r);
+    signalled = srec_get_u16(r);
+    signalled_valid = srec_get_bool(r);
+    if (r->bad)
+        return;
+    if (!enabled) {
+        srec_check(r, !last_avail && !used_idx && !signalled && !signalled_valid,
+                   "positions of a disabled queue");
+        return;
+    }
+    srec_check(r, virtq_enable(dm, q) == 0, "queue size or ring address invalid (outside RAM?)");
+    srec_check(r, (uint16_t)(last_avail - used_idx) <= q->size, "queue positions out of range");
+    q->last_avail = last_avail;
+    q->used_idx = used_idx;
+    q->signalled_used = signalled;
+    q->signalled_valid = signalled_valid;
+}
+
+void virtq_unpop(struct virtq *q)
+{
+    q->last_avail--;
+}

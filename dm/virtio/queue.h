@@ -32,6 +32,7 @@
 #include <linux/virtio_ring.h>
 
 #include "dm/dm.h"
+#include "dm/state_rec.h"
 
 #define VIRTQ_MAX_SIZE 1024u /* largest queue and largest indirect table */
 
@@ -106,5 +107,17 @@ size_t virtq_chain_write(const struct virtq_chain *c, uint64_t off, const void *
  * than max entries. */
 int virtq_chain_slice(const struct virtq_chain *c, bool writable, uint64_t off, uint64_t len,
                       struct iovec *out, unsigned max);
+
+/* Save/restore (dm/state.h): size, ring addresses and positions.
+ * parse fills *q (a staging copy) and, for an enabled queue, checks it as
+ * virtq_enable() does (so its ring pointers are valid afterwards), then
+ * checks the positions: at most `size` chains taken and not returned. */
+void virtq_state_save(const struct virtq *q, struct srec_w *w);
+void virtq_state_parse(struct dm *dm, struct virtq *q, struct srec_r *r);
+
+/* Give back the chain taken last (it was never returned): the next
+ * virtq_pop() takes it again.  For a device that held a chain across a
+ * save. */
+void virtq_unpop(struct virtq *q);
 
 #endif

@@ -137,3 +137,59 @@ uint8_t virtio_read_isr(struct virtio_dev *vd)
     vd->isr = 0;
     return isr;
 }
+
+void virtio_dev_state_save(const struct virtio_dev *vd, struct srec_w *w)
+{
+    srec_put_u16(w, vd->ops->device_id);
+    srec_put_u8(w, (uint8_t)vd->ops->nr_queues);
+    srec_put_u64(w, vd->driver);
+    srec_put_u8(w, vd->status);
+    srec_put_u8(w, vd->isr);
+    srec_put_u8(w, vd->config_gen);
+    srec_put_u8(w, vd->broken);
+    srec_put_u8(w, vd->legacy);
+    for (unsigned q = 0; q < vd->ops->nr_queues; q++)
+        virtq_state_save(&vd->vq[q], w);
+}
+
+void virtio_dev_state_parse(struct virtio_dev *s, struct srec_r *r)
+{
+    uint16_t id = srec_get_u16(r);
+    unsigned nr = srec_get_u8(r);
+
+    srec_check(r, id == s->ops->device_id && nr == s->ops->nr_queues, "another virtio device type");
+    s->driver = srec_get_u64(r);
+    s->status = srec_get_u8(r);
+    s->isr = srec_get_u8(r);
+    s->config_gen = srec_get_u8(r);
+    s->broken = srec_get_bool(r);
+    s->legacy = srec_get_bool(r);
+    if (r->bad)
+        return;
+    /* What virtio_set_status() lets a driver reach, and nothing else. */
+    srec_check(r, s->isr <= (VIRTIO_ISR_QUEUE | VIRTIO_ISR_CONFIG), "virtio ISR out of range");
+    srec_check(r, s->broken == !!(s->status & VIRTIO_CONFIG_S_NEEDS_RESET),
+               "virtio NEEDS_RESET without a broken device");
+    srec_check(r, !(s->status & VIRTIO_CONFIG_S_FEATURES_OK) || features_acceptable(s),
+               "virtio features accepted that were not offered");
+    srec_check(r,
+               !(s->status & VIRTIO_CONFIG_S_DRIVER_OK) || s->legacy ||
+                   (s->status & VIRTIO_CONFIG_S_FEATURES_OK),
+               "virtio DRIVER_OK without FEATURES_OK");
+    for (unsigned q = 0; q < nr && q < VIRTIO_MAX_QUEUES; q++) {
+        virtq_state_parse(s->dm, &s->vq[q], r);
+        s->vq[q].indirect = virtio_has(s, VIRTIO_RING_F_INDIRECT_DESC);
+        s->vq[q].event_idx = virtio_has(s, VIRTIO_RING_F_EVENT_IDX);
+    }
+}
+
+void virtio_dev_state_apply(struct virtio_dev *vd, const struct virtio_dev *s)
+{
+    vd->driver = s->driver;
+    vd->status = s->status;
+    vd->isr = s->isr;
+    vd->config_gen = s->config_gen;
+    vd->broken = s->broken;
+    vd->legacy = s->legacy;
+    memcpy(vd->vq, s->vq, sizeof(vd->vq));
+}

@@ -120,4 +120,12 @@ static inline bool virtio_has(const struct virtio_dev *vd, unsigned bit)
     return (vd->driver >> bit) & 1;
 }
 
+/* Save/restore (dm/state.h): negotiated features, status, ISR and every
+ * queue.  parse fills *stage (a copy of the live device, same ops) and
+ * checks it against what the device offers and the guest's RAM; apply
+ * copies it in (transport state is the transport's). */
+void virtio_dev_state_save(const struct virtio_dev *vd, struct srec_w *w);
+void virtio_dev_state_parse(struct virtio_dev *stage, struct srec_r *r);
+void virtio_dev_state_apply(struct virtio_dev *vd, const struct virtio_dev *stage);
+
 #endif
