@@ -83,9 +83,11 @@ static const char *pci_name(const struct pci_bus *bus, unsigned devfn, char *buf
 {
     const struct pci_dev *d = devfn < PCI_NR_DEVFN ? bus->devs[devfn] : NULL;
 
-    snprintf(buf, len, "PCI 00:%02x.%x (%04x:%04x)", (devfn >> 3) & 0x1f, devfn & 7,
-             d ? pci_cfg_read(d, PCI_VENDOR_ID, 2) : 0xffff,
-             d ? pci_cfg_read(d, PCI_DEVICE_ID, 2) : 0xffff);
+    if (!d)
+        snprintf(buf, len, "PCI 00:%02x.%x", (devfn >> 3) & 0x1f, devfn & 7);
+    else
+        snprintf(buf, len, "PCI 00:%02x.%x (%04x:%04x)", (devfn >> 3) & 0x1f, devfn & 7,
+                 pci_cfg_read(d, PCI_VENDOR_ID, 2), pci_cfg_read(d, PCI_DEVICE_ID, 2));
     return buf;
 }
 

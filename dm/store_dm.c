@@ -306,6 +306,14 @@ static const char *do_save(void)
         log_error("save: %s", strerror(-rc));
         return "error";
     }
+    /* Console 1 holds this save only: whatever an earlier save left there
+     * (one the monitor never collected) is overwritten, and the monitor
+     * takes [0, our offset). */
+    if (lseek(DMFD_CONSOLE1, 0, SEEK_SET) < 0 && errno != ESPIPE) {
+        log_error("save: console 1: %s", strerror(errno));
+        free(blob);
+        return "error";
+    }
     if (write_full(DMFD_CONSOLE1, blob, len) < 0) {
         log_error("save: writing console 1: %s", strerror(errno));
         free(blob);
@@ -353,11 +361,14 @@ static int read_console2(uint8_t **out, size_t *len)
     return 0;
 }
 
+/* continue: after our own save the devices still hold their state (what
+ * console 2 may show is what we wrote); with -incoming, console 2 holds
+ * the state to restore. */
 static const char *do_continue(void)
 {
     uint8_t *blob = NULL;
     size_t len = 0;
-    int rc = read_console2(&blob, &len);
+    int rc = sd.incoming ? read_console2(&blob, &len) : 0;
 
     if (rc < 0) {
         log_error("continue: reading console 2: %s", strerror(-rc));

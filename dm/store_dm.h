@@ -6,9 +6,10 @@
  *     target's "vm" node (readable by the device model only);
  *   - readiness: "running" to device-model/<target>/state;
  *   - runtime commands: device-model/<target>/command (+ parameter), the
- *     result in .../state: save -> paused (device state to console 1, I/O
- *     emulation held), continue -> running (state from console 2 when one
- *     is there), anything else -> "error".
+ *     result in .../state: save -> paused (device state to console 1 from
+ *     offset 0, I/O emulation held), continue -> running (with -incoming
+ *     console2: after loading the state from console 2), anything else or
+ *     a failure -> "error".
  *
  * docs/toolstack.md lists the dm-argv words. */
 #ifndef STUBVISOR_DM_STORE_DM_H

@@ -2,10 +2,18 @@
  * protocol.  One request per line, one reply line per request:
  *
  *   status   -> ok state=S dm=running|dead dm_pid=N cpu_us=N dm_cpu_us=N reason=TEXT
- *   pause    -> ok              unpause -> ok
+ *   pause    -> ok  (once every vCPU holds still: out of KVM_RUN and with no
+ *                   access waiting for the device model; at most
+ *                   CONTROL_PAUSE_WAIT_MS, then ok anyway)
+ *   unpause  -> ok
  *   shutdown -> ok  (the guest is powered off; stubvmm reports "poweroff")
  *   reboot   -> ok  (stubvmm reports "reboot"; the toolstack restarts it)
  *   destroy  -> ok  (stubvmm reports "destroy" and exits)
+ *   save     -> ok bytes=N | error TEXT
+ *               with one descriptor (SCM_RIGHTS) sent along with the line:
+ *               a save file positioned after the header and CONFIG; the VM,
+ *               VCPU, MEMORY, DM and END sections are appended (save.c).
+ *               The guest is paused meanwhile and left as it was.
  *   anything else -> error unknown command
  *
  * S is running, paused, shutdown or crashed.  reason= is last and runs to
@@ -21,6 +29,18 @@
 #include "lib/fdio.h"
 #include "lib/log.h"
 #include "vmm/managed.h"
+
+/* How long `pause` waits for the vCPUs to hold still before it answers.
+ * A device model told to `save` right after stops answering accesses, so
+ * none may be left waiting; the main loop keeps serving dm_ops meanwhile. */
+#define CONTROL_PAUSE_WAIT_MS 2000
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
 
 static const char *state_name(enum guest_state s)
 {
@@ -42,7 +62,7 @@ int control_init(struct managed *m)
     char path[PATH_MAX];
 
     for (unsigned i = 0; i < MANAGED_MAX_CONTROL_CLIENTS; i++)
-        m->ctl_client[i] = -1;
+        m->ctl_client[i] = m->ctl_fd[i] = -1;
     snprintf(path, sizeof(path), "%s/control.sock", m->dir);
     m->ctl_listen = managed_listen(path);
     return m->ctl_listen < 0 ? m->ctl_listen : 0;
@@ -64,8 +84,9 @@ static void quit_with(struct managed *m, const char *reason)
     m->quit = true;
 }
 
-static void command(struct managed *m, int fd, const char *cmd)
+static void command(struct managed *m, unsigned client, const char *cmd)
 {
+    int fd = m->ctl_client[client];
     char out[512];
 
     if (strcmp(cmd, "status") == 0) {
@@ -85,6 +106,11 @@ static void command(struct managed *m, int fd, const char *cmd)
             m->state = GUEST_PAUSED;
         }
         m->want_run = false;
+        if (m->vcpus_started && !vmm_vcpus_holding(&m->vmm)) {
+            m->ctl_pause_wait[client] = true;
+            m->ctl_pause_deadline[client] = now_ms() + CONTROL_PAUSE_WAIT_MS;
+            return;
+        }
         reply(fd, "ok\n");
     } else if (strcmp(cmd, "unpause") == 0) {
         if (!m->dm_alive) {
@@ -98,6 +124,15 @@ static void command(struct managed *m, int fd, const char *cmd)
                 m->state = GUEST_RUNNING;
             }
             reply(fd, "ok\n");
+        }
+    } else if (strcmp(cmd, "save") == 0) {
+        if (m->ctl_fd[client] < 0) {
+            reply(fd, "error save needs the file's descriptor\n");
+        } else {
+            managed_save(m, m->ctl_fd[client], out, sizeof(out));
+            close(m->ctl_fd[client]);
+            m->ctl_fd[client] = -1;
+            reply(fd, out);
         }
     } else if (strcmp(cmd, "destroy") == 0 || strcmp(cmd, "shutdown") == 0 ||
                strcmp(cmd, "reboot") == 0) {
@@ -122,31 +157,78 @@ unsigned control_pollfds(struct managed *m, struct pollfd *pf)
 static void drop_client(struct managed *m, unsigned i)
 {
     close_quietly(m->ctl_client[i]);
-    m->ctl_client[i] = -1;
+    close_quietly(m->ctl_fd[i]);
+    m->ctl_client[i] = m->ctl_fd[i] = -1;
     m->ctl_len[i] = 0;
+    m->ctl_pause_wait[i] = false;
 }
 
-static void client_readable(struct managed *m, unsigned i)
+/* Carry out the complete lines buffered for client i, in order; a
+ * deferred reply holds the rest back. */
+static void run_lines(struct managed *m, unsigned i)
 {
-    ssize_t n = read(m->ctl_client[i], m->ctl_buf[i] + m->ctl_len[i],
-                     sizeof(m->ctl_buf[i]) - 1 - m->ctl_len[i]);
     char *nl;
 
-    if (n <= 0) {
-        if (n == 0 || (errno != EAGAIN && errno != EINTR))
-            drop_client(m, i);
-        return;
-    }
-    m->ctl_len[i] += (size_t)n;
-    m->ctl_buf[i][m->ctl_len[i]] = '\0';
-    while (m->ctl_client[i] >= 0 && (nl = strchr(m->ctl_buf[i], '\n'))) {
+    while (m->ctl_client[i] >= 0 && !m->ctl_pause_wait[i] && (nl = strchr(m->ctl_buf[i], '\n'))) {
         *nl = '\0';
-        command(m, m->ctl_client[i], m->ctl_buf[i]);
+        command(m, i, m->ctl_buf[i]);
         size_t used = (size_t)(nl + 1 - m->ctl_buf[i]);
         memmove(m->ctl_buf[i], nl + 1, m->ctl_len[i] - used + 1);
         m->ctl_len[i] -= used;
     }
-    if (m->ctl_len[i] == sizeof(m->ctl_buf[i]) - 1) {
+}
+
+int control_timeout(struct managed *m)
+{
+    for (unsigned i = 0; i < MANAGED_MAX_CONTROL_CLIENTS; i++)
+        if (m->ctl_pause_wait[i])
+            return 1;
+    return -1;
+}
+
+void control_tick(struct managed *m)
+{
+    bool holding = true, checked = false;
+
+    for (unsigned i = 0; i < MANAGED_MAX_CONTROL_CLIENTS; i++) {
+        if (!m->ctl_pause_wait[i])
+            continue;
+        if (!checked) {
+            holding = vmm_vcpus_holding(&m->vmm);
+            checked = true;
+        }
+        if (!holding && now_ms() < m->ctl_pause_deadline[i])
+            continue;
+        if (!holding)
+            log_warn("pause: a vCPU is still busy after %u ms", CONTROL_PAUSE_WAIT_MS);
+        m->ctl_pause_wait[i] = false;
+        reply(m->ctl_client[i], "ok\n");
+        run_lines(m, i);
+    }
+}
+
+static void client_readable(struct managed *m, unsigned i)
+{
+    int fds[1];
+    size_t nfds = 1;
+    ssize_t n = recv_with_fds(m->ctl_client[i], m->ctl_buf[i] + m->ctl_len[i],
+                              sizeof(m->ctl_buf[i]) - 1 - m->ctl_len[i], fds, &nfds);
+
+    if (n <= 0) {
+        /* EPROTO: more than one descriptor (closed for us). */
+        if (n == 0 || (errno != EAGAIN && errno != EINTR))
+            drop_client(m, i);
+        return;
+    }
+    if (nfds) {
+        /* For the next `save`; a newer one replaces it. */
+        close_quietly(m->ctl_fd[i]);
+        m->ctl_fd[i] = fds[0];
+    }
+    m->ctl_len[i] += (size_t)n;
+    m->ctl_buf[i][m->ctl_len[i]] = '\0';
+    run_lines(m, i);
+    if (m->ctl_client[i] >= 0 && m->ctl_len[i] == sizeof(m->ctl_buf[i]) - 1) {
         reply(m->ctl_client[i], "error line too long\n");
         drop_client(m, i);
     }

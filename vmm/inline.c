@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "dm/devices.h"
+#include "dm/state.h"
 #include "dm/virtio/setup.h"
 #include "lib/fdio.h"
 #include "lib/log.h"
@@ -271,4 +272,32 @@ void inline_dm_timer_poll(struct vmm *vmm)
     pthread_mutex_lock(&in->lock);
     dm_timer_poll(in->dm);
     pthread_mutex_unlock(&in->lock);
+}
+
+int inline_dm_save(struct vmm *vmm, uint8_t **blob, size_t *len)
+{
+    struct vmm_inline *in = vmm->inl;
+    int rc;
+
+    if (!in)
+        return -ENODEV;
+    pthread_mutex_lock(&in->lock);
+    rc = dm_state_quiesce(in->dm, &in->devices, in->virtio);
+    if (!rc)
+        rc = dm_state_save(in->dm, &in->devices, in->virtio, blob, len);
+    pthread_mutex_unlock(&in->lock);
+    return rc;
+}
+
+int inline_dm_load(struct vmm *vmm, const uint8_t *blob, size_t len)
+{
+    struct vmm_inline *in = vmm->inl;
+    int rc;
+
+    if (!in)
+        return -ENODEV;
+    pthread_mutex_lock(&in->lock);
+    rc = dm_state_load(in->dm, &in->devices, in->virtio, blob, len);
+    pthread_mutex_unlock(&in->lock);
+    return rc;
 }

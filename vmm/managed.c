@@ -22,6 +22,15 @@
  *                [--disk PATH[,ro]]... [--nic SPEC --mac XX:XX:XX:XX:XX:XX]...
  *                [--memory MiB] [--vcpus N] [--cmdline S] [--dm stubdom|process|inline]
  *                [--store-fd N] [--serial-file PATH] [--preserve poweroff,reboot,crash]
+ *                [--restore-fd N]
+ *
+ * --restore-fd N starts the guest from a save file (lib/savefile.h) instead
+ * of its boot state: checked whole first (nothing starts from a bad file),
+ * --memory and --vcpus must be the file's, the firmware or kernel is loaded
+ * as usual (the firmware's ROM is not in the file) and then guest RAM, the
+ * vCPUs and the in-kernel devices are the file's; the device model's state
+ * goes to DIR/dm-state (its console 2) or, inline, straight to the devices.
+ * The guest starts paused, as always.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -52,7 +61,8 @@ static noreturn void managed_usage(const char *why)
         "usage: stubvmm --managed --dir DIR --kernel FILE|--firmware seabios|FILE\n"
         "               --status-fd N [--disk PATH[,ro]]... [--nic SPEC --mac MAC]...\n"
         "               [--memory MiB] [--vcpus N] [--cmdline S] [--dm stubdom|process|inline]\n"
-        "               [--store-fd N] [--serial-file PATH] [--preserve LIST]\n");
+        "               [--store-fd N] [--serial-file PATH] [--preserve LIST]\n"
+        "               [--restore-fd N]\n");
     exit(EXIT_USAGE);
 }
 
@@ -86,7 +96,8 @@ static void parse(int argc, char **argv, struct managed *m)
     m->vcpus = 1;
     m->cmdline = "";
     m->placement = PLACEMENT_STUBDOM;
-    m->status_fd = m->store_fd = -1;
+    m->status_fd = m->store_fd = m->restore_fd = -1;
+    m->dm_state_fd = m->dm_state2_fd = -1;
     for (int i = 2; i < argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v)
@@ -133,6 +144,8 @@ static void parse(int argc, char **argv, struct managed *m)
             m->status_fd = open_fd_arg(v, "--status-fd");
         else if (strcmp(a, "--store-fd") == 0)
             m->store_fd = open_fd_arg(v, "--store-fd");
+        else if (strcmp(a, "--restore-fd") == 0)
+            m->restore_fd = open_fd_arg(v, "--restore-fd");
         else if (strcmp(a, "--serial-file") == 0)
             m->serial_file = v;
         else if (strcmp(a, "--preserve") == 0) {
@@ -260,6 +273,8 @@ int managed_main(int argc, char **argv)
     if (m->sigfd < 0)
         die(EXIT_SYSTEM, "signalfd: %s", strerror(errno));
     inl = m->placement == PLACEMENT_INLINE;
+    if (m->restore_fd >= 0)
+        managed_restore_check(m);
     if (!inl && (exe_fd = dm_exe_open()) < 0)
         die(EXIT_SYSTEM, "cannot find the device model (set STUBVISOR_DM)");
     {
@@ -290,7 +305,9 @@ int managed_main(int argc, char **argv)
     free(image);
     if (vmm_create_vcpus(&m->vmm, m->vcpus) < 0)
         die(EXIT_SYSTEM, "cannot create the vCPUs");
-    if (m->firmware && firmware_reset_vcpu(&m->vmm.vcpus[0]) < 0)
+    if (m->restore_fd >= 0)
+        managed_restore_vm(m);
+    else if (m->firmware && firmware_reset_vcpu(&m->vmm.vcpus[0]) < 0)
         die(EXIT_SYSTEM, "cannot put the vCPU at the reset vector");
     if (console_server_init(m) < 0 || control_init(m) < 0 || qmp_relay_init(m) < 0)
         die(EXIT_SYSTEM, "cannot set up the console and control sockets in %s", m->dir);
@@ -298,6 +315,7 @@ int managed_main(int argc, char **argv)
     if (inl) {
         if (inline_start(m) < 0)
             die(EXIT_SYSTEM, "cannot set up the device model");
+        managed_restore_dm(m);
         goto started;
     }
     m->vmm.dm_store_fd = m->store_fd;
@@ -311,6 +329,7 @@ int managed_main(int argc, char **argv)
         if (m->vmm.dm_save_fd < 0 || m->vmm.dm_restore_fd < 0)
             die(EXIT_SYSTEM, "%s: %s", path, strerror(errno));
     }
+    managed_restore_dm(m);
     if (dm_process_spawn(&m->vmm, &m->dm, exe_fd, NULL) < 0)
         die(EXIT_SYSTEM, "cannot start the device model");
     close(exe_fd);
@@ -322,8 +341,9 @@ int managed_main(int argc, char **argv)
     m->vmm.nr_disks = m->vmm.nr_nics = 0;
     close_quietly(m->vmm.dm_qmp_fd);
     m->vmm.dm_qmp_fd = -1;
-    close_quietly(m->vmm.dm_save_fd);
-    close_quietly(m->vmm.dm_restore_fd);
+    /* Ours stay open: `save` reads what the device model wrote. */
+    m->dm_state_fd = m->vmm.dm_save_fd;
+    m->dm_state2_fd = m->vmm.dm_restore_fd;
     m->vmm.dm_save_fd = m->vmm.dm_restore_fd = -1;
     m->store_fd = m->vmm.dm_store_fd = -1;
 started:
@@ -354,6 +374,8 @@ started:
         snprintf(path, sizeof(path), "%s/dm-state", m->dir);
         unlink(path);
     }
+    close_quietly(m->dm_state_fd);
+    close_quietly(m->dm_state2_fd);
     vmm_destroy(&m->vmm);
     close(m->sigfd);
     free(m);
@@ -429,6 +451,8 @@ void managed_loop(struct managed *m)
             if (m->vcpus_started)
                 timeout = VMM_POSTED_FLUSH_MS;
         }
+        if (control_timeout(m) >= 0 && (timeout < 0 || timeout > control_timeout(m)))
+            timeout = control_timeout(m);
         n += console_server_pollfds(m, pf + n);
         n += control_pollfds(m, pf + n);
         n += qmp_relay_pollfds(m, pf + n);
@@ -465,6 +489,7 @@ void managed_loop(struct managed *m)
             managed_dm_failed(m, "device model died");
         console_server_handle(m, pf + P_FIXED, n - P_FIXED);
         control_handle(m, pf + P_FIXED, n - P_FIXED);
+        control_tick(m);
         qmp_relay_handle(m, pf + P_FIXED, n - P_FIXED);
         if (pf[P_STOP].revents & POLLIN) {
             uint64_t v;

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "lib/dmfds.h"
+#include "lib/savefile.h"
 #include "vmm/vmm.h"
 
 #define MANAGED_MAX_CONTROL_CLIENTS 4
@@ -30,6 +31,7 @@ struct managed {
     enum vmm_placement placement;
     bool preserve_poweroff, preserve_reboot, preserve_crash;
     int status_fd, store_fd;
+    int restore_fd; /* --restore-fd: a save file to start from, or -1 */
 
     struct vmm vmm;
     struct dm_process dm;
@@ -56,9 +58,20 @@ struct managed {
     int qmp_fd; /* our end of the DM's QMP channel (SOCK_SEQPACKET) */
     int qmp_listen, qmp_client;
 
+    /* save.c: our own descriptions of the device model's consoles 1 and 2
+     * (DIR/dm-state), -1 inline; what --restore-fd brought. */
+    int dm_state_fd, dm_state2_fd;
+    struct savefile_summary *restore_sum;
+    uint8_t *restore_dm;
+    size_t restore_dm_len;
+
     /* control.c */
     int ctl_listen;
     int ctl_client[MANAGED_MAX_CONTROL_CLIENTS];
+    int ctl_fd[MANAGED_MAX_CONTROL_CLIENTS]; /* a descriptor that came with a line */
+    /* `pause` answered once the vCPUs hold still (or at the deadline). */
+    bool ctl_pause_wait[MANAGED_MAX_CONTROL_CLIENTS];
+    uint64_t ctl_pause_deadline[MANAGED_MAX_CONTROL_CLIENTS]; /* CLOCK_MONOTONIC ms */
     char ctl_buf[MANAGED_MAX_CONTROL_CLIENTS][256];
     size_t ctl_len[MANAGED_MAX_CONTROL_CLIENTS];
 };
@@ -100,6 +113,22 @@ int control_init(struct managed *m);
 unsigned control_pollfds(struct managed *m, struct pollfd *pf);
 void control_handle(struct managed *m, struct pollfd *pf, unsigned n);
 void control_dispose(struct managed *m);
+/* Deferred `pause` replies: the poll timeout they need (-1: none), and
+ * answering those that are due.  Every loop iteration. */
+int control_timeout(struct managed *m);
+void control_tick(struct managed *m);
+
+/* save.c.  `save` with the file's descriptor (positioned where our
+ * sections go): pause, finish pending I/O, write, resume if it was running;
+ * out gets the reply line.  The descriptor stays the caller's. */
+void managed_save(struct managed *m, int fd, char *out, size_t outlen);
+/* --restore-fd: check the whole file and that it fits --memory/--vcpus,
+ * keep the device model's blob (dies with a message otherwise); then, once
+ * the VM and vCPUs exist, load them; then hand the blob to the device
+ * model (DIR/dm-state, or inline).  Each dies on error. */
+int managed_restore_check(struct managed *m);
+void managed_restore_vm(struct managed *m);
+void managed_restore_dm(struct managed *m);
 
 /* Bind a listening Unix stream socket at path, mode 0600.  Returns the
  * descriptor or -errno. */

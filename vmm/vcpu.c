@@ -37,7 +37,7 @@ static void report_internal_error(struct vcpu *v)
         log_error("  data[%u] = 0x%llx", i, (unsigned long long)run->internal.data[i]);
 }
 
-static void *vcpu_thread(void *arg)
+static void *vcpu_loop(void *arg)
 {
     struct vcpu *v = arg;
     struct vmm *vmm = v->vmm;
@@ -103,6 +103,14 @@ static void *vcpu_thread(void *arg)
             return NULL;
         }
     }
+    return NULL;
+}
+
+/* A thread that has ended holds still for good (vmm_vcpus_holding). */
+static void *vcpu_thread(void *arg)
+{
+    vcpu_loop(arg);
+    vmm_vcpu_gone(arg);
     return NULL;
 }
 

@@ -64,6 +64,11 @@ struct vcpu {
     bool started;
     int efd;                 /* DM -> this vCPU: reply ready (process placements) */
     struct spin_budget spin; /* how long to spin for the next answer */
+    /* vmm_pause_sync(): the last request this thread answered, and how. */
+    unsigned sync_seen;
+    int sync_rc;
+    bool holding; /* in vmm_pause_wait(), or gone */
+    bool gone;    /* the thread has ended */
 };
 
 /* A range an ioreq server claimed (inclusive bounds). */
@@ -220,8 +225,22 @@ void vmm_pause_vcpus(struct vmm *vmm);
 void vmm_unpause_vcpus(struct vmm *vmm);
 
 /* Called by a vCPU thread that found vmm->paused set: waits for the end of
- * the pause (or for the guest to stop). */
+ * the pause (or for the guest to stop), answering vmm_pause_sync(). */
 void vmm_pause_wait(struct vcpu *v);
+
+/* With the vCPUs paused: have each started vCPU's own thread finish the
+ * port or MMIO access it last exited for (KVM_RUN with immediate_exit set,
+ * as KVM requires before its state is read or saved) and wait until every
+ * one is holding still.  Returns 0, -ETIMEDOUT if a vCPU did not come
+ * within timeout_ms, or the first vCPU's error.  Main thread. */
+int vmm_pause_sync(struct vmm *vmm, unsigned timeout_ms);
+
+/* Whether every started vCPU is holding still in vmm_pause_wait(): none is
+ * inside KVM_RUN or waiting for the device model's answer. */
+bool vmm_vcpus_holding(struct vmm *vmm);
+
+/* The vCPU's thread is ending: it counts as holding still from now on. */
+void vmm_vcpu_gone(struct vcpu *v);
 
 /* ---- iobus.c ---- */
 
@@ -329,6 +348,11 @@ void inline_dm_access(struct vmm *vmm, uint32_t type, uint64_t addr, uint8_t *da
  * due when it is readable (main thread, under the device lock). */
 int inline_dm_timer_fd(struct vmm *vmm);
 void inline_dm_timer_poll(struct vmm *vmm);
+
+/* The inline device model's state (dm/state.h) under its lock: quiesce
+ * and save into a malloc'd blob, or load one (untrusted).  0 or -errno. */
+int inline_dm_save(struct vmm *vmm, uint8_t **blob, size_t *len);
+int inline_dm_load(struct vmm *vmm, const uint8_t *blob, size_t len);
 
 /* Feed guest serial input (stdin became readable, or a retry).  Returns
  * true if the device is full and input is left waiting. */
