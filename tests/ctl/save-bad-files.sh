@@ -10,8 +10,9 @@
 need_kvm
 need_cmd python3 xenstore-ls
 
-write_cfg "$TEST_TMP/c.cfg" bad counter.elf "memory = 16"
-timeout 60 "$STUBCTL" create -p "$TEST_TMP/c.cfg" || fail "create"
+# The override is part of the config the save file keeps.
+write_cfg "$TEST_TMP/c.cfg" bad counter.elf
+timeout 60 "$STUBCTL" create -p "$TEST_TMP/c.cfg" memory=16 || fail "create"
 console_log bad "$TEST_TMP/c.out"
 "$STUBCTL" unpause bad
 wait_for 30 count_at_least "$TEST_TMP/c.out" 1 || fail "no count"
@@ -87,7 +88,8 @@ refused dir "not a regular file"
 write_cfg "$TEST_TMP/big.cfg" bad counter.elf "memory = 32"
 cp "$good" "$TEST_TMP/good2.save"
 refused good2 "memory = 32 MiB, but the saved guest has 16 MiB" "$TEST_TMP/big.cfg"
-write_cfg "$TEST_TMP/two.cfg" bad counter.elf "memory = 16" "vcpus = 2"
+write_cfg "$TEST_TMP/two.cfg" bad counter.elf "vcpus = 2"
+sed -i 's/^memory = 32$/memory = 16/' "$TEST_TMP/two.cfg"
 refused good2 "vcpus = 2, but the saved guest has 1" "$TEST_TMP/two.cfg"
 
 # Usage errors.

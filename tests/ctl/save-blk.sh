@@ -9,7 +9,7 @@
 need_kvm
 need_cmd python3
 placement=${1:-stubdom}
-sectors=3000
+sectors=1200
 img="$TEST_TMP/disk.img"
 truncate -s 4M "$img"
 
@@ -37,7 +37,7 @@ write_cfg "$TEST_TMP/w.cfg" bw blk-write.elf "disk = ['$img,raw,xvda,rw']" \
 timeout 60 "$STUBCTL" create -p "$TEST_TMP/w.cfg" || fail "create"
 console_log bw "$TEST_TMP/before.out"
 "$STUBCTL" unpause bw
-wait_for 60 done_at_least "$TEST_TMP/before.out" 200 ||
+wait_for 60 done_at_least "$TEST_TMP/before.out" 100 ||
     fail "no writes reported: $(tail -c 1000 "$TEST_TMP/before.out")"
 timeout 120 "$STUBCTL" save bw "$TEST_TMP/bw.save" || fail "save"
 grep -q "blk-write: flushed" "$TEST_TMP/before.out" && fail "the stream ended before the save"
