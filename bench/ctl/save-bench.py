@@ -2,7 +2,7 @@
 """Save/restore benchmark: counter.elf guests of 16, 256 and 1024 MiB in the
 stubdom placement, against QEMU (microvm, booting the same ELF) saving with
 QMP `migrate` to "exec:cat > FILE" and restoring with -incoming "exec:cat
-FILE".  One run per size; prints save time, restore time (until the guest
+FILE".  One run per size (after one unreported warm-up); prints save time, restore time (until the guest
 runs again) and file size side by side with ratios; asserts nothing.
 
   save     stubctl save DOMAIN FILE (pause, device model state, memory,
@@ -182,6 +182,11 @@ def ratio(a, b):
 
 
 try:
+    # Warm-up, not reported: the store started, programs and guest in the
+    # page cache, for both.
+    stubvisor(16)
+    if qemu:
+        qemu_run(16)
     rows = []
     for mib in SIZES:
         s = stubvisor(mib)
