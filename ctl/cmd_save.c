@@ -266,13 +266,18 @@ static int restore_config(const char *file, const char *cfg_file,
                           const struct savefile_summary *sum, struct domain_config *cfg)
 {
     struct config_error cerr;
+    char dir[PATH_MAX];
     int rc;
 
     config_error_init(&cerr);
+    /* Relative paths (not what create keeps, but a file may say anything)
+     * resolve against the save file's directory, as a config's do. */
+    if (!realpath(file, dir))
+        snprintf(dir, sizeof(dir), "/");
     if (cfg_file)
         rc = config_parse_file(cfg_file, cfg, &cerr);
     else
-        rc = config_parse_buffer(file, sum->config, sum->config_len, NULL, cfg, &cerr);
+        rc = config_parse_buffer(file, sum->config, sum->config_len, dirname(dir), cfg, &cerr);
     for (size_t i = 0; i < cerr.nwarnings; i++)
         fprintf(stderr, "stubctl: warning: %s\n", cerr.warnings[i]);
     if (rc < 0) {
@@ -319,9 +324,11 @@ int main_restore(int argc, char **argv)
     if (argc - optind < 1 || argc - optind > 2 || !argv[optind][0])
         return cmd_usage("restore");
     const char *file = argv[optind], *cfg_file = argc - optind == 2 ? argv[optind + 1] : NULL;
-    fd = open(file, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
+    /* O_NONBLOCK: a FIFO must not hang us (savefile_check refuses it). */
+    fd = open(file, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0 || fd_set_nonblock(fd, 0) < 0) {
         fprintf(stderr, "stubctl: %s: %s\n", file, strerror(errno));
+        close_quietly(fd);
         return 1;
     }
     /* Everything is checked before anything is made. */

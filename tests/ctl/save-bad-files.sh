@@ -32,7 +32,20 @@ while off + 24 <= len(data):
     t, _, n = struct.unpack_from("<IIQ", data, off)
     sections.setdefault(t, (off + 24, n))
     off += 24 + n
-CONFIG, VCPU, MEMORY, END = 1, 3, 4, 6
+CONFIG, VCPU, MEMORY, DM, END = 1, 3, 4, 5, 6
+def crc32c(buf):
+    crc = 0xffffffff
+    for byte in buf:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
+    return crc ^ 0xffffffff
+def replace(t, payload):
+    """The section's payload replaced, with a good checksum."""
+    global data
+    o, n = sections[t]
+    head = struct.pack("<IIQII", t, 0, len(payload), crc32c(payload), 0)
+    data = data[:o - 24] + head + payload + data[o + n:]
 def flip(t):
     o, n = sections[t]
     data[o + n // 2] ^= 0x40
@@ -53,6 +66,14 @@ elif kind == "newer":
     struct.pack_into("<I", data, 16, 7)
 elif kind == "trailing":
     data += b"\0" * 100
+elif kind == "dm-blob":
+    o, n = sections[DM]
+    replace(DM, bytes([data[o] ^ 0x40]) + bytes(data[o + 1:o + n]))
+elif kind == "config-syntax":
+    replace(CONFIG, b'name = "bad"\nmemory = lots\n')
+elif kind == "config-memory":
+    o, n = sections[CONFIG]
+    replace(CONFIG, bytes(data[o:o + n]).replace(b"memory = 16", b"memory = 64"))
 elif kind == "empty":
     data = b""
 open(sys.argv[2], "wb").write(data)
@@ -67,7 +88,8 @@ refused() {
     nothing_left
 }
 
-for v in header mid-memory no-end flip-config flip-vcpu flip-memory newer trailing empty; do
+for v in header mid-memory no-end flip-config flip-vcpu flip-memory newer trailing empty \
+    dm-blob config-syntax config-memory; do
     variant $v
 done
 refused header "truncated in the header"
@@ -79,10 +101,14 @@ refused flip-memory "section MEMORY: checksum mismatch"
 refused newer "version 7 is newer than this stubvisor (1)"
 refused trailing "after the END section"
 refused empty "not a stubvisor save file"
+refused config-syntax "(the config in the save file)"
+refused config-memory "memory = 64 MiB, but the saved guest has 16 MiB"
 cp "$STUBVISOR_GUESTS/counter.elf" "$TEST_TMP/foreign.save"
 refused foreign "not a stubvisor save file"
 mkdir "$TEST_TMP/dir.save"
 refused dir "not a regular file"
+mkfifo "$TEST_TMP/fifo.save"
+refused fifo "not a regular file"
 
 # A config that does not describe the saved guest.
 write_cfg "$TEST_TMP/big.cfg" bad counter.elf "memory = 32"
@@ -99,6 +125,13 @@ st=0; "$STUBCTL" restore -x "$good" >/dev/null 2>&1 || st=$?
 expect_eq "restore -x" 100 "$st"
 st=0; "$STUBCTL" restore "$good" "$TEST_TMP/c.cfg" extra >/dev/null 2>&1 || st=$?
 expect_eq "restore with three arguments" 100 "$st"
+nothing_left
+
+# Damage only the device model sees (its blob, with a good checksum): the
+# restore gets as far as the device model's continue, which answers error;
+# the restore fails and everything it made is removed.
+out=$(timeout 60 "$STUBCTL" restore "$TEST_TMP/dm-blob.save" 2>&1) && fail "dm-blob: restored: $out"
+expect_contains "dm-blob: message" "the device model answered error instead of running" "$out"
 nothing_left
 
 # The good file itself restores (so the refusals above came from the damage).
