@@ -26,16 +26,22 @@ static void put(struct out *o, const char *fmt, ...)
     va_end(ap);
 }
 
-/* A double-quoted string: '"' and '\' escaped, control bytes as \xHH (the
- * parser refuses raw ones in some places, and a newline ends a string). */
+/* A double-quoted string: '"', '\', newline, tab and CR escaped, every
+ * other byte as it is (the parser takes any byte but NUL and newline in a
+ * string).  At most two bytes out for one in, so what fitted the parser's
+ * line and string limits when it was read fits them again. */
 static void put_string(struct out *o, const char *s)
 {
     put(o, "\"");
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         if (*p == '"' || *p == '\\')
             put(o, "\\%c", *p);
-        else if (*p < 0x20 || *p == 0x7f)
-            put(o, "\\x%02x", *p);
+        else if (*p == '\n')
+            put(o, "\\n");
+        else if (*p == '\t')
+            put(o, "\\t");
+        else if (*p == '\r')
+            put(o, "\\r");
         else
             put(o, "%c", *p);
     }
@@ -74,10 +80,17 @@ static void put_item(struct out *o, bool last, const char *fmt, ...)
 static void put_disks(struct out *o, const struct domain_config *c)
 {
     put(o, "disk = [%s", c->ndisks ? "\n" : "");
-    /* target= last: it takes the rest of the spec, commas included. */
-    for (size_t i = 0; i < c->ndisks; i++)
-        put_item(o, i + 1 == c->ndisks, "format=raw, vdev=%s, access=%s, target=%s",
-                 c->disks[i].vdev, c->disks[i].readonly ? "ro" : "rw", c->disks[i].target);
+    /* Positional, as short as the spec can be; a target with a comma as
+     * target=, last: it takes the rest of the spec, commas included. */
+    for (size_t i = 0; i < c->ndisks; i++) {
+        const struct disk_spec *d = &c->disks[i];
+        if (strchr(d->target, ','))
+            put_item(o, i + 1 == c->ndisks, "format=raw,vdev=%s,access=%s,target=%s", d->vdev,
+                     d->readonly ? "ro" : "rw", d->target);
+        else
+            put_item(o, i + 1 == c->ndisks, "%s,raw,%s,%s", d->target, d->vdev,
+                     d->readonly ? "ro" : "rw");
+    }
     put(o, "]\n");
 }
 
