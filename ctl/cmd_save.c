@@ -18,6 +18,7 @@
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,6 +234,17 @@ int main_save(int argc, char **argv)
         return cmd_usage("save");
     s.label = argv[optind];
     const char *file = argv[optind + 1];
+    /* Once the guest is paused and its device model quiesced, only this
+     * process puts it back: Ctrl-C or a hang-up must not leave it stopped
+     * (every wait below is bounded). */
+    sigset_t block;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGHUP);
+    sigaddset(&block, SIGQUIT);
+    sigprocmask(SIG_BLOCK, &block, NULL);
+    signal(SIGPIPE, SIG_IGN);
     xs = ctl_store_open(false);
     if (!xs)
         return EXIT_SYSTEM;
