@@ -34,6 +34,11 @@ struct dm {
         void *opaque;
     } watches[DM_MAX_WATCHES];
     unsigned nr_watches;
+    struct {
+        dm_poll_fn fn;
+        void *opaque;
+    } pollers[DM_MAX_POLLERS];
+    unsigned nr_pollers;
     /* Timers, multiplexed on one timerfd created by the first dm_timer_add
      * (so before the sandbox lockdown). */
     int timer_fd;
@@ -290,6 +295,33 @@ void dm_events_run(struct dm *dm)
         const struct dm_watch *w = &dm->watches[evs[i].data.u32];
         w->fn(dm, w->fd, w->opaque);
     }
+}
+
+int dm_poller_add(struct dm *dm, dm_poll_fn fn, void *opaque)
+{
+    if (!fn)
+        return -EINVAL;
+    if (dm->nr_pollers == DM_MAX_POLLERS)
+        return -ENOSPC;
+    dm->pollers[dm->nr_pollers].fn = fn;
+    dm->pollers[dm->nr_pollers].opaque = opaque;
+    dm->nr_pollers++;
+    return 0;
+}
+
+unsigned dm_pollers_run(struct dm *dm, bool stop, bool *active)
+{
+    unsigned busy = 0;
+
+    *active = false;
+    for (unsigned i = 0; i < dm->nr_pollers; i++) {
+        int r = dm->pollers[i].fn(dm, dm->pollers[i].opaque, stop);
+        if (r > 0)
+            busy++;
+        if (r >= 0 && !stop)
+            *active = true;
+    }
+    return busy;
 }
 
 uint64_t dm_now_ns(void)

@@ -135,6 +135,22 @@ void dm_events_run(struct dm *dm); /* without blocking */
 
 #define DM_MAX_WATCHES 32
 
+/* Busy polling (placements with an event loop of their own): a device that
+ * was kicked through an ioeventfd may turn the guest's kicks off and ask to
+ * be polled for more work instead, as vhost does, so that a busy queue
+ * costs the guest no exits and the device model no wake-ups.  poll(stop =
+ * false) serves what is there and returns >0 if it found work, 0 if it is
+ * polling but found none, <0 if it is not polling; poll(stop = true) turns
+ * kicks back on (and serves what raced in).  The event loop decides how
+ * long to poll (dm/main.c). */
+typedef int (*dm_poll_fn)(struct dm *dm, void *opaque, bool stop);
+int dm_poller_add(struct dm *dm, dm_poll_fn fn, void *opaque);
+/* Run every poller: returns how many found work; *active tells whether any
+ * is still polling (false after stop). */
+unsigned dm_pollers_run(struct dm *dm, bool stop, bool *active);
+
+#define DM_MAX_POLLERS 16
+
 /* Timers: a device asks to be called back at a CLOCK_MONOTONIC time.
  * The core multiplexes them on one timerfd, created by the first
  * dm_timer_add() (call it at set-up, before any sandbox lockdown); the

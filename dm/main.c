@@ -33,11 +33,13 @@
 #include "vmm/sandbox_api.h"
 
 #define DEFAULT_SPIN_US 10
+/* How long a kicked queue is polled after its last request. */
+#define DEFAULT_POLL_US 50
 
 struct options {
     bool lockdown;
     bool store; /* arguments and commands come through DMFD_STORE */
-    unsigned spin_us;
+    unsigned spin_us, poll_us;
     enum dm_fault fault;
     struct virtio_config virtio;
 };
@@ -45,7 +47,7 @@ struct options {
 static noreturn void usage(void)
 {
     die(EXIT_USAGE,
-        "usage: stubdm [--lockdown] [--spin-us=N] [--fault=NAME] [--disk=rw|ro]... "
+        "usage: stubdm [--lockdown] [--spin-us=N] [--poll-us=N] [--fault=NAME] [--disk=rw|ro]... "
         "[--nic=MAC]... [--rng] [--virtio-console] "
         "(run by stubvmm with descriptors 3..%d)",
         DMFD_CONSOLE3);
@@ -54,6 +56,7 @@ static noreturn void usage(void)
 static void parse_args(int argc, char **argv, struct options *o)
 {
     o->spin_us = DEFAULT_SPIN_US;
+    o->poll_us = DEFAULT_POLL_US;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         char *end;
@@ -66,6 +69,11 @@ static void parse_args(int argc, char **argv, struct options *o)
             if (*end || end == a + 10 || v > 100000)
                 usage();
             o->spin_us = (unsigned)v;
+        } else if (strncmp(a, "--poll-us=", 10) == 0) {
+            unsigned long v = strtoul(a + 10, &end, 10);
+            if (*end || end == a + 10 || v > 100000)
+                usage();
+            o->poll_us = (unsigned)v;
         } else if (strcmp(a, "--disk=rw") == 0 || strcmp(a, "--disk=ro") == 0) {
             struct virtio_config *v = &o->virtio;
             if (v->nr_disks == VIRTIO_MAX_DISKS)
@@ -178,16 +186,21 @@ static int epoll_set(int epfd, int op, int fd, uint32_t events)
 /* The server loop: after each request spin for the adaptive budget (the
  * next request tends to come within microseconds when the guest is busy),
  * then sleep on the notify eventfd with dm_sleeping set so stubvmm knows to
- * signal. */
-static noreturn void serve(struct ioreq_server *s, struct dm *dm, int epfd, unsigned spin_us)
+ * signal.  Queues that were kicked are polled (dm_pollers_run) until
+ * poll_us passed without a request on them: a guest doing back-to-back I/O
+ * then needs neither kicks nor wake-ups (vhost's busy polling). */
+static noreturn void serve(struct ioreq_server *s, struct dm *dm, int epfd, unsigned spin_us,
+                           unsigned poll_us)
 {
-    uint64_t last_work = spin_now_ns();
+    uint64_t last_work = spin_now_ns(), last_poll = 0, poll_ns = (uint64_t)poll_us * 1000;
     struct spin_budget spin;
-    bool console_paused = false, console_open = true;
+    bool console_paused = false, console_open = true, polling = false;
 
     spin_budget_init(&spin, (uint64_t)spin_us * 1000);
     for (unsigned iter = 0;; iter++) {
         if (store_dm_quiesced()) { /* between save and continue */
+            if (polling)
+                dm_pollers_run(dm, true, &polling);
             store_dm_hold();
             continue;
         }
@@ -204,12 +217,33 @@ static noreturn void serve(struct ioreq_server *s, struct dm *dm, int epfd, unsi
             last_work = now;
             continue;
         }
+        if (polling) {
+            uint64_t now = spin_now_ns();
+            if (dm_pollers_run(dm, false, &polling) > 0) {
+                last_poll = now;
+                continue;
+            }
+            if (now - last_poll < poll_ns) {
+                if ((iter & 63) == 0) {
+                    dm_timer_poll(dm);
+                    dm_events_run(dm); /* back ends, other queues' kicks */
+                }
+                __builtin_ia32_pause();
+                continue;
+            }
+            dm_pollers_run(dm, true, &polling); /* idle: kicks back on */
+        }
         if ((iter & 63) == 0)
             dm_timer_poll(dm); /* a busy guest must not starve the timers */
-        if ((iter & 63) == 0)
+        if ((iter & 63) == 0) {
             dm_events_run(dm); /* queue kicks (ioeventfds) while we spin */
-        if ((iter & 63) != 0 || spin_now_ns() - last_work < spin.cur_ns) {
-            __builtin_ia32_pause();
+            if (!polling) {
+                dm_pollers_run(dm, poll_ns == 0, &polling); /* kicked queues */
+                last_poll = spin_now_ns();
+            }
+        }
+        if (polling || (iter & 63) != 0 || spin_now_ns() - last_work < spin.cur_ns) {
+            __builtin_ia32_pause(); /* never sleep while a queue's kicks are off */
             continue;
         }
 
@@ -249,6 +283,10 @@ static noreturn void serve(struct ioreq_server *s, struct dm *dm, int epfd, unsi
             }
         }
         atomic_store_explicit(&s->page->dm_sleeping, 0, memory_order_relaxed);
+        if (!polling) { /* kicks came: poll those queues (poll_us 0: kicks on) */
+            dm_pollers_run(dm, poll_ns == 0, &polling);
+            last_poll = spin_now_ns();
+        }
     }
 }
 
@@ -356,5 +394,5 @@ int main(int argc, char **argv)
     if (store_dm_ready() < 0)
         die(EXIT_SYSTEM, "cannot tell the toolstack I am running");
     log_debug("serving %u vCPU(s)", server.nr_vcpus);
-    serve(&server, dm, epfd, opt.spin_us);
+    serve(&server, dm, epfd, opt.spin_us, opt.poll_us);
 }

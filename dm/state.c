@@ -104,10 +104,13 @@ int dm_state_quiesce(struct dm *dm, struct dm_devices *devs, struct virtio_devic
 {
     struct vfunc f[MAX_VFUNCS];
     unsigned n = list_vfuncs(vdevs, f);
+    bool polling;
     int rc = 0;
 
-    (void)dm;
     (void)devs;
+    /* Queues being polled have the guest's kicks turned off in guest
+     * memory: turn them back on, or the restored guest would never kick. */
+    dm_pollers_run(dm, true, &polling);
     /* The guest was told nothing about what it made available: serving it
      * now is what completing in-flight I/O means. */
     serve_all_queues(f, n);

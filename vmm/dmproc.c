@@ -46,8 +46,8 @@ int dm_exe_open(void)
 int dm_process_spawn(struct vmm *vmm, struct dm_process *p, int exe_fd, const char *fault)
 {
     int dmop[2] = {-1, -1}, console[2] = {-1, -1}, null_fd = -1, log_fd = -1;
-    char spin[32], fault_arg[64], name[32];
-    char *argv[9 + DMFD_MAX_DISKS + DMFD_MAX_NICS];
+    char spin[32], poll_arg[32], fault_arg[64], name[32];
+    char *argv[10 + DMFD_MAX_DISKS + DMFD_MAX_NICS];
     char nic_args[DMFD_MAX_NICS][32];
     int fds[DMFD_DISK0 - DMFD_DMOP + DMFD_MAX_DISKS + DMFD_MAX_NICS];
     size_t nfds = DMFD_COUNT;
@@ -69,6 +69,10 @@ int dm_process_spawn(struct vmm *vmm, struct dm_process *p, int exe_fd, const ch
         argv[argc++] = "--lockdown";
     snprintf(spin, sizeof(spin), "--spin-us=%u", vmm->dm_spin_us);
     argv[argc++] = spin;
+    if (vmm->dm_poll_us >= 0) {
+        snprintf(poll_arg, sizeof(poll_arg), "--poll-us=%d", vmm->dm_poll_us);
+        argv[argc++] = poll_arg;
+    }
     if (fault) {
         snprintf(fault_arg, sizeof(fault_arg), "--fault=%s", fault);
         argv[argc++] = fault_arg;

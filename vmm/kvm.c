@@ -16,6 +16,7 @@ void vmm_init(struct vmm *vmm)
     vmm->kvm_fd = vmm->vm_fd = vmm->ram_fd = vmm->shm_fd = vmm->notify_fd = -1;
     vmm->stop_efd = vmm->in_fd = vmm->out_fd = vmm->dm_store_fd = -1;
     vmm->dm_save_fd = vmm->dm_restore_fd = vmm->dm_qmp_fd = -1;
+    vmm->dm_poll_us = -1;
     for (unsigned i = 0; i < VMM_MAX_VCPUS; i++)
         vmm->vcpus[i].fd = vmm->vcpus[i].efd = -1;
     pthread_rwlock_init(&vmm->io_lock, NULL);

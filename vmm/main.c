@@ -491,6 +491,8 @@ int main(int argc, char **argv)
     open_nics(&vmm, &o);
     vmm.spin_us = env_uint("STUBVISOR_SPIN_US", DEFAULT_SPIN_US, 100000);
     vmm.dm_spin_us = env_uint("STUBVISOR_DM_SPIN_US", DEFAULT_DM_SPIN_US, 100000);
+    if (getenv("STUBVISOR_DM_POLL_US"))
+        vmm.dm_poll_us = (int)env_uint("STUBVISOR_DM_POLL_US", 0, 100000);
     vmm.stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (vmm.stop_efd < 0)
         die(EXIT_SYSTEM, "eventfd: %s", strerror(errno));

@@ -134,6 +134,7 @@ struct vmm {
     uint32_t buf_write;       /* our own copy of the ring's write pointer */
     unsigned spin_us;         /* how long a vCPU spins for an answer */
     unsigned dm_spin_us;      /* how long the DM spins for the next request */
+    int dm_poll_us;           /* how long it polls a kicked queue; -1: its default */
 
     /* Inline placement: the device model and the lock that serialises it. */
     struct vmm_inline *inl;

@@ -163,6 +163,7 @@ static const struct virtio_dev_ops blk_ops_rw = {
     .name = "blk",
     .device_id = VIRTIO_ID_BLOCK,
     .nr_queues = 1,
+    .poll_queues = 1u << 0,
     .features = (1ull << VIRTIO_BLK_F_SEG_MAX) | (1ull << VIRTIO_BLK_F_BLK_SIZE) |
                 (1ull << VIRTIO_BLK_F_FLUSH),
     .config_size = sizeof(struct virtio_blk_config),

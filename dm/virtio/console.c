@@ -101,6 +101,7 @@ static const struct virtio_dev_ops con_ops = {
     .name = "console",
     .device_id = VIRTIO_ID_CONSOLE,
     .nr_queues = 2,
+    .poll_queues = 1u << 1,
     .features = 1ull << VIRTIO_CONSOLE_F_SIZE,
     .config_size = sizeof(struct virtio_console_config),
     .config_read = con_config_read,

@@ -148,6 +148,7 @@ static const struct virtio_dev_ops net_ops = {
     .name = "net",
     .device_id = VIRTIO_ID_NET,
     .nr_queues = 2,
+    .poll_queues = 1u << 1,
     .features = 1ull << VIRTIO_NET_F_MAC,
     .config_size = sizeof(struct virtio_net_config),
     .config_read = net_config_read,

@@ -89,9 +89,46 @@ static void kick_fd_ready(struct dm *dm, int fd, void *opaque)
     (void)dm;
     if (read(fd, &count, sizeof(count)) < 0)
         return;
-    for (unsigned q = 0; q < vp->vd->ops->nr_queues; q++)
-        if (vp->kick_fd[q] == fd)
-            virtio_queue_kick(vp->vd, q);
+    for (unsigned q = 0; q < vp->vd->ops->nr_queues; q++) {
+        if (vp->kick_fd[q] != fd)
+            continue;
+        virtio_queue_kick(vp->vd, q);
+        /* A queue that was kicked tends to be kicked again soon: poll it
+         * for a while with the guest's kicks off. */
+        if ((vp->vd->ops->poll_queues >> q & 1) && virtio_queue_live(vp->vd, q)) {
+            vp->polling[q] = true;
+            virtq_set_kicks(&vp->vd->vq[q], false);
+        }
+    }
+}
+
+static int kick_poll(struct dm *dm, void *opaque, bool stop)
+{
+    struct virtio_pci *vp = opaque;
+    int rc = -1;
+
+    (void)dm;
+    for (unsigned q = 0; q < vp->vd->ops->nr_queues; q++) {
+        struct virtq *vq = &vp->vd->vq[q];
+        if (!vp->polling[q])
+            continue;
+        if (stop || !virtio_queue_live(vp->vd, q)) {
+            /* Kicks back on, then serve what came before the guest saw it. */
+            vp->polling[q] = false;
+            virtq_set_kicks(vq, true);
+            if (virtq_has_work(vq))
+                virtio_queue_kick(vp->vd, q);
+            continue;
+        }
+        if (rc < 0)
+            rc = 0;
+        if (virtq_has_work(vq)) {
+            virtio_queue_kick(vp->vd, q); /* leaves kicks on: off again */
+            virtq_set_kicks(vq, false);
+            rc = 1;
+        }
+    }
+    return rc;
 }
 
 /* ---- common configuration ---- */
@@ -544,6 +581,8 @@ int virtio_pci_init(struct virtio_pci *vp, struct pci_bus *bus, unsigned devfn,
         else if (fd >= 0)
             close(fd);
     }
+    if ((flags & VIRTIO_PCI_KICK_EVENTFD) && (rc = dm_poller_add(dm_of(bus), kick_poll, vp)) < 0)
+        return rc;
     vd->transport = &vp_transport;
     vd->transport_priv = vp;
 

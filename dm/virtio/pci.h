@@ -65,6 +65,8 @@ struct virtio_pci {
     int kick_fd[VIRTIO_MAX_QUEUES];
     uint64_t kick_addr[VIRTIO_MAX_QUEUES]; /* where kick_fd[q] is registered */
     bool kick_assigned[VIRTIO_MAX_QUEUES];
+    /* Queues polled rather than kicked (dm_poller_add), after a kick. */
+    bool polling[VIRTIO_MAX_QUEUES];
 };
 
 /* Put vd on bus at devfn as a virtio-pci function of the given PCI class;

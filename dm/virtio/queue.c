@@ -187,9 +187,10 @@ void virtq_set_kicks(struct virtq *q, bool enable)
     if (!q->enabled)
         return;
     if (q->event_idx) {
-        /* Kick me once you make entry last_avail available. */
-        if (enable)
-            store16(avail_event(q), q->last_avail);
+        /* Kick me once you make entry last_avail available; or only after
+         * half the index space, which a driver never gets to while we
+         * poll. */
+        store16(avail_event(q), (uint16_t)(q->last_avail + (enable ? 0 : 0x8000)));
     } else {
         store16(&q->used->flags, enable ? 0 : VRING_USED_F_NO_NOTIFY);
     }

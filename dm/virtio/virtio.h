@@ -39,6 +39,10 @@ struct virtio_dev_ops {
     unsigned nr_queues;
     uint64_t features; /* device-specific bits offered (ring/version added by the core) */
     uint32_t config_size;
+    /* Queues served at once when kicked (requests, transmit; not receive
+     * queues, whose buffers wait for data): polled for a while after a kick
+     * where the placement polls (dm_poller_add). */
+    uint32_t poll_queues;
     /* Device config space: off + size is within config_size. */
     void (*config_read)(struct virtio_dev *vd, uint32_t off, uint8_t *data, uint32_t size);
     void (*config_write)(struct virtio_dev *vd, uint32_t off, const uint8_t *data, uint32_t size);
