@@ -41,6 +41,12 @@ struct saving {
     bool paused;   /* we paused it */
 };
 
+/* An error reply without its "error " prefix. */
+static const char *why(const char *reply)
+{
+    return strncmp(reply, "error ", 6) == 0 ? reply + 6 : reply;
+}
+
 /* DIR/config into a malloc'd buffer. */
 static int read_config(unsigned domid, char **text, size_t *len)
 {
@@ -89,18 +95,24 @@ static int domain_status(struct saving *s, char *err, size_t errlen)
 
     if (rc < 0) {
         snprintf(err, errlen, "cannot reach its stubvmm: %s",
-                 rc == -EREMOTEIO ? reply : strerror(-rc));
+                 rc == -EREMOTEIO ? why(reply) : strerror(-rc));
         return rc;
     }
-    if (s->dm_domid && strstr(reply, " dm=dead")) {
+    /* "ok state=S dm=D ...": the reason at the end is free text. */
+    char state[16] = "", dm[16] = "";
+    if (sscanf(reply, "ok state=%15s dm=%15s", state, dm) != 2) {
+        snprintf(err, errlen, "stubvmm's status makes no sense: %.100s", reply);
+        return -EPROTO;
+    }
+    if (s->dm_domid && strcmp(dm, "running") != 0) {
         snprintf(err, errlen, "its device model is gone; destroy the guest");
         return -EIO;
     }
-    if (strstr(reply, "state=shutdown") || strstr(reply, "state=crashed")) {
-        snprintf(err, errlen, "the guest has stopped");
+    if (strcmp(state, "running") != 0 && strcmp(state, "paused") != 0) {
+        snprintf(err, errlen, "the guest has stopped (%s)", state);
         return -EINVAL;
     }
-    s->was_running = strstr(reply, "state=running") != NULL;
+    s->was_running = strcmp(state, "running") == 0;
     return 0;
 }
 
@@ -125,7 +137,7 @@ static int resume(struct xsc *xs, struct saving *s)
         rc = ctl_control(xs, s->domid, "unpause", reply, sizeof(reply));
         if (rc < 0)
             fprintf(stderr, "stubctl: %s: unpausing: %s\n", s->label,
-                    rc == -EREMOTEIO ? reply : strerror(-rc));
+                    rc == -EREMOTEIO ? why(reply) : strerror(-rc));
     }
     s->paused = false;
     return rc;
@@ -175,7 +187,7 @@ static int save_to(struct xsc *xs, struct saving *s, const char *file, char *err
     }
     rc = ctl_control(xs, s->domid, "pause", reply, sizeof(reply));
     if (rc < 0) {
-        snprintf(err, errlen, "pausing: %s", rc == -EREMOTEIO ? reply : strerror(-rc));
+        snprintf(err, errlen, "pausing: %s", rc == -EREMOTEIO ? why(reply) : strerror(-rc));
         goto fail;
     }
     s->paused = true;
@@ -187,16 +199,17 @@ static int save_to(struct xsc *xs, struct saving *s, const char *file, char *err
     }
     rc = ctl_control_fd(s->domid, "save", fd, STUBCTL_SAVE_TIMEOUT, reply, sizeof(reply));
     if (rc < 0) {
-        snprintf(err, errlen, "stubvmm: %s", rc == -EREMOTEIO ? reply : strerror(-rc));
+        snprintf(err, errlen, "stubvmm: %s", rc == -EREMOTEIO ? why(reply) : strerror(-rc));
         goto fail;
     }
-    if (fsync(fd) < 0 || close(fd) < 0) {
-        fd = -1;
+    rc = fsync(fd) < 0 ? -errno : 0;
+    if (close(fd) < 0 && rc == 0)
         rc = -errno;
-        snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+    fd = -1;
+    if (rc < 0) {
+        snprintf(err, errlen, "%s: %s", tmp, strerror(-rc));
         goto fail;
     }
-    fd = -1;
     if (rename(tmp, file) < 0) {
         rc = -errno;
         snprintf(err, errlen, "%s: %s", file, strerror(errno));
