@@ -64,6 +64,22 @@ timeout 60 "$STUBCTL" save -c sf "$TEST_TMP/sf.save" || fail "save -c"
 at_save=$(counts "$TEST_TMP/c.out" | tail -n1)
 still_counting "save -c"
 
+# Restored while the original still runs: its name is taken; nothing new
+# appears and the original is untouched.
+out=$(timeout 60 "$STUBCTL" restore "$TEST_TMP/sf.save" 2>&1) && fail "restored a second sf: $out"
+expect_contains "name taken" "domain 'sf' already exists" "$out"
+expect_eq "guests listed" "Domain-0 sf sf-dm" "$("$STUBCTL" list | awk 'NR > 1 { print $1 }' | tr '\n' ' ' | sed 's/ $//')"
+expect_eq "run directories" "dom$d" "$(ls "$STUBVISOR_RUNDIR" | grep '^dom' | tr '\n' ' ' | sed 's/ $//')"
+still_counting "restore with the name taken"
+
+# save -c of a paused guest leaves it paused.
+"$STUBCTL" pause sf
+timeout 60 "$STUBCTL" save -c sf "$TEST_TMP/paused.save" || fail "save -c of a paused guest"
+"$STUBCTL" list | grep -Eq "^sf +$d +32 +1 +--p---" || fail "save -c unpaused a paused guest"
+expect_eq "device model state after save -c" running "$(xenstore-read /local/domain/$dm/device-model/$d/state)"
+"$STUBCTL" unpause sf
+still_counting "unpaused after save -c"
+
 # The file, under another name, next to the original.
 write_cfg "$TEST_TMP/copy.cfg" sf-copy counter.elf
 timeout 60 "$STUBCTL" restore -p "$TEST_TMP/sf.save" "$TEST_TMP/copy.cfg" || fail "restore as sf-copy"
