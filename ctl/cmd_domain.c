@@ -58,25 +58,19 @@ static bool pid_gone(pid_t pid)
     return paren && paren[1] == ' ' && paren[2] == 'Z';
 }
 
-/* Ask stubvmm to end the guest and wait until the supervisor cleaned up. */
-static int end_domain(int argc, char **argv, const char *cmd, const char *what)
+int ctl_end_domain(struct xsc *xs, unsigned domid, const char *what, const char *label)
 {
     char reply[256], *spid;
-    unsigned domid;
     pid_t sup = 0;
     int rc;
-    struct xsc *xs = open_domain(argc, argv, cmd, &domid, &rc);
 
-    if (!xs)
-        return rc;
     spid = ctl_read_dom(xs, domid, "stubvisor/supervisor-pid");
     if (spid)
         sup = (pid_t)strtol(spid, NULL, 10);
     free(spid);
     rc = ctl_control(xs, domid, what, reply, sizeof(reply));
     if (rc == -EREMOTEIO) {
-        fprintf(stderr, "stubctl: %s: %s\n", argv[1], reply);
-        xsc_close(xs);
+        fprintf(stderr, "stubctl: %s: %s\n", label, reply);
         return 1;
     }
     if (rc < 0 || pid_gone(sup)) {
@@ -89,14 +83,26 @@ static int end_domain(int argc, char **argv, const char *cmd, const char *what)
             nanosleep(&ts, NULL);
         }
         if (ctl_wait_released(xs, domid, STUBCTL_DESTROY_TIMEOUT) < 0) {
-            fprintf(stderr, "stubctl: %s: still there after %d s\n", argv[1],
+            fprintf(stderr, "stubctl: %s: still there after %d s\n", label,
                     STUBCTL_DESTROY_TIMEOUT);
-            xsc_close(xs);
             return EXIT_SYSTEM;
         }
     }
-    xsc_close(xs);
     return 0;
+}
+
+/* Ask stubvmm to end the guest and wait until the supervisor cleaned up. */
+static int end_domain(int argc, char **argv, const char *cmd, const char *what)
+{
+    unsigned domid;
+    int rc;
+    struct xsc *xs = open_domain(argc, argv, cmd, &domid, &rc);
+
+    if (!xs)
+        return rc;
+    rc = ctl_end_domain(xs, domid, what, argv[1]);
+    xsc_close(xs);
+    return rc;
 }
 
 int main_destroy(int argc, char **argv)

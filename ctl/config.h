@@ -167,6 +167,11 @@ int config_parse_buffer(const char *name, const char *text, size_t len, const ch
 int config_apply_override(struct domain_config *cfg, const char *key_eq_value,
                           struct config_error *err);
 
+/* Write *cfg back as config text (malloc'd, *len bytes, NUL-terminated)
+ * that parses to the same domain: every value explicit, the UUID and MACs
+ * included, paths as they are in *cfg.  Returns 0 or -ENOMEM. */
+int config_format(const struct domain_config *cfg, char **text, size_t *len);
+
 /* Free everything *cfg owns and zero it.  Safe on a zeroed config. */
 void config_dispose(struct domain_config *cfg);
 

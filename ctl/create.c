@@ -15,6 +15,17 @@
  *      /local/domain/<dm>/device-model/<guest>/state (30 s);
  *   5. unpause (unless -p).
  *
+ * A restore (`stubctl restore`, ctl/cmd_save.c) is this very path with a
+ * save file that was checked before anything was made: stubvmm gets it as
+ * --restore-fd, dm-argv ends with `-incoming console2`, and step 4 waits
+ * for the device model's "paused" (devices set up, state not yet loaded),
+ * writes the command "continue" (it loads what stubvmm put on its console
+ * 2) and waits for "running".  A restart after a restore boots afresh.
+ *
+ * The config as created (config_format: overrides applied, generated UUID
+ * and MACs, absolute paths) is kept in the run directory as DIR/config;
+ * `stubctl save` puts it into the save file.
+ *
  * With device_model_placement = "inline" the device model runs inside
  * stubvmm: there is no device model domain (device-model-domid is 0, as
  * libxl writes for a dom0 device model), only the guest is introduced, no
@@ -52,6 +63,7 @@
 struct guest {
     struct domain_config *cfg;
     bool paused;
+    int restore_fd; /* a checked save file, or -1 */
     unsigned domid, dm_domid;
     char uuid[CONFIG_UUID_STRLEN];
     char dir[PATH_MAX], log[PATH_MAX];
@@ -156,9 +168,14 @@ static int write_nodes(struct xsc *xs, uint32_t tx, struct guest *g)
         /* Devices as -drive / -nic words, in the order stubvmm hands the
          * descriptors over (disks, then NICs). */
         char drives[CONFIG_MAX_DISKS][48], nics[CONFIG_MAX_VIFS][40];
-        const char *argv[9 + 2 * (CONFIG_MAX_DISKS + CONFIG_MAX_VIFS)] = {
+        const char *argv[11 + 2 * (CONFIG_MAX_DISKS + CONFIG_MAX_VIFS)] = {
             "stubdm", "-name", c->name, "-m", mem, "-smp", smp, "-serial", serial};
         unsigned nargs = 9, i;
+        if (g->restore_fd >= 0) {
+            /* The device state arrives on console 2 (seed 001's -loadvm). */
+            argv[nargs++] = "-incoming";
+            argv[nargs++] = "console2";
+        }
         for (size_t k = 0; k < c->ndisks; k++) {
             snprintf(drives[k], sizeof(drives[k]), "if=virtio,format=raw,readonly=%s",
                      c->disks[k].readonly ? "on" : "off");
@@ -326,17 +343,21 @@ static int spawn_vmm(struct guest *g, int dm_end, char *err, size_t errlen)
         goto out;
     }
     if (g->vmm_pid == 0) {
+        /* The save file out of the way of the fixed numbers first. */
+        int restore = g->restore_fd >= 0 ? fcntl(g->restore_fd, F_DUPFD_CLOEXEC, 10) : -1;
         int null = open("/dev/null", O_RDONLY);
         dup2(null, 0);
         dup2(logfd, 1);
         dup2(logfd, 2);
-        /* Two descriptors pass: fixed numbers above stdio. */
+        /* Up to three descriptors pass: fixed numbers above stdio. */
         dup2(st[1], 3);
         if (dm_end >= 0)
             dup2(dm_end, 4);
+        if (restore >= 0)
+            dup2(restore, 5);
         snprintf(sfd, sizeof(sfd), "3");
         snprintf(dfd, sizeof(dfd), "4");
-        const char *argv[40 + 2 * CONFIG_MAX_DISKS + 4 * CONFIG_MAX_VIFS];
+        const char *argv[42 + 2 * CONFIG_MAX_DISKS + 4 * CONFIG_MAX_VIFS];
         char disks[CONFIG_MAX_DISKS][PATH_MAX + 4], nics[CONFIG_MAX_VIFS][PATH_MAX + 8];
         char macs[CONFIG_MAX_VIFS][18];
         int n = 0;
@@ -379,6 +400,8 @@ static int spawn_vmm(struct guest *g, int dm_end, char *err, size_t errlen)
             argv[n++] = "--virtio-console";
         if (c->virtio_rng)
             argv[n++] = "--rng";
+        if (g->restore_fd >= 0)
+            argv[n++] = "--restore-fd", argv[n++] = "5";
         argv[n] = NULL;
         execv(prog, (char **)argv);
         fprintf(stderr, "stubctl: exec %s: %s\n", prog, strerror(errno));
@@ -416,49 +439,44 @@ static int status_line(struct guest *g, char *buf, size_t len, int timeout_ms)
     return 0;
 }
 
-/* Step 4: the device model's "running", or why not. */
-static int wait_dm_running(struct xsc *xs, struct guest *g, char *err, size_t errlen)
+/* Step 4: the device model's "running" (a restore: "paused", "continue",
+ * "running"), or why not. */
+static int wait_dm_ready(struct xsc *xs, struct guest *g, char *err, size_t errlen)
 {
-    char path[128], token[] = "dm-state", *v = NULL;
-    struct timespec start, now;
+    char why[256];
     int rc;
 
-    snprintf(path, sizeof(path), "/local/domain/%u/device-model/%u/state", g->dm_domid, g->domid);
-    rc = xsc_watch(xs, path, token);
-    if (rc < 0) {
-        snprintf(err, errlen, "watching %s: %s", path, strerror(-rc));
-        return rc;
-    }
-    clock_gettime(CLOCK_MONOTONIC, &start);
-    for (;;) {
-        struct xsc_event *ev = NULL;
-        char reply[512];
+    if (g->restore_fd < 0)
+        rc = ctl_dm_wait_state(xs, g->domid, g->dm_domid, "running", STUBCTL_READY_TIMEOUT, why,
+                               sizeof(why));
+    else
+        rc = ctl_dm_wait_state(xs, g->domid, g->dm_domid, "paused", STUBCTL_READY_TIMEOUT, why,
+                               sizeof(why))
+                 ?: ctl_dm_command(xs, g->domid, g->dm_domid, "continue", "running", why,
+                                   sizeof(why));
+    if (rc < 0)
+        snprintf(err, errlen, "%s (see %s)", why, g->log);
+    return rc;
+}
 
-        if (xsc_read(xs, 0, path, &v, NULL) == 0 && strcmp(v, "running") == 0)
-            break;
-        free(v);
-        v = NULL;
-        /* A device model that dies or exits never says running: ask. */
-        if (ctl_control(xs, g->domid, "status", reply, sizeof(reply)) == 0 &&
-            strstr(reply, "dm=dead")) {
-            snprintf(err, errlen, "the device model failed to start (see %s)", g->log);
-            rc = -EIO;
-            goto out;
-        }
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        if (now.tv_sec - start.tv_sec >= STUBCTL_READY_TIMEOUT) {
-            snprintf(err, errlen, "the device model did not report running within %d s (see %s)",
-                     STUBCTL_READY_TIMEOUT, g->log);
-            rc = -ETIMEDOUT;
-            goto out;
-        }
-        if (xsc_read_watch(xs, 200, &ev) == 0)
-            free(ev);
+/* DIR/config: what `stubctl save` puts into a save file. */
+static int keep_config(struct guest *g, char *err, size_t errlen)
+{
+    char path[PATH_MAX + 8], *text = NULL;
+    size_t len = 0;
+    int fd = -1, rc;
+
+    snprintf(path, sizeof(path), "%s/config", g->dir);
+    rc = config_format(g->cfg, &text, &len);
+    if (rc == 0) {
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd < 0 || write_full(fd, text, len) < 0)
+            rc = -errno;
     }
-    rc = 0;
-out:
-    free(v);
-    xsc_unwatch(xs, path, token);
+    if (rc < 0)
+        snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+    close_quietly(fd);
+    free(text);
     return rc;
 }
 
@@ -492,7 +510,8 @@ static int start_guest(struct xsc *xs, struct guest *g, char *err, size_t errlen
         snprintf(err, errlen, "%s: %s", g->dir, strerror(-rc));
         goto fail;
     }
-    rc = introduce(xs, g, &dm_end, err, errlen);
+    rc = keep_config(g, err, errlen);
+    rc = rc ?: introduce(xs, g, &dm_end, err, errlen);
     rc = rc ?: spawn_vmm(g, dm_end, err, errlen);
     close_quietly(dm_end);
     if (rc < 0)
@@ -504,7 +523,7 @@ static int start_guest(struct xsc *xs, struct guest *g, char *err, size_t errlen
         goto fail;
     }
     if (g->dm_domid) /* inline: the device model is ready with stubvmm */
-        rc = wait_dm_running(xs, g, err, errlen);
+        rc = wait_dm_ready(xs, g, err, errlen);
     if (rc < 0)
         goto fail;
     if (!g->paused && (rc = ctl_control(xs, g->domid, "unpause", reply, sizeof(reply))) < 0) {
@@ -604,6 +623,8 @@ static noreturn void supervisor(struct guest *g, int report_fd)
     if (write_full(report_fd, msg, strlen(msg)) < 0)
         log_debug("the foreground stubctl went away");
     close(report_fd);
+    close_quietly(g->restore_fd); /* a restart boots afresh */
+    g->restore_fd = -1;
     if (rc == 0)
         supervise(xs, g);
     xsc_close(xs);
@@ -648,70 +669,35 @@ static int check_devices(const char *file, struct domain_config *cfg)
     return 0;
 }
 
-static int usage_error(void)
+int ctl_check_config(const char *what, struct domain_config *cfg)
 {
-    return cmd_usage("create");
+    char image[PATH_MAX];
+    char **path = cfg->kernel ? &cfg->kernel : &cfg->firmware;
+
+    if (check_devices(what, cfg) < 0)
+        return -EINVAL;
+    if (cfg->memory_mib > MAX_VMM_MEMORY_MIB) {
+        fprintf(stderr, "stubctl: %s: memory: at most %d MiB\n", what, MAX_VMM_MEMORY_MIB);
+        return -EINVAL;
+    }
+    if (!realpath(*path, image)) {
+        fprintf(stderr, "stubctl: %s: %s: %s: %s\n", what, cfg->kernel ? "kernel" : "firmware",
+                *path, strerror(errno));
+        return -ENOENT;
+    }
+    free(*path);
+    *path = strdup(image);
+    return *path ? 0 : -ENOMEM;
 }
 
-int main_create(int argc, char **argv)
+int ctl_create_domain(struct domain_config *cfg, bool paused, bool console, int restore_fd)
 {
-    struct domain_config cfg = {0};
-    struct config_error cerr;
-    struct guest g = {.cfg = &cfg};
-    bool console = false;
-    char reply[700], kernel[PATH_MAX];
+    struct guest g = {.cfg = cfg, .paused = paused || console, .restore_fd = restore_fd};
+    char reply[700];
     struct xsc *xs = NULL;
-    int opt, rc = EXIT_USAGE, pfd[2] = {-1, -1};
+    int rc = EXIT_SYSTEM, pfd[2] = {-1, -1};
     pid_t pid;
 
-    optind = 1;
-    while ((opt = getopt(argc, argv, "+cph")) != -1) {
-        if (opt == 'c')
-            console = true;
-        else if (opt == 'p')
-            g.paused = true;
-        else
-            return usage_error();
-    }
-    if (optind >= argc)
-        return usage_error();
-    bool user_paused = g.paused;
-    if (console)
-        g.paused = true; /* unpaused once the console is attached */
-    config_error_init(&cerr);
-    if (config_parse_file(argv[optind], &cfg, &cerr) < 0)
-        goto config_failed;
-    for (int i = optind + 1; i < argc; i++) {
-        if (!strchr(argv[i], '=')) {
-            fprintf(stderr, "stubctl: %s: expected KEY=VALUE\n", argv[i]);
-            goto out;
-        }
-        if (config_apply_override(&cfg, argv[i], &cerr) < 0)
-            goto config_failed;
-    }
-    for (size_t i = 0; i < cerr.nwarnings; i++)
-        fprintf(stderr, "stubctl: warning: %s\n", cerr.warnings[i]);
-    /* What this stubvmm cannot do yet is refused before anything exists. */
-    if (check_devices(argv[optind], &cfg) < 0)
-        goto out;
-    if (cfg.memory_mib > MAX_VMM_MEMORY_MIB) {
-        fprintf(stderr, "stubctl: %s: memory: at most %d MiB\n", argv[optind], MAX_VMM_MEMORY_MIB);
-        goto out;
-    }
-    {
-        char **image = cfg.kernel ? &cfg.kernel : &cfg.firmware;
-        if (!realpath(*image, kernel)) {
-            fprintf(stderr, "stubctl: %s: %s: %s: %s\n", argv[optind],
-                    cfg.kernel ? "kernel" : "firmware", *image, strerror(errno));
-            goto out;
-        }
-        free(*image);
-        *image = strdup(kernel);
-        if (!*image)
-            goto out;
-    }
-
-    rc = EXIT_SYSTEM;
     xs = ctl_store_open(true);
     if (!xs)
         goto out;
@@ -741,17 +727,59 @@ int main_create(int argc, char **argv)
     reply[got] = '\0';
     reply[strcspn(reply, "\n")] = '\0';
     if (strncmp(reply, "ok ", 3) != 0) {
-        fprintf(stderr, "stubctl: creating %s: %s\n", cfg.name,
-                reply[0] ? reply + (strncmp(reply, "error ", 6) == 0 ? 6 : 0)
-                         : "the supervisor died");
+        fprintf(
+            stderr, "stubctl: %s %s: %s\n", restore_fd >= 0 ? "restoring" : "creating", cfg->name,
+            reply[0] ? reply + (strncmp(reply, "error ", 6) == 0 ? 6 : 0) : "the supervisor died");
         goto out;
     }
     rc = 0;
     if (console) {
         unsigned domid = (unsigned)strtoul(reply + 3, NULL, 10);
         xs = ctl_store_open(false);
-        rc = xs ? ctl_console_attach(xs, domid, !user_paused) : EXIT_SYSTEM;
+        rc = xs ? ctl_console_attach(xs, domid, !paused) : EXIT_SYSTEM;
     }
+out:
+    close_quietly(pfd[0]);
+    close_quietly(pfd[1]);
+    xsc_close(xs);
+    return rc;
+}
+
+int main_create(int argc, char **argv)
+{
+    struct domain_config cfg = {0};
+    struct config_error cerr;
+    bool console = false, paused = false;
+    int opt, rc = EXIT_USAGE;
+
+    optind = 1;
+    while ((opt = getopt(argc, argv, "+cph")) != -1) {
+        if (opt == 'c')
+            console = true;
+        else if (opt == 'p')
+            paused = true;
+        else
+            return cmd_usage("create");
+    }
+    if (optind >= argc)
+        return cmd_usage("create");
+    config_error_init(&cerr);
+    if (config_parse_file(argv[optind], &cfg, &cerr) < 0)
+        goto config_failed;
+    for (int i = optind + 1; i < argc; i++) {
+        if (!strchr(argv[i], '=')) {
+            fprintf(stderr, "stubctl: %s: expected KEY=VALUE\n", argv[i]);
+            goto out;
+        }
+        if (config_apply_override(&cfg, argv[i], &cerr) < 0)
+            goto config_failed;
+    }
+    for (size_t i = 0; i < cerr.nwarnings; i++)
+        fprintf(stderr, "stubctl: warning: %s\n", cerr.warnings[i]);
+    /* What this stubvmm cannot do yet is refused before anything exists. */
+    if (ctl_check_config(argv[optind], &cfg) < 0)
+        goto out;
+    rc = ctl_create_domain(&cfg, paused, console, -1);
     goto out;
 config_failed:
     for (size_t i = 0; i < cerr.nwarnings; i++)
@@ -759,9 +787,6 @@ config_failed:
     fprintf(stderr, "stubctl: %s\n", cerr.message);
     rc = EXIT_USAGE;
 out:
-    close_quietly(pfd[0]);
-    close_quietly(pfd[1]);
-    xsc_close(xs);
     config_error_dispose(&cerr);
     config_dispose(&cfg);
     return rc;

@@ -79,30 +79,36 @@ void ctl_domain_dir(unsigned domid, char *buf, size_t len)
     snprintf(buf, len, "%s/dom%u", ctl_rundir(), domid);
 }
 
-int ctl_control(struct xsc *xs, unsigned domid, const char *cmd, char *reply, size_t len)
+int ctl_control_fd(unsigned domid, const char *cmd, int pass_fd, int seconds, char *reply,
+                   size_t len)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    char dir[PATH_MAX];
+    char dir[PATH_MAX], line[256];
     size_t got = 0;
     int fd, rc = 0;
 
-    (void)xs;
+    reply[0] = '\0';
     ctl_domain_dir(domid, dir, sizeof(dir));
     if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/control.sock", dir) >=
-        sizeof(sa.sun_path))
+            sizeof(sa.sun_path) ||
+        (size_t)snprintf(line, sizeof(line), "%s\n", cmd) >= sizeof(line))
         return -ENAMETOOLONG;
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -errno;
+    /* The line and its descriptor in one message: stubvmm takes both. */
     if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-        write_full(fd, cmd, strlen(cmd)) < 0 || write_full(fd, "\n", 1) < 0) {
+        send_with_fds(fd, line, strlen(line), pass_fd >= 0 ? &pass_fd : NULL,
+                      pass_fd >= 0 ? 1 : 0) != (ssize_t)strlen(line)) {
         rc = -errno;
         goto out;
     }
-    reply[0] = '\0';
     while (got + 1 < len) {
         struct pollfd p = {.fd = fd, .events = POLLIN};
-        if (poll(&p, 1, 5000) <= 0) {
+        int r = poll(&p, 1, seconds * 1000);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
             rc = -ETIMEDOUT;
             goto out;
         }
@@ -123,6 +129,90 @@ int ctl_control(struct xsc *xs, unsigned domid, const char *cmd, char *reply, si
 out:
     close(fd);
     return rc;
+}
+
+int ctl_control(struct xsc *xs, unsigned domid, const char *cmd, char *reply, size_t len)
+{
+    (void)xs;
+    return ctl_control_fd(domid, cmd, -1, 5, reply, len);
+}
+
+static void dm_state_path(unsigned domid, unsigned dm_domid, const char *leaf, char *buf,
+                          size_t len)
+{
+    snprintf(buf, len, "/local/domain/%u/device-model/%u/%s", dm_domid, domid, leaf);
+}
+
+int ctl_dm_wait_state(struct xsc *xs, unsigned domid, unsigned dm_domid, const char *want,
+                      int seconds, char *err, size_t errlen)
+{
+    char path[128], token[] = "dm-state", *v = NULL;
+    struct timespec start, now;
+    int rc;
+
+    dm_state_path(domid, dm_domid, "state", path, sizeof(path));
+    rc = xsc_watch(xs, path, token);
+    if (rc < 0) {
+        snprintf(err, errlen, "watching %s: %s", path, strerror(-rc));
+        return rc;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        struct xsc_event *ev = NULL;
+        char reply[512];
+
+        if (xsc_read(xs, 0, path, &v, NULL) == 0) {
+            if (strcmp(v, want) == 0)
+                break;
+            if (strcmp(v, "error") == 0) {
+                snprintf(err, errlen, "the device model answered error instead of %s", want);
+                rc = -EREMOTEIO;
+                goto out;
+            }
+        }
+        free(v);
+        v = NULL;
+        /* A device model that dies or exits never answers: ask. */
+        if (ctl_control(xs, domid, "status", reply, sizeof(reply)) == 0 &&
+            strstr(reply, "dm=dead")) {
+            snprintf(err, errlen, "the device model is gone (it did not report %s)", want);
+            rc = -EIO;
+            goto out;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec - start.tv_sec >= seconds) {
+            snprintf(err, errlen, "the device model did not report %s within %d s", want, seconds);
+            rc = -ETIMEDOUT;
+            goto out;
+        }
+        if (xsc_read_watch(xs, 200, &ev) == 0)
+            free(ev);
+    }
+    rc = 0;
+out:
+    free(v);
+    xsc_unwatch(xs, path, token);
+    return rc;
+}
+
+int ctl_dm_command(struct xsc *xs, unsigned domid, unsigned dm_domid, const char *cmd,
+                   const char *want, char *err, size_t errlen)
+{
+    char path[128];
+    int rc;
+
+    /* A stale answer (an earlier "error") must not end the wait. */
+    dm_state_path(domid, dm_domid, "state", path, sizeof(path));
+    rc = xsc_write_str(xs, 0, path, "");
+    dm_state_path(domid, dm_domid, "parameter", path, sizeof(path));
+    rc = rc ?: xsc_write_str(xs, 0, path, "");
+    dm_state_path(domid, dm_domid, "command", path, sizeof(path));
+    rc = rc ?: xsc_write_str(xs, 0, path, cmd);
+    if (rc < 0) {
+        snprintf(err, errlen, "writing %s: %s", path, strerror(-rc));
+        return rc;
+    }
+    return ctl_dm_wait_state(xs, domid, dm_domid, want, STUBCTL_READY_TIMEOUT, err, errlen);
 }
 
 int ctl_wait_released(struct xsc *xs, unsigned domid, int seconds)
@@ -171,6 +261,8 @@ void ctl_domain_cleanup(struct xsc *xs, unsigned domid)
     snprintf(path, sizeof(path), "%s/dm-state", dir);
     unlink(path);
     snprintf(path, sizeof(path), "%s/qmp.sock", dir);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/config", dir);
     unlink(path);
     rmdir(dir);
     free(vm);

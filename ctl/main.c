@@ -27,6 +27,14 @@ static const struct cmd_spec cmd_table[] = {
     {"domid", main_domid, "Convert a domain name to a domain id", "DOMAIN-NAME"},
     {"domname", main_domname, "Convert a domain id to a domain name", "DOMAIN-ID"},
     {"log", main_log, "Print a domain's device model log (its console 0)", "DOMAIN"},
+    {"save", main_save, "Save a domain's state to a file (and destroy it)",
+     "[-c] DOMAIN FILE\n"
+     "  -c  leave the domain running after the save"},
+    {"restore", main_restore, "Restore a domain from a save file",
+     "[-p] [-c] FILE [CONFIG]\n"
+     "  -p  leave the domain paused after the restore\n"
+     "  -c  attach to the console after the restore\n"
+     "  CONFIG replaces the config kept in the file (same memory and vCPUs)"},
     {"qmp", main_qmp, "Send one QMP command to a domain's device model", "DOMAIN JSON"},
     {"help", main_help, "Print this help", "[COMMAND]"},
 };

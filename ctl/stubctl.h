@@ -5,6 +5,7 @@
  *   store.c     the store: start it when none runs, connect as domain 0
  *   domain.c    finding domains in the store, the control socket
  *   create.c    create: domain ids, store nodes, stubvmm, the supervisor
+ *   cmd_save.c  save and restore (a restore is a create with a save file)
  *   cmd_list.c  list
  *   cmd_domain.c destroy, shutdown, reboot, pause, unpause, domid, domname, log
  *   console.c   console
@@ -22,6 +23,7 @@
 #define STUBCTL_MAX_DOMID       0x7fef /* DOMID_FIRST_RESERVED - 1, as in Xen */
 #define STUBCTL_READY_TIMEOUT   30     /* seconds for a device model to say running */
 #define STUBCTL_DESTROY_TIMEOUT 15
+#define STUBCTL_SAVE_TIMEOUT    600 /* seconds for stubvmm to write a save file */
 
 /* One command of the table. */
 struct cmd_spec {
@@ -66,6 +68,28 @@ char *ctl_read_dom(struct xsc *xs, unsigned domid, const char *rel);
  * socket cannot be reached. */
 int ctl_control(struct xsc *xs, unsigned domid, const char *cmd, char *reply, size_t len);
 
+/* The same with one descriptor passed along (SCM_RIGHTS; -1 for none) and
+ * a reply timeout in seconds. */
+int ctl_control_fd(unsigned domid, const char *cmd, int fd, int seconds, char *reply, size_t len);
+
+/* Wait until the device model's state (/local/domain/<dm_domid>/
+ * device-model/<domid>/state) reads want.  "error", or a device model that
+ * died, end the wait early.  Returns 0, -EREMOTEIO (the device model said
+ * error), -EIO (it is dead), -ETIMEDOUT, or another -errno; err says what
+ * happened in words. */
+int ctl_dm_wait_state(struct xsc *xs, unsigned domid, unsigned dm_domid, const char *want,
+                      int seconds, char *err, size_t errlen);
+
+/* A runtime command as seed 001 has the toolstack issue it: clear the
+ * state, write parameter (empty) and command, wait for want (30 s).
+ * Returns as ctl_dm_wait_state. */
+int ctl_dm_command(struct xsc *xs, unsigned domid, unsigned dm_domid, const char *cmd,
+                   const char *want, char *err, size_t errlen);
+
+/* Ask stubvmm to end the guest (what: destroy, shutdown) and wait until
+ * its supervisor cleaned up.  Returns an exit code; messages name label. */
+int ctl_end_domain(struct xsc *xs, unsigned domid, const char *what, const char *label);
+
 /* The guest's run directory ($RUNDIR/dom<domid>) into buf. */
 void ctl_domain_dir(unsigned domid, char *buf, size_t len);
 
@@ -76,6 +100,20 @@ int ctl_wait_released(struct xsc *xs, unsigned domid, int seconds);
  * store nodes (RELEASE for both, @releaseDomain fires), /vm/<uuid>, the run
  * directory.  For a guest whose processes are already gone. */
 void ctl_domain_cleanup(struct xsc *xs, unsigned domid);
+
+/* ---- create.c ---- */
+struct domain_config;
+
+/* What create refuses before anything exists (disks and vifs stubvmm can
+ * hand over, memory, the kernel or firmware found: made absolute);
+ * random MACs picked.  what names the config in messages.  0 or -errno,
+ * message printed. */
+int ctl_check_config(const char *what, struct domain_config *cfg);
+
+/* Create a domain from a checked config: fork the supervisor, report.
+ * restore_fd >= 0: a save file checked with savefile_check, whose guest
+ * this domain continues.  Returns an exit code (0, EXIT_SYSTEM). */
+int ctl_create_domain(struct domain_config *cfg, bool paused, bool console, int restore_fd);
 
 /* ---- commands ---- */
 int main_create(int argc, char **argv);
@@ -90,6 +128,8 @@ int main_domid(int argc, char **argv);
 int main_domname(int argc, char **argv);
 int main_log(int argc, char **argv);
 int main_qmp(int argc, char **argv);
+int main_save(int argc, char **argv);
+int main_restore(int argc, char **argv);
 
 /* console.c: attach to the guest's console until Ctrl-] (or the end of a
  * non-terminal stdin, or the guest going away); with unpause, unpause the

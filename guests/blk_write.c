@@ -6,6 +6,12 @@
  * instead of exiting.  With `expect=ioerr` (a read-only disk) the first
  * write must fail with VIRTIO_BLK_S_IOERR and the device must say
  * VIRTIO_BLK_F_RO; the guest exits 0 if so.
+ *
+ * With `stream=1` it writes one sector per request, in order, and prints
+ * "blk-write: done S" after the device completed the write of sector S:
+ * a save/restore test saves it mid-stream and checks that every sector
+ * reported done before the save is in the image.  `sectors=N` (default:
+ * those of `mib`) sets the length of the stream.
  */
 #include <linux/virtio_blk.h>
 #include <linux/virtio_ids.h>
@@ -39,6 +45,14 @@ static int request(struct vdev *d, uint32_t type, uint64_t sector, uint32_t len)
     return status;
 }
 
+/* Sector s of the pattern into p (512 bytes). */
+static void fill_sector(uint8_t *p, uint64_t s)
+{
+    *(uint64_t *)p = s;
+    for (unsigned b = 8; b < 512; b += 8)
+        *(uint64_t *)(p + b) = 0x0101010101010101ull * ((s + b) & 0xff);
+}
+
 int guest_main(void)
 {
     uint64_t sectors = cmdline_u64("mib", 1) * 2048;
@@ -64,14 +78,23 @@ int guest_main(void)
         gprintf("blk-write: no VIRTIO_BLK_F_FLUSH\n");
         return GUEST_EXIT_FAIL;
     }
+    if (cmdline_u64("stream", 0)) {
+        sectors = cmdline_u64("sectors", sectors);
+        for (uint64_t s = 0; s < sectors; s++) {
+            fill_sector(buf, s);
+            st = request(&d, VIRTIO_BLK_T_OUT, s, 512);
+            if (st != VIRTIO_BLK_S_OK) {
+                gprintf("blk-write: write at sector %lu: status %d\n", s, st);
+                return GUEST_EXIT_FAIL;
+            }
+            gprintf("blk-write: done %lu\n", s);
+        }
+        sectors = 0; /* written: on to the flush */
+    }
     for (uint64_t s = 0; s < sectors; s += CHUNK / 512) {
         uint64_t n = sectors - s < CHUNK / 512 ? sectors - s : CHUNK / 512;
-        for (uint64_t k = 0; k < n; k++) {
-            uint8_t *p = buf + k * 512;
-            *(uint64_t *)p = s + k;
-            for (unsigned b = 8; b < 512; b += 8)
-                *(uint64_t *)(p + b) = 0x0101010101010101ull * ((s + k + b) & 0xff);
-        }
+        for (uint64_t k = 0; k < n; k++)
+            fill_sector(buf + k * 512, s + k);
         st = request(&d, VIRTIO_BLK_T_OUT, s, (uint32_t)(n * 512));
         if (st != VIRTIO_BLK_S_OK) {
             gprintf("blk-write: write at sector %lu: status %d\n", s, st);

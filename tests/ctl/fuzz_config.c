@@ -1,10 +1,13 @@
 /* libFuzzer harness for the config parser.  The input is a config, then
  * optionally a line "%%" and a command-line override.  Besides not crashing
  * or leaking, the parser must keep its promises: a failure leaves an empty
- * config and a message, a success a config that passes its own checks. */
+ * config and a message, a success a config that passes its own checks and
+ * that config_format writes back as text that parses to the same config
+ * (what a save file keeps must restore). */
 #include <assert.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ctl/config.h"
@@ -33,6 +36,29 @@ static void check_empty(const struct domain_config *cfg, const struct config_err
     static const struct domain_config zero;
     assert(memcmp(cfg, &zero, sizeof(zero)) == 0);
     assert(err->message[0]);
+}
+
+/* Format, parse back, format again: the same text. */
+static void check_round_trip(const struct domain_config *cfg)
+{
+    struct domain_config back;
+    struct config_error err;
+    char *t1 = NULL, *t2 = NULL;
+    size_t l1, l2;
+
+    if (config_format(cfg, &t1, &l1) < 0)
+        return; /* out of memory */
+    config_error_init(&err);
+    int rc = config_parse_buffer("formatted", t1, l1, "/base", &back, &err);
+    assert(rc == 0);
+    check_config(&back);
+    assert(config_format(&back, &t2, &l2) == 0);
+    assert(l1 == l2 && memcmp(t1, t2, l1) == 0);
+    assert(memcmp(cfg->uuid, back.uuid, sizeof(back.uuid)) == 0);
+    free(t1);
+    free(t2);
+    config_dispose(&back);
+    config_error_dispose(&err);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -74,6 +100,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (rc == 0 && generated && !cfg.uuid_set)
                 assert(memcmp(uuid, cfg.uuid, sizeof(uuid)) == 0);
         }
+        check_round_trip(&cfg);
     }
     config_dispose(&cfg);
     config_error_dispose(&err);

@@ -57,3 +57,41 @@ console_start() {
 console_has() {
     grep -q -- "$2" "$TEST_TMP/console-$1.out"
 }
+
+# console_log NAME OUT: a background console that only listens; it ends
+# when the guest goes away.
+console_log() {
+    "$STUBCTL" console "$1" </dev/null >"$2" 2>&1 &
+    track_pid $!
+}
+
+# whole_lines FILE: FILE without a last line that has no newline yet.
+whole_lines() {
+    if [ -n "$(tail -c1 "$1")" ]; then
+        sed '$d' "$1"
+    else
+        cat "$1"
+    fi | tr -d '\r'
+}
+
+# counts FILE: the N of every complete "count N" line, one a line.
+counts() {
+    whole_lines "$1" | sed -n 's/^count \([0-9][0-9]*\)$/\1/p'
+}
+
+# count_at_least FILE N: a complete "count M" line with M >= N is there.
+count_at_least() {
+    [ "$(counts "$1" | tail -n1)" -ge "$2" ] 2>/dev/null
+}
+
+# nothing_left: no guest in the store or the list, no stubvmm or device
+# model of this test's run directory, nothing but the store's files in it.
+nothing_left() {
+    expect_eq "domains in the store" "" "$(xenstore-ls /local/domain)"
+    expect_eq "vm nodes in the store" "" "$(xenstore-ls /vm 2>/dev/null)"
+    expect_eq "stubctl list" "Domain-0" "$("$STUBCTL" list | awk 'NR > 1 { print $1 }' | tr '\n' ' ' | sed 's/ $//')"
+    left=$(ls -A "$STUBVISOR_RUNDIR" | grep -v '^store\.' || true)
+    expect_eq "run directory" "" "$left"
+    procs=$(pgrep -f -- "--dir $STUBVISOR_RUNDIR/dom" || true)
+    expect_eq "processes of a guest" "" "$procs"
+}

@@ -1,0 +1,218 @@
+#!/usr/bin/env python3
+"""Save/restore benchmark: counter.elf guests of 16, 256 and 1024 MiB in the
+stubdom placement, against QEMU (microvm, booting the same ELF) saving with
+QMP `migrate` to "exec:cat > FILE" and restoring with -incoming "exec:cat
+FILE".  One run per size (after one unreported warm-up); prints save time, restore time (until the guest
+runs again) and file size side by side with ratios; asserts nothing.
+
+  save     stubctl save DOMAIN FILE (pause, device model state, memory,
+           fsync, rename, destroy) | QMP stop + migrate until completed
+  restore  stubctl restore FILE until it returns (the guest unpaused) |
+           qemu -incoming until query-status says running
+"""
+import json, os, shutil, socket, subprocess, sys, tempfile, time
+
+BIN = os.environ.get("STUBVISOR_BIN")
+GUESTS = os.environ.get("STUBVISOR_GUESTS", "")
+SIZES = [int(s) for s in os.environ.get("SAVE_BENCH_SIZES", "16 256 1024").split()]
+
+if not BIN:
+    sys.exit("run through meson test --benchmark or make bench")
+if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+    print("SKIP: no usable /dev/kvm")
+    sys.exit(77)
+counter = os.path.join(GUESTS, "counter.elf")
+if not os.path.exists(counter):
+    print("SKIP: guests are not built")
+    sys.exit(77)
+
+tmp = tempfile.mkdtemp(prefix="save-bench.")
+env = dict(os.environ, STUBVISOR_RUNDIR=tmp + "/run", STUBVISOR_LOGDIR=tmp + "/log")
+stubctl = os.path.join(BIN, "stubctl")
+qemu = shutil.which("qemu-system-x86_64")
+
+
+def ctl(*args, check=True):
+    return subprocess.run([stubctl, *args], env=env, check=check, capture_output=True, text=True)
+
+
+def wait_output(path, needle, seconds=60):
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        try:
+            with open(path, "rb") as f:
+                if needle in f.read():
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.02)
+    return False
+
+
+def stubvisor(mib):
+    name = f"s{mib}"
+    cfg = os.path.join(tmp, name + ".cfg")
+    with open(cfg, "w") as f:
+        f.write(f'name = "{name}"\nkernel = "{counter}"\nmemory = {mib}\n'
+                'device_model_placement = "stubdom"\n')
+    ctl("create", "-p", cfg)
+    out = os.path.join(tmp, name + ".out")
+    con = subprocess.Popen([stubctl, "console", name], env=env, stdin=subprocess.DEVNULL,
+                           stdout=open(out, "wb"), stderr=subprocess.STDOUT)
+    ctl("unpause", name)
+    if not wait_output(out, b"count "):
+        raise RuntimeError(f"{name}: no count")
+    path = os.path.join(tmp, name + ".save")
+    t0 = time.monotonic()
+    ctl("save", name, path)
+    save = time.monotonic() - t0
+    con.wait(timeout=30)
+    size = os.path.getsize(path)
+    t0 = time.monotonic()
+    ctl("restore", path)
+    restore = time.monotonic() - t0
+    ctl("destroy", name)
+    os.unlink(path)
+    return save, restore, size
+
+
+class Qmp:
+    def __init__(self, path, seconds=30):
+        end = time.monotonic() + seconds
+        while True:
+            try:
+                self.s = socket.socket(socket.AF_UNIX)
+                self.s.connect(path)
+                break
+            except OSError:
+                self.s.close()
+                if time.monotonic() > end:
+                    raise
+                time.sleep(0.005)
+        self.f = self.s.makefile("rb")
+        self.f.readline()  # greeting
+        self.cmd("qmp_capabilities")
+
+    def cmd(self, name, **args):
+        msg = {"execute": name}
+        if args:
+            msg["arguments"] = args
+        self.s.sendall(json.dumps(msg).encode() + b"\n")
+        while True:
+            r = json.loads(self.f.readline())
+            if "return" in r:
+                return r["return"]
+            if "error" in r:
+                raise RuntimeError(f"{name}: {r['error']}")
+
+    def close(self):
+        self.s.close()
+
+
+def qemu_argv(mib, sock, out, incoming=None):
+    argv = [qemu, "-enable-kvm", "-M", "microvm,acpi=off,rtc=off", "-m", str(mib), "-nodefaults",
+            "-no-user-config", "-display", "none", "-serial", f"file:{out}", "-kernel", counter,
+            "-qmp", f"unix:{sock},server=on,wait=off"]
+    if incoming:
+        argv += ["-incoming", incoming]
+    return argv
+
+
+def qemu_run(mib):
+    sock = os.path.join(tmp, f"q{mib}.qmp")
+    out = os.path.join(tmp, f"q{mib}.out")
+    path = os.path.join(tmp, f"q{mib}.save")
+    p = subprocess.Popen(qemu_argv(mib, sock, out), stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        q = Qmp(sock)
+        if not wait_output(out, b"count "):
+            raise RuntimeError("qemu: no count")
+        t0 = time.monotonic()
+        q.cmd("stop")
+        q.cmd("migrate", uri=f"exec:cat > {path}")
+        while True:
+            st = q.cmd("query-migrate").get("status")
+            if st == "completed":
+                break
+            if st in ("failed", "cancelled"):
+                raise RuntimeError(f"qemu migrate: {st}")
+            time.sleep(0.002)
+        save = time.monotonic() - t0
+        q.cmd("quit")
+        q.close()
+    finally:
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+    size = os.path.getsize(path)
+    os.unlink(sock) if os.path.exists(sock) else None
+    t0 = time.monotonic()
+    p = subprocess.Popen(qemu_argv(mib, sock, out, f"exec:cat {path}"), stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        q = Qmp(sock)
+        # The source was stopped for the save, so the guest arrives paused:
+        # cont once the incoming migration completed.
+        while True:
+            st = q.cmd("query-status").get("status")
+            if st == "running":
+                break
+            if st in ("paused", "postmigrate") and \
+                    q.cmd("query-migrate").get("status") == "completed":
+                q.cmd("cont")
+            time.sleep(0.002)
+        restore = time.monotonic() - t0
+        q.cmd("quit")
+        q.close()
+    finally:
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+    os.unlink(path)
+    return save, restore, size
+
+
+def ratio(a, b):
+    return f"{a / b:.2f}" if a and b else "-"
+
+
+try:
+    # Warm-up, not reported: the store started, programs and guest in the
+    # page cache, for both.
+    stubvisor(16)
+    if qemu:
+        qemu_run(16)
+    rows = []
+    for mib in SIZES:
+        s = stubvisor(mib)
+        q = qemu_run(mib) if qemu else None
+        rows.append((mib, s, q))
+    print("save / restore of counter.elf, stubdom placement vs QEMU 7.2 microvm (one run)")
+    print("save: stubctl save (incl. destroy) | QMP stop + migrate to exec:cat > FILE")
+    print("restore: stubctl restore until it returns | -incoming exec:cat FILE until running")
+    print(f"{'MiB':>5} | {'save ms':>8} {'qemu':>8} {'x qemu':>6} | {'restore ms':>10} {'qemu':>8}"
+          f" {'x qemu':>6} | {'file KiB':>9} {'qemu':>9} {'x qemu':>6}")
+    for mib, s, q in rows:
+        qs = q or (None, None, None)
+        fmt = lambda v, k=1000: f"{v * k:.1f}" if v is not None else "-"
+        print(f"{mib:>5} | {fmt(s[0]):>8} {fmt(qs[0]):>8} {ratio(s[0], qs[0]):>6} | "
+              f"{fmt(s[1]):>10} {fmt(qs[1]):>8} {ratio(s[1], qs[1]):>6} | "
+              f"{s[2] // 1024:>9} {(qs[2] // 1024) if qs[2] else '-':>9} {ratio(s[2], qs[2]):>6}")
+finally:
+    for n in ctl("list", check=False).stdout.splitlines()[2:]:
+        f = n.split()
+        if f and not f[0].endswith("-dm"):
+            ctl("destroy", f[1], check=False)
+    pidf = os.path.join(tmp, "run", "store.pid")
+    if os.path.exists(pidf):
+        try:
+            os.kill(int(open(pidf).read()), 15)
+        except (OSError, ValueError):
+            pass
+    time.sleep(0.2)
+    shutil.rmtree(tmp, ignore_errors=True)
