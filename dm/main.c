@@ -33,9 +33,9 @@
 #include "lib/spin.h"
 #include "vmm/sandbox_api.h"
 
-#define DEFAULT_SPIN_US 10
-/* How long a kicked queue is polled after its last request. */
-#define DEFAULT_POLL_US 50
+/* How long a kicked queue is polled after its last request: about what a
+ * wake-up costs on a nested host (docs/ioreq.md). */
+#define DEFAULT_POLL_US 200
 
 struct options {
     bool lockdown;
@@ -56,7 +56,7 @@ static noreturn void usage(void)
 
 static void parse_args(int argc, char **argv, struct options *o)
 {
-    o->spin_us = DEFAULT_SPIN_US;
+    o->spin_us = SPIN_DM_DEFAULT_US;
     o->poll_us = DEFAULT_POLL_US;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];

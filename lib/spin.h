@@ -14,6 +14,13 @@
 #include <stdint.h>
 #include <time.h>
 
+/* Maximum budgets (docs/ioreq.md has the measurements).  A device model
+ * spins long: waking a sleeping process costs 100 µs and more on a nested
+ * host (an IPI to a halted CPU), while a vCPU's answer comes within a few
+ * µs when the device model is awake. */
+#define SPIN_VCPU_DEFAULT_US 10
+#define SPIN_DM_DEFAULT_US   200
+
 struct spin_budget {
     uint64_t max_ns;
     uint64_t cur_ns;

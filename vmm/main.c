@@ -39,9 +39,6 @@
 
 #define MAX_KERNEL_SIZE     (64u << 20)
 #define DM_READY_TIMEOUT_MS 20000
-/* Measured on a 2-core nested machine: see docs/ioreq.md. */
-#define DEFAULT_SPIN_US    10
-#define DEFAULT_DM_SPIN_US 10
 
 struct options {
     const char *kernel;
@@ -517,8 +514,8 @@ int main(int argc, char **argv)
     open_disks(&vmm, &o);
     open_nics(&vmm, &o);
     open_virtio_console(&vmm, &o);
-    vmm.spin_us = env_uint("STUBVISOR_SPIN_US", DEFAULT_SPIN_US, 100000);
-    vmm.dm_spin_us = env_uint("STUBVISOR_DM_SPIN_US", DEFAULT_DM_SPIN_US, 100000);
+    vmm.spin_us = env_uint("STUBVISOR_SPIN_US", SPIN_VCPU_DEFAULT_US, 100000);
+    vmm.dm_spin_us = env_uint("STUBVISOR_DM_SPIN_US", SPIN_DM_DEFAULT_US, 100000);
     if (getenv("STUBVISOR_DM_POLL_US"))
         vmm.dm_poll_us = (int)env_uint("STUBVISOR_DM_POLL_US", 0, 100000);
     vmm.stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

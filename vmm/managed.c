@@ -311,8 +311,8 @@ int managed_main(int argc, char **argv)
         memcpy(m->vmm.nic_mac[i], m->macs[i], 6);
         m->vmm.nr_nics = i + 1;
     }
-    m->vmm.spin_us = 10;
-    m->vmm.dm_spin_us = 10;
+    m->vmm.spin_us = SPIN_VCPU_DEFAULT_US;
+    m->vmm.dm_spin_us = SPIN_DM_DEFAULT_US;
     m->vmm.stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (m->vmm.stop_efd < 0)
         die(EXIT_SYSTEM, "eventfd: %s", strerror(errno));
