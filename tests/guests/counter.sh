@@ -9,7 +9,7 @@ elf=$(guest_elf counter)
 # check_counter APPEND EVERY
 check_counter() {
     out="$TEST_TMP/counter.out"
-    timeout --kill-after=2 60 qemu-system-x86_64 -enable-kvm -M microvm,acpi=off,rtc=off \
+    timeout --foreground --kill-after=2 60 qemu-system-x86_64 -enable-kvm -M microvm,acpi=off,rtc=off \
         -nodefaults -no-user-config -nographic -serial stdio -kernel "$elf" \
         -append "$1" -device isa-debug-exit,iobase=0xf4,iosize=4 \
         </dev/null >"$out" 2>"$qemu_err" &

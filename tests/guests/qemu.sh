@@ -25,11 +25,14 @@ qemu_out="$TEST_TMP/qemu.out"
 qemu_err="$TEST_TMP/qemu.err"
 qemu_stdin=/dev/null
 
+# timeout --foreground: stay in the test's process group, so that a runner
+# that kills the group on its own timeout takes QEMU with it (plain timeout
+# moves itself and QEMU into a group of their own).
 # acpi=off: no ACPI GED whose sleep register a hostile guest could hit;
 # rtc=off: no CMOS.  isa-debug-exit makes QEMU exit with (status << 1) | 1.
 qemu_boot() {
     rc=0
-    timeout --kill-after=5 "$3" qemu-system-x86_64 -enable-kvm \
+    timeout --foreground --kill-after=5 "$3" qemu-system-x86_64 -enable-kvm \
         -M microvm,acpi=off,rtc=off -nodefaults -no-user-config -nographic \
         -serial stdio -kernel "$1" -append "$2" \
         -device isa-debug-exit,iobase=0xf4,iosize=4 \
