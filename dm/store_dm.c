@@ -27,6 +27,9 @@ static struct {
      * whether the store let us (proves the permissions from the inside). */
     char *selfcheck[DM_MAX_SELFCHECKS];
     unsigned nselfcheck;
+    /* Test builds: how many saves still to answer "error" (-fail-save N),
+     * so that the toolstack's failure path can be tested end to end. */
+    unsigned fail_saves;
     unsigned target;
     char dm_path[64]; /* "device-model/<target>", relative to our domain */
     struct dm *dm;
@@ -149,6 +152,11 @@ static int parse_args(char **words, unsigned n, uint64_t ram_size, struct dm_sto
         } else if (strcmp(w, "-selfcheck") == 0) {
             if (sd.nselfcheck < DM_MAX_SELFCHECKS)
                 sd.selfcheck[sd.nselfcheck++] = strdup(v);
+        } else if (strcmp(w, "-fail-save") == 0) {
+            if (parse_uint_word(v, 1000, &sd.fail_saves) < 0) {
+                log_error("dm-argv: -fail-save %s: expected a count", v);
+                return -EINVAL;
+            }
 #endif
         } else {
             log_error("dm-argv: unknown argument %s", w);
@@ -300,6 +308,14 @@ static const char *do_save(void)
         sd.drain(sd.drain_opaque);
     sd.quiesced = true;
     rc = dm_state_quiesce(sd.dm, sd.devs, sd.vdevs);
+#ifdef STUBVISOR_TEST_HOOKS
+    /* Fails where a real save would: quiesced, holding I/O until continue. */
+    if (rc == 0 && sd.fail_saves > 0) {
+        sd.fail_saves--;
+        log_info("save: failing on purpose (-fail-save)");
+        rc = -EIO;
+    }
+#endif
     if (rc == 0)
         rc = dm_state_save(sd.dm, sd.devs, sd.vdevs, &blob, &len);
     if (rc < 0) {

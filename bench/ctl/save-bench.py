@@ -2,19 +2,29 @@
 """Save/restore benchmark: counter.elf guests of 16, 256 and 1024 MiB in the
 stubdom placement, against QEMU (microvm, booting the same ELF) saving with
 QMP `migrate` to "exec:cat > FILE" and restoring with -incoming "exec:cat
-FILE".  One run per size (after one unreported warm-up); prints save time, restore time (until the guest
-runs again) and file size side by side with ratios; asserts nothing.
+FILE".  The median of SAVE_BENCH_RUNS runs (default 3) per size, the two
+VMMs taking turns, after one unreported warm-up; prints save time, restore
+time (until the guest runs again) and file size side by side with ratios;
+asserts nothing.
+
+Each size runs twice: the bare counter (its RAM almost all zero pages,
+which both skip) and filled (cmdline "fill=RAM-4": all but 4 MiB of RAM
+holds address-dependent words, so every page is written out and read
+back).  Both VMMs boot the same ELF with the same command line.
 
   save     stubctl save DOMAIN FILE (pause, device model state, memory,
            fsync, rename, destroy) | QMP stop + migrate until completed
   restore  stubctl restore FILE until it returns (the guest unpaused) |
            qemu -incoming until query-status says running
 """
-import json, os, shutil, socket, subprocess, sys, tempfile, time
+import json, os, shutil, socket, statistics, subprocess, sys, tempfile, time
 
 BIN = os.environ.get("STUBVISOR_BIN")
 GUESTS = os.environ.get("STUBVISOR_GUESTS", "")
 SIZES = [int(s) for s in os.environ.get("SAVE_BENCH_SIZES", "16 256 1024").split()]
+# MiB of RAM left unfilled: the image, the low 2 MiB and a margin.
+FILL_SPARE = 4
+RUNS = max(1, int(os.environ.get("SAVE_BENCH_RUNS", "3")))
 
 if not BIN:
     sys.exit("run through meson test --benchmark or make bench")
@@ -49,12 +59,16 @@ def wait_output(path, needle, seconds=60):
     return False
 
 
-def stubvisor(mib):
+def cmdline(mib, fill):
+    return f"fill={mib - FILL_SPARE}" if fill else ""
+
+
+def stubvisor(mib, fill=False):
     name = f"s{mib}"
     cfg = os.path.join(tmp, name + ".cfg")
     with open(cfg, "w") as f:
         f.write(f'name = "{name}"\nkernel = "{counter}"\nmemory = {mib}\n'
-                'device_model_placement = "stubdom"\n')
+                f'cmdline = "{cmdline(mib, fill)}"\ndevice_model_placement = "stubdom"\n')
     ctl("create", "-p", cfg)
     out = os.path.join(tmp, name + ".out")
     con = subprocess.Popen([stubctl, "console", name], env=env, stdin=subprocess.DEVNULL,
@@ -109,20 +123,20 @@ class Qmp:
         self.s.close()
 
 
-def qemu_argv(mib, sock, out, incoming=None):
+def qemu_argv(mib, fill, sock, out, incoming=None):
     argv = [qemu, "-enable-kvm", "-M", "microvm,acpi=off,rtc=off", "-m", str(mib), "-nodefaults",
             "-no-user-config", "-display", "none", "-serial", f"file:{out}", "-kernel", counter,
-            "-qmp", f"unix:{sock},server=on,wait=off"]
+            "-append", cmdline(mib, fill), "-qmp", f"unix:{sock},server=on,wait=off"]
     if incoming:
         argv += ["-incoming", incoming]
     return argv
 
 
-def qemu_run(mib):
+def qemu_run(mib, fill=False):
     sock = os.path.join(tmp, f"q{mib}.qmp")
     out = os.path.join(tmp, f"q{mib}.out")
     path = os.path.join(tmp, f"q{mib}.save")
-    p = subprocess.Popen(qemu_argv(mib, sock, out), stdin=subprocess.DEVNULL,
+    p = subprocess.Popen(qemu_argv(mib, fill, sock, out), stdin=subprocess.DEVNULL,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         q = Qmp(sock)
@@ -150,7 +164,7 @@ def qemu_run(mib):
     size = os.path.getsize(path)
     os.unlink(sock) if os.path.exists(sock) else None
     t0 = time.monotonic()
-    p = subprocess.Popen(qemu_argv(mib, sock, out, f"exec:cat {path}"), stdin=subprocess.DEVNULL,
+    p = subprocess.Popen(qemu_argv(mib, fill, sock, out, f"exec:cat {path}"), stdin=subprocess.DEVNULL,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         q = Qmp(sock)
@@ -177,6 +191,11 @@ def qemu_run(mib):
     return save, restore, size
 
 
+def median(runs):
+    """Per column: the median save time, restore time and file size."""
+    return tuple(statistics.median(col) for col in zip(*runs))
+
+
 def ratio(a, b):
     return f"{a / b:.2f}" if a and b else "-"
 
@@ -188,13 +207,21 @@ try:
     if qemu:
         qemu_run(16)
     rows = []
-    for mib in SIZES:
-        s = stubvisor(mib)
-        q = qemu_run(mib) if qemu else None
-        rows.append((mib, s, q))
-    print("save / restore of counter.elf, stubdom placement vs QEMU 7.2 microvm (one run)")
+    for fill in (False, True):
+        for mib in SIZES:
+            ss, qs = [], []
+            for _ in range(RUNS):
+                ss.append(stubvisor(mib, fill))
+                if qemu:
+                    qs.append(qemu_run(mib, fill))
+            s = median(ss)
+            q = median(qs) if qs else None
+            rows.append((f"{mib}{'f' if fill else ''}", s, q))
+    print("save / restore of counter.elf, stubdom placement vs QEMU 7.2 microvm"
+          f" (median of {RUNS} run{'s' if RUNS > 1 else ''})")
     print("save: stubctl save (incl. destroy) | QMP stop + migrate to exec:cat > FILE")
     print("restore: stubctl restore until it returns | -incoming exec:cat FILE until running")
+    print(f"MiB with f: filled (fill=MiB-{FILL_SPARE}: every page but a few MiB holds data)")
     print(f"{'MiB':>5} | {'save ms':>8} {'qemu':>8} {'x qemu':>6} | {'restore ms':>10} {'qemu':>8}"
           f" {'x qemu':>6} | {'file KiB':>9} {'qemu':>9} {'x qemu':>6}")
     for mib, s, q in rows:
@@ -202,7 +229,7 @@ try:
         fmt = lambda v, k=1000: f"{v * k:.1f}" if v is not None else "-"
         print(f"{mib:>5} | {fmt(s[0]):>8} {fmt(qs[0]):>8} {ratio(s[0], qs[0]):>6} | "
               f"{fmt(s[1]):>10} {fmt(qs[1]):>8} {ratio(s[1], qs[1]):>6} | "
-              f"{s[2] // 1024:>9} {(qs[2] // 1024) if qs[2] else '-':>9} {ratio(s[2], qs[2]):>6}")
+              f"{int(s[2]) // 1024:>9} {(int(qs[2]) // 1024) if qs[2] else '-':>9} {ratio(s[2], qs[2]):>6}")
 finally:
     for n in ctl("list", check=False).stdout.splitlines()[2:]:
         f = n.split()

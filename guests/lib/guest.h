@@ -50,6 +50,11 @@ _Noreturn void guest_exit(uint8_t status);
 /* Called from entry.S with the start info's physical address. */
 _Noreturn void guest_start(uint32_t start_info_paddr);
 
+/* The end of the loaded image, .bss included (link.ld).  RAM above it is
+ * the guest's to use once the command line and memory map have been read
+ * (stubvmm puts them below 1 MiB anyway). */
+extern char __image_end[];
+
 /* Highest end of RAM below 4 GiB in the memory map, or 0 when none. */
 uint64_t guest_ram_top_below_4g(void);
 

@@ -2,9 +2,10 @@
 # Saves that fail leave no file and the guest as it was: a directory that
 # does not exist, one that cannot be written (/proc), a FILE that cannot
 # be replaced (a non-empty directory: everything is written, the rename
-# fails), a guest whose device model was killed.  save -c keeps the guest
-# running and counting, and its file restores as a second guest (CONFIG
-# given) that counts on from the save.
+# fails), a guest whose device model was killed, a device model that
+# answers error to save (test builds: dm-argv -fail-save).  save -c keeps
+# the guest running and counting, and its file restores as a second guest
+# (CONFIG given) that counts on from the save.
 . "$STUBVISOR_SRC/tests/lib.sh"
 . "$STUBVISOR_SRC/tests/ctl/lib-ctl.sh"
 need_kvm
@@ -19,18 +20,23 @@ wait_for 30 count_at_least "$TEST_TMP/c.out" 1 || fail "no count"
 d=$("$STUBCTL" domid sf)
 dm=$(xenstore-read /local/domain/$d/image/device-model-domid)
 
-# still_counting WHAT: sf runs, its device model too, and the count goes on.
+# The guest under test: its name and console output ($d, $dm: its domain
+# ids).  Not "g": write_cfg uses that name.
+guest=sf
+out_file=$TEST_TMP/c.out
+
+# still_counting WHAT: $guest runs, its device model too, and the count goes on.
 still_counting() {
-    now=$(counts "$TEST_TMP/c.out" | tail -n1)
-    wait_for 30 count_at_least "$TEST_TMP/c.out" $((now + 2 * every)) ||
+    now=$(counts "$out_file" | tail -n1)
+    wait_for 30 count_at_least "$out_file" $((now + 2 * every)) ||
         fail "$1: the count stopped at $now"
-    "$STUBCTL" list | grep -Eq "^sf +$d +32 +1 +r-----" || fail "$1: sf is not running"
+    "$STUBCTL" list | grep -Eq "^$guest +$d +32 +1 +r-----" || fail "$1: $guest is not running"
     expect_eq "$1: device model state" running "$(xenstore-read /local/domain/$dm/device-model/$d/state)"
 }
 
 # save_fails WHAT FILE EXPECTED-TEXT
 save_fails() {
-    out=$(timeout 60 "$STUBCTL" save sf "$2" 2>&1) && st=0 || st=$?
+    out=$(timeout 60 "$STUBCTL" save "$guest" "$2" 2>&1) && st=0 || st=$?
     expect_eq "$1: exit status" 1 "$st"
     expect_contains "$1: message" "$3" "$out"
     expect_contains "$1: message" "nothing saved" "$out"
@@ -100,5 +106,29 @@ save_fails "dead device model" "$TEST_TMP/dead.save" "device model is gone"
 ls "$TEST_TMP" | grep -q 'dead\.save' && fail "dead device model: a temporary file is left"
 paused || fail "sf changed after the failed save"
 timeout 30 "$STUBCTL" destroy sf || fail destroy
+nothing_left
+
+# A device model that answers error to the first save: the save fails with
+# that reason, leaves no file, and the guest and its device model go on;
+# the next save works.
+write_cfg "$TEST_TMP/e.cfg" sfe counter.elf
+STUBVISOR_TEST_DM_ARGS="-fail-save 1" timeout 60 "$STUBCTL" create -p "$TEST_TMP/e.cfg" ||
+    fail "create sfe"
+guest=sfe
+out_file=$TEST_TMP/e.out
+console_log sfe "$out_file"
+"$STUBCTL" unpause sfe
+wait_for 30 count_at_least "$out_file" 1 || fail "sfe: no count"
+d=$("$STUBCTL" domid sfe)
+dm=$(xenstore-read /local/domain/$d/image/device-model-domid)
+save_fails "device model error" "$TEST_TMP/e.save" "the device model answered error"
+[ ! -e "$TEST_TMP/e.save" ] || fail "device model error: a file was left"
+ls "$TEST_TMP" | grep -q '^e\.save' && fail "device model error: a temporary file is left"
+grep -rq "failing on purpose" "$STUBVISOR_LOGDIR" || fail "the device model did not fail the save"
+still_counting "device model error"
+timeout 60 "$STUBCTL" save -c sfe "$TEST_TMP/e.save" || fail "save -c after the failed one"
+[ -s "$TEST_TMP/e.save" ] || fail "save -c after the failed one wrote no file"
+still_counting "save -c after the failed one"
+timeout 30 "$STUBCTL" destroy sfe || fail "destroy sfe"
 nothing_left
 pass
