@@ -12,8 +12,8 @@ enum {
     DMFD_DMOP = 3,      /* SOCK_SEQPACKET to the monitor (lib/dmop.h) */
     DMFD_GUEST_RAM = 4, /* memfd of guest RAM, from guest-physical 0 */
     DMFD_CONSOLE0 = 5,  /* log */
-    DMFD_CONSOLE1 = 6,  /* save stream (unused yet) */
-    DMFD_CONSOLE2 = 7,  /* restore stream (unused yet) */
+    DMFD_CONSOLE1 = 6,  /* save stream: the device state, on "save" */
+    DMFD_CONSOLE2 = 7,  /* restore stream: read on "continue" (-incoming) */
     DMFD_CONSOLE3 = 8,  /* COM1: a stream socket the monitor relays */
     /* Reserved for the store connection once the DM reads its arguments
      * from the store: */
