@@ -180,24 +180,10 @@ static int console_fd(const struct ioreq_server *s, unsigned idx)
 static int host_console_write(void *h, unsigned idx, const void *buf, size_t len)
 {
     int fd = console_fd(h, idx);
-    const uint8_t *p = buf;
 
     if (fd < 0)
         return -EBADF;
-    /* send(): a console whose other end is gone is EPIPE, not SIGPIPE. */
-    while (len > 0) {
-        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-        if (n < 0 && errno == ENOTSOCK)
-            n = write(fd, p, len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
+    return send_full(fd, buf, len) < 0 ? -errno : 0;
 }
 
 static ssize_t host_console_read(void *h, unsigned idx, void *buf, size_t len)

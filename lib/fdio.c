@@ -42,6 +42,23 @@ ssize_t write_full(int fd, const void *buf, size_t len)
     return (ssize_t)done;
 }
 
+ssize_t send_full(int fd, const void *buf, size_t len)
+{
+    size_t done = 0;
+    while (done < len) {
+        ssize_t r = send(fd, (const char *)buf + done, len - done, MSG_NOSIGNAL);
+        if (r < 0 && errno == ENOTSOCK)
+            r = write(fd, (const char *)buf + done, len - done);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        done += (size_t)r;
+    }
+    return (ssize_t)done;
+}
+
 ssize_t send_with_fds(int sock, const void *buf, size_t len, const int *fds, size_t nfds)
 {
     if (nfds > FDIO_MAX_FDS) {

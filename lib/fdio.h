@@ -19,6 +19,12 @@ ssize_t read_full(int fd, void *buf, size_t len);
  * or -1 with errno set. */
 ssize_t write_full(int fd, const void *buf, size_t len);
 
+/* Write exactly len bytes to a console-like descriptor whose reader may go
+ * away: a socket gets send(MSG_NOSIGNAL), so a gone peer is EPIPE rather
+ * than SIGPIPE; anything else (a pipe, a file) write().  Returns len or -1
+ * with errno set. */
+ssize_t send_full(int fd, const void *buf, size_t len);
+
 /* Send len bytes and nfds descriptors in one sendmsg().  The descriptors stay
  * open in the caller.  Returns bytes sent or -1 with errno set. */
 ssize_t send_with_fds(int sock, const void *buf, size_t len, const int *fds, size_t nfds);

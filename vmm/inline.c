@@ -112,7 +112,6 @@ static int host_shutdown(void *h, unsigned reason, unsigned status)
 static int host_console_write(void *h, unsigned idx, const void *buf, size_t len)
 {
     struct vmm *vmm = h;
-    const uint8_t *p = buf;
 
     if (idx == DM_COM1_CONSOLE)
         return write_full(vmm->out_fd, buf, len) < 0 ? -errno : 0;
@@ -120,18 +119,7 @@ static int host_console_write(void *h, unsigned idx, const void *buf, size_t len
         return -EBADF;
     if (vmm->vcon_fd < 0)
         return 0; /* a port with no host side */
-    /* send(): a peer that went away is EPIPE, not SIGPIPE. */
-    while (len > 0) {
-        ssize_t n = send(vmm->vcon_fd, p, len, MSG_NOSIGNAL);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
+    return send_full(vmm->vcon_fd, buf, len) < 0 ? -errno : 0;
 }
 
 static ssize_t host_console_read(void *h, unsigned idx, void *buf, size_t len)

@@ -32,6 +32,31 @@ static void test_full_roundtrip_and_eof(void **state)
     close(p[0]);
 }
 
+/* send_full: whole writes to a socket and to a pipe; a socket whose peer is
+ * gone is EPIPE, and the process is not killed by SIGPIPE. */
+static void test_send_full(void **state)
+{
+    int sp[2], pp[2];
+    char buf[8];
+
+    (void)state;
+    signal(SIGPIPE, SIG_DFL);
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+    assert_int_equal(pipe(pp), 0);
+    assert_int_equal(send_full(sp[0], "console", 7), 7);
+    assert_int_equal(read_full(sp[1], buf, 7), 7);
+    assert_memory_equal(buf, "console", 7);
+    assert_int_equal(send_full(pp[1], "pipe", 4), 4);
+    assert_int_equal(read_full(pp[0], buf, 4), 4);
+    assert_memory_equal(buf, "pipe", 4);
+    close(sp[1]);
+    assert_int_equal(send_full(sp[0], "gone", 4), -1);
+    assert_int_equal(errno, EPIPE);
+    close(sp[0]);
+    close(pp[0]);
+    close(pp[1]);
+}
+
 static void test_fd_passing(void **state)
 {
     int sv[2], p[2];
@@ -87,6 +112,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_full_roundtrip_and_eof),
+        cmocka_unit_test(test_send_full),
         cmocka_unit_test(test_fd_passing),
         cmocka_unit_test(test_too_many_fds_are_closed),
     };
