@@ -3,31 +3,15 @@
 (stubdom and process placements, and QEMU microvm booting the same ELF),
 guests created per second, and memory per guest (stubvmm + stubdm, RSS and
 PSS).  Prints side-by-side tables with ratios; asserts nothing."""
-import os, shutil, subprocess, sys, tempfile, time
+import os, shutil, subprocess, time
 
-BIN = os.environ.get("STUBVISOR_BIN")
-GUESTS = os.environ.get("STUBVISOR_GUESTS", "")
+import ctlbench
+from ctlbench import ctl, ratio
+
 RUNS = int(os.environ.get("CTL_BENCH_RUNS", "5"))
 NGUESTS = int(os.environ.get("CTL_BENCH_GUESTS", "5"))
 
-if not BIN:
-    sys.exit("run through meson test --benchmark or make bench")
-if not (os.access("/dev/kvm", os.R_OK | os.W_OK)):
-    print("SKIP: no usable /dev/kvm")
-    sys.exit(77)
-hello = os.path.join(GUESTS, "hello.elf")
-echo = os.path.join(GUESTS, "echo.elf")
-if not (os.path.exists(hello) and os.path.exists(echo)):
-    print("SKIP: guests are not built")
-    sys.exit(77)
-
-tmp = tempfile.mkdtemp(prefix="ctl-bench.")
-env = dict(os.environ, STUBVISOR_RUNDIR=tmp + "/run", STUBVISOR_LOGDIR=tmp + "/log")
-stubctl = os.path.join(BIN, "stubctl")
-
-
-def ctl(*args, check=True):
-    return subprocess.run([stubctl, *args], env=env, check=check, capture_output=True, text=True)
+tmp, env, stubctl, hello, echo = ctlbench.start("ctl-bench.", "hello", "echo")
 
 
 def cfg(name, kernel, placement="stubdom"):
@@ -71,9 +55,6 @@ def mem_kib(pid):
         pass
     return rss, pss
 
-
-def ratio(a, b):
-    return f"{a / b:.2f}" if a and b else "-"
 
 
 try:
@@ -151,15 +132,4 @@ try:
     if qmem:
         print(f"{'qemu-microvm':<16} {qmem[0]:8.0f} {qmem[1]:8.0f} {'1.00':>11}")
 finally:
-    for n in ctl("list", check=False).stdout.splitlines()[2:]:
-        f = n.split()
-        if f and not f[0].endswith("-dm"):
-            ctl("destroy", f[1], check=False)
-    pidf = os.path.join(tmp, "run", "store.pid")
-    if os.path.exists(pidf):
-        try:
-            os.kill(int(open(pidf).read()), 15)
-        except (OSError, ValueError):
-            pass
-    time.sleep(0.2)
-    shutil.rmtree(tmp, ignore_errors=True)
+    ctlbench.cleanup()

@@ -17,33 +17,18 @@ back).  Both VMMs boot the same ELF with the same command line.
   restore  stubctl restore FILE until it returns (the guest unpaused) |
            qemu -incoming until query-status says running
 """
-import json, os, shutil, socket, statistics, subprocess, sys, tempfile, time
+import json, os, shutil, socket, statistics, subprocess, time
 
-BIN = os.environ.get("STUBVISOR_BIN")
-GUESTS = os.environ.get("STUBVISOR_GUESTS", "")
+import ctlbench
+from ctlbench import ctl, ratio
+
 SIZES = [int(s) for s in os.environ.get("SAVE_BENCH_SIZES", "16 256 1024").split()]
 # MiB of RAM left unfilled: the image, the low 2 MiB and a margin.
 FILL_SPARE = 4
 RUNS = max(1, int(os.environ.get("SAVE_BENCH_RUNS", "3")))
 
-if not BIN:
-    sys.exit("run through meson test --benchmark or make bench")
-if not os.access("/dev/kvm", os.R_OK | os.W_OK):
-    print("SKIP: no usable /dev/kvm")
-    sys.exit(77)
-counter = os.path.join(GUESTS, "counter.elf")
-if not os.path.exists(counter):
-    print("SKIP: guests are not built")
-    sys.exit(77)
-
-tmp = tempfile.mkdtemp(prefix="save-bench.")
-env = dict(os.environ, STUBVISOR_RUNDIR=tmp + "/run", STUBVISOR_LOGDIR=tmp + "/log")
-stubctl = os.path.join(BIN, "stubctl")
+tmp, env, stubctl, counter = ctlbench.start("save-bench.", "counter")
 qemu = shutil.which("qemu-system-x86_64")
-
-
-def ctl(*args, check=True):
-    return subprocess.run([stubctl, *args], env=env, check=check, capture_output=True, text=True)
 
 
 def wait_output(path, needle, seconds=60):
@@ -196,9 +181,6 @@ def median(runs):
     return tuple(statistics.median(col) for col in zip(*runs))
 
 
-def ratio(a, b):
-    return f"{a / b:.2f}" if a and b else "-"
-
 
 try:
     # Warm-up, not reported: the store started, programs and guest in the
@@ -231,15 +213,4 @@ try:
               f"{fmt(s[1]):>10} {fmt(qs[1]):>8} {ratio(s[1], qs[1]):>6} | "
               f"{int(s[2]) // 1024:>9} {(int(qs[2]) // 1024) if qs[2] else '-':>9} {ratio(s[2], qs[2]):>6}")
 finally:
-    for n in ctl("list", check=False).stdout.splitlines()[2:]:
-        f = n.split()
-        if f and not f[0].endswith("-dm"):
-            ctl("destroy", f[1], check=False)
-    pidf = os.path.join(tmp, "run", "store.pid")
-    if os.path.exists(pidf):
-        try:
-            os.kill(int(open(pidf).read()), 15)
-        except (OSError, ValueError):
-            pass
-    time.sleep(0.2)
-    shutil.rmtree(tmp, ignore_errors=True)
+    ctlbench.cleanup()
