@@ -35,24 +35,15 @@
 #include "lib/log.h"
 #include "vmm/firmware.h"
 #include "vmm/managed.h"
+#include "vmm/options.h"
 #include "vmm/vmm.h"
 
 #define MAX_KERNEL_SIZE     (64u << 20)
 #define DM_READY_TIMEOUT_MS 20000
 
 struct options {
-    const char *kernel;
-    const char *firmware; /* "seabios" or a path; instead of a kernel */
-    unsigned memory_mib;
-    unsigned vcpus;
-    const char *cmdline;
-    enum vmm_placement placement;
-    const char *serial_file;           /* NULL: stdio */
-    const char *disks[DMFD_MAX_DISKS]; /* --disk PATH[,ro], in order */
-    unsigned nr_disks;
-    const char *nics[DMFD_MAX_NICS]; /* --nic SPEC, in order */
-    unsigned nr_nics;
-    bool rng;
+    struct vmm_guest_options g;
+    const char *serial_file;    /* NULL: stdio */
     const char *virtio_console; /* NULL: no port; "none" or "unix:PATH" */
 };
 
@@ -69,69 +60,27 @@ static noreturn void usage(const char *why)
     exit(EXIT_USAGE);
 }
 
-static unsigned parse_uint(const char *s, unsigned min, unsigned max, const char *what)
-{
-    char *end;
-    unsigned long v;
-
-    errno = 0;
-    v = strtoul(s, &end, 10);
-    if (errno || end == s || *end || *s == '-' || v < min || v > max) {
-        fprintf(stderr, "stubvmm: %s must be a number from %u to %u\n", what, min, max);
-        usage(NULL);
-    }
-    return (unsigned)v;
-}
-
 static void parse_args(int argc, char **argv, struct options *o)
 {
-    *o = (struct options){
-        .memory_mib = 64, .vcpus = 1, .cmdline = "", .placement = PLACEMENT_STUBDOM};
-    for (int i = 1; i < argc; i++) {
+    *o = (struct options){0};
+    vmm_guest_options_init(&o->g);
+    for (int i = 1; i < argc;) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--rng") == 0) {
-            o->rng = true;
+        int used = vmm_guest_option(&o->g, a, v, usage);
+        if (used) {
+            i += used;
             continue;
         }
         if (!v)
             usage(strncmp(a, "--", 2) == 0 ? "option needs a value" : "unexpected argument");
-        if (strcmp(a, "--kernel") == 0) {
-            o->kernel = v;
-        } else if (strcmp(a, "--firmware") == 0) {
-            o->firmware = v;
-        } else if (strcmp(a, "--memory") == 0) {
-            o->memory_mib = parse_uint(v, VMM_MIN_MEMORY_MIB, VMM_MAX_MEMORY_MIB, "--memory");
-        } else if (strcmp(a, "--vcpus") == 0) {
-            o->vcpus = parse_uint(v, 1, VMM_MAX_VCPUS, "--vcpus");
-        } else if (strcmp(a, "--cmdline") == 0) {
-            if (strlen(v) > VMM_MAX_CMDLINE)
-                usage("--cmdline is too long");
-            o->cmdline = v;
-        } else if (strcmp(a, "--dm") == 0) {
-            if (strcmp(v, "stubdom") == 0)
-                o->placement = PLACEMENT_STUBDOM;
-            else if (strcmp(v, "process") == 0)
-                o->placement = PLACEMENT_PROCESS;
-            else if (strcmp(v, "inline") == 0)
-                o->placement = PLACEMENT_INLINE;
-            else
-                usage("--dm must be stubdom, process or inline");
-        } else if (strcmp(a, "--serial") == 0) {
+        if (strcmp(a, "--serial") == 0) {
             if (strcmp(v, "stdio") == 0)
                 o->serial_file = NULL;
             else if (strncmp(v, "file:", 5) == 0 && v[5])
                 o->serial_file = v + 5;
             else
                 usage("--serial must be stdio or file:PATH");
-        } else if (strcmp(a, "--disk") == 0) {
-            if (o->nr_disks == DMFD_MAX_DISKS)
-                usage("too many --disk options");
-            o->disks[o->nr_disks++] = v;
-        } else if (strcmp(a, "--nic") == 0) {
-            if (o->nr_nics == DMFD_MAX_NICS)
-                usage("too many --nic options");
-            o->nics[o->nr_nics++] = v;
         } else if (strcmp(a, "--virtio-console") == 0) {
             if (strcmp(v, "none") != 0 && (strncmp(v, "unix:", 5) != 0 || !v[5]))
                 usage("--virtio-console must be none or unix:PATH");
@@ -139,9 +88,9 @@ static void parse_args(int argc, char **argv, struct options *o)
         } else {
             usage("unknown option");
         }
-        i++;
+        i += 2;
     }
-    if (!o->kernel == !o->firmware)
+    if (!o->g.kernel == !o->g.firmware)
         usage("give either --kernel or --firmware");
 }
 
@@ -174,8 +123,8 @@ void vmm_open_disk(struct vmm *vmm, const char *spec)
 
 static void open_disks(struct vmm *vmm, const struct options *o)
 {
-    for (unsigned i = 0; i < o->nr_disks; i++)
-        vmm_open_disk(vmm, o->disks[i]);
+    for (unsigned i = 0; i < o->g.nr_disks; i++)
+        vmm_open_disk(vmm, o->g.disks[i]);
 }
 
 static uint16_t parse_port(const char *s, char **end)
@@ -237,15 +186,15 @@ int vmm_open_nic(const char *spec)
 
 static void open_nics(struct vmm *vmm, const struct options *o)
 {
-    for (unsigned i = 0; i < o->nr_nics; i++) {
+    for (unsigned i = 0; i < o->g.nr_nics; i++) {
         /* A locally administered address, distinct per NIC and guest. */
         uint8_t mac[6] = {0x52,      0x54, 0x00, (uint8_t)(getpid() >> 8), (uint8_t)getpid(),
                           (uint8_t)i};
-        vmm->nic_fd[i] = vmm_open_nic(o->nics[i]);
+        vmm->nic_fd[i] = vmm_open_nic(o->g.nics[i]);
         memcpy(vmm->nic_mac[i], mac, 6);
         vmm->nr_nics = i + 1;
     }
-    vmm->virtio_rng = o->rng;
+    vmm->virtio_rng = o->g.rng;
 }
 
 /* The virtio console: none (the port has no host side) or unix:PATH, a
@@ -498,19 +447,19 @@ int main(int argc, char **argv)
     if (fault && !*fault)
         fault = NULL;
 #endif
-    if (o.placement != PLACEMENT_INLINE) {
+    if (o.g.placement != PLACEMENT_INLINE) {
         exe_fd = dm_exe_open();
         if (exe_fd < 0)
             die(EXIT_SYSTEM, "cannot find the device model (set STUBVISOR_DM)");
     }
-    if (o.firmware)
-        image = read_kernel("firmware", firmware_path(o.firmware), &image_size);
+    if (o.g.firmware)
+        image = read_kernel("firmware", firmware_path(o.g.firmware), &image_size);
     else
-        image = read_kernel("kernel", o.kernel, &image_size);
+        image = read_kernel("kernel", o.g.kernel, &image_size);
 
-    if (vmm_create(&vmm, o.memory_mib) < 0)
+    if (vmm_create(&vmm, o.g.memory_mib) < 0)
         die(EXIT_SYSTEM, "cannot create the VM");
-    vmm.placement = o.placement;
+    vmm.placement = o.g.placement;
     open_disks(&vmm, &o);
     open_nics(&vmm, &o);
     open_virtio_console(&vmm, &o);
@@ -521,13 +470,13 @@ int main(int argc, char **argv)
     vmm.stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (vmm.stop_efd < 0)
         die(EXIT_SYSTEM, "eventfd: %s", strerror(errno));
-    if (o.firmware ? firmware_load(&vmm, image, image_size) < 0
-                   : pvh_load(&vmm, image, image_size, o.cmdline) < 0)
+    if (o.g.firmware ? firmware_load(&vmm, image, image_size) < 0
+                     : pvh_load(&vmm, image, image_size, o.g.cmdline) < 0)
         exit(EXIT_USAGE);
     free(image);
-    if (vmm_create_vcpus(&vmm, o.vcpus) < 0)
+    if (vmm_create_vcpus(&vmm, o.g.vcpus) < 0)
         die(EXIT_SYSTEM, "cannot create the vCPUs");
-    if (o.firmware && firmware_reset_vcpu(&vmm.vcpus[0]) < 0)
+    if (o.g.firmware && firmware_reset_vcpu(&vmm.vcpus[0]) < 0)
         die(EXIT_SYSTEM, "cannot put the vCPU at the reset vector");
 
     if (o.serial_file) {
@@ -539,7 +488,7 @@ int main(int argc, char **argv)
         vmm.out_fd = STDOUT_FILENO;
     }
 
-    if (o.placement == PLACEMENT_INLINE) {
+    if (o.g.placement == PLACEMENT_INLINE) {
         if (inline_dm_create(&vmm) < 0)
             die(EXIT_SYSTEM, "cannot set up the device model");
     } else {

@@ -68,23 +68,9 @@ static noreturn void managed_usage(const char *why)
     exit(EXIT_USAGE);
 }
 
-static unsigned number(const char *s, unsigned min, unsigned max, const char *what)
-{
-    char *end;
-    unsigned long v;
-
-    errno = 0;
-    v = strtoul(s, &end, 10);
-    if (errno || end == s || *end || *s == '-' || v < min || v > max) {
-        fprintf(stderr, "stubvmm: %s must be a number from %u to %u\n", what, min, max);
-        managed_usage(NULL);
-    }
-    return (unsigned)v;
-}
-
 static int open_fd_arg(const char *s, const char *what)
 {
-    int fd = (int)number(s, 0, 1 << 20, what);
+    int fd = (int)vmm_option_uint(s, 0, 1 << 20, what, managed_usage);
 
     if (fcntl(fd, F_GETFD) < 0)
         managed_usage("descriptor argument is not open");
@@ -94,36 +80,26 @@ static int open_fd_arg(const char *s, const char *what)
 
 static void parse(int argc, char **argv, struct managed *m)
 {
-    m->memory_mib = 64;
-    m->vcpus = 1;
-    m->cmdline = "";
-    m->placement = PLACEMENT_STUBDOM;
+    vmm_guest_options_init(&m->g);
     m->status_fd = m->store_fd = m->restore_fd = -1;
     m->dm_state_fd = m->dm_state2_fd = -1;
-    for (int i = 2; i < argc; i += 2) {
+    for (int i = 2; i < argc;) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--rng") == 0 || strcmp(a, "--virtio-console") == 0) {
-            *(strcmp(a, "--rng") == 0 ? &m->rng : &m->virtio_console) = true;
-            i--; /* a flag: no value */
+        int used = vmm_guest_option(&m->g, a, v, managed_usage);
+        if (used) {
+            i += used;
+            continue;
+        }
+        if (strcmp(a, "--virtio-console") == 0) {
+            m->virtio_console = true; /* a flag: no value */
+            i++;
             continue;
         }
         if (!v)
             managed_usage("option needs a value");
         if (strcmp(a, "--dir") == 0)
             m->dir = v;
-        else if (strcmp(a, "--kernel") == 0)
-            m->kernel = v;
-        else if (strcmp(a, "--firmware") == 0)
-            m->firmware = v;
-        else if (strcmp(a, "--disk") == 0) {
-            if (m->nr_disks == DMFD_MAX_DISKS)
-                managed_usage("too many --disk options");
-            m->disks[m->nr_disks++] = v;
-        } else if (strcmp(a, "--nic") == 0) {
-            if (m->nr_nics == DMFD_MAX_NICS)
-                managed_usage("too many --nic options");
-            m->nics[m->nr_nics++] = v;
-        } else if (strcmp(a, "--mac") == 0) {
+        else if (strcmp(a, "--mac") == 0) {
             unsigned b[6];
             char extra;
             if (m->nr_macs == DMFD_MAX_NICS || sscanf(v, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1],
@@ -132,21 +108,6 @@ static void parse(int argc, char **argv, struct managed *m)
             for (int k = 0; k < 6; k++)
                 m->macs[m->nr_macs][k] = (uint8_t)b[k];
             m->nr_macs++;
-        } else if (strcmp(a, "--memory") == 0)
-            m->memory_mib = number(v, VMM_MIN_MEMORY_MIB, VMM_MAX_MEMORY_MIB, "--memory");
-        else if (strcmp(a, "--vcpus") == 0)
-            m->vcpus = number(v, 1, VMM_MAX_VCPUS, "--vcpus");
-        else if (strcmp(a, "--cmdline") == 0)
-            m->cmdline = v;
-        else if (strcmp(a, "--dm") == 0) {
-            if (strcmp(v, "stubdom") == 0)
-                m->placement = PLACEMENT_STUBDOM;
-            else if (strcmp(v, "process") == 0)
-                m->placement = PLACEMENT_PROCESS;
-            else if (strcmp(v, "inline") == 0)
-                m->placement = PLACEMENT_INLINE;
-            else
-                managed_usage("--dm must be stubdom, process or inline");
         } else if (strcmp(a, "--status-fd") == 0)
             m->status_fd = open_fd_arg(v, "--status-fd");
         else if (strcmp(a, "--store-fd") == 0)
@@ -161,13 +122,12 @@ static void parse(int argc, char **argv, struct managed *m)
             m->preserve_crash = strstr(v, "crash") != NULL;
         } else
             managed_usage("unknown option");
+        i += 2;
     }
-    if (!m->dir || !m->kernel == !m->firmware || m->status_fd < 0)
+    if (!m->dir || !m->g.kernel == !m->g.firmware || m->status_fd < 0)
         managed_usage("--dir, --kernel or --firmware, and --status-fd are required");
-    if (m->nr_macs != m->nr_nics)
+    if (m->nr_macs != m->g.nr_nics)
         managed_usage("give one --mac per --nic");
-    if (strlen(m->cmdline) > VMM_MAX_CMDLINE)
-        managed_usage("--cmdline is too long");
 }
 
 static uint8_t *load_file(const char *path, size_t *size)
@@ -286,28 +246,28 @@ int managed_main(int argc, char **argv)
     m->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
     if (m->sigfd < 0)
         die(EXIT_SYSTEM, "signalfd: %s", strerror(errno));
-    inl = m->placement == PLACEMENT_INLINE;
+    inl = m->g.placement == PLACEMENT_INLINE;
     if (m->restore_fd >= 0)
         managed_restore_check(m);
     if (!inl && (exe_fd = dm_exe_open()) < 0)
         die(EXIT_SYSTEM, "cannot find the device model (set STUBVISOR_DM)");
     {
-        const char *path = m->firmware ? firmware_path(m->firmware) : m->kernel;
+        const char *path = m->g.firmware ? firmware_path(m->g.firmware) : m->g.kernel;
         image = load_file(path, &image_size);
         if (!image)
             die(EXIT_USAGE, "%s %s: not a readable regular file of 1 byte to %u MiB",
-                m->firmware ? "firmware" : "kernel", path, MAX_KERNEL_SIZE >> 20);
+                m->g.firmware ? "firmware" : "kernel", path, MAX_KERNEL_SIZE >> 20);
     }
-    if (vmm_create(&m->vmm, m->memory_mib) < 0)
+    if (vmm_create(&m->vmm, m->g.memory_mib) < 0)
         die(EXIT_SYSTEM, "cannot create the VM");
-    m->vmm.placement = m->placement;
-    m->vmm.virtio_rng = m->rng;
+    m->vmm.placement = m->g.placement;
+    m->vmm.virtio_rng = m->g.rng;
     m->vmm.virtio_console = m->virtio_console;
     m->dm.console_fd = m->dm.vcon_fd = -1;
-    for (unsigned i = 0; i < m->nr_disks; i++)
-        vmm_open_disk(&m->vmm, m->disks[i]);
-    for (unsigned i = 0; i < m->nr_nics; i++) {
-        m->vmm.nic_fd[i] = vmm_open_nic(m->nics[i]);
+    for (unsigned i = 0; i < m->g.nr_disks; i++)
+        vmm_open_disk(&m->vmm, m->g.disks[i]);
+    for (unsigned i = 0; i < m->g.nr_nics; i++) {
+        m->vmm.nic_fd[i] = vmm_open_nic(m->g.nics[i]);
         memcpy(m->vmm.nic_mac[i], m->macs[i], 6);
         m->vmm.nr_nics = i + 1;
     }
@@ -316,15 +276,15 @@ int managed_main(int argc, char **argv)
     m->vmm.stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (m->vmm.stop_efd < 0)
         die(EXIT_SYSTEM, "eventfd: %s", strerror(errno));
-    if (m->firmware ? firmware_load(&m->vmm, image, image_size) < 0
-                    : pvh_load(&m->vmm, image, image_size, m->cmdline) < 0)
+    if (m->g.firmware ? firmware_load(&m->vmm, image, image_size) < 0
+                      : pvh_load(&m->vmm, image, image_size, m->g.cmdline) < 0)
         exit(EXIT_USAGE);
     free(image);
-    if (vmm_create_vcpus(&m->vmm, m->vcpus) < 0)
+    if (vmm_create_vcpus(&m->vmm, m->g.vcpus) < 0)
         die(EXIT_SYSTEM, "cannot create the vCPUs");
     if (m->restore_fd >= 0)
         managed_restore_vm(m);
-    else if (m->firmware && firmware_reset_vcpu(&m->vmm.vcpus[0]) < 0)
+    else if (m->g.firmware && firmware_reset_vcpu(&m->vmm.vcpus[0]) < 0)
         die(EXIT_SYSTEM, "cannot put the vCPU at the reset vector");
     if (console_server_init(m) < 0 || control_init(m) < 0 || qmp_relay_init(m) < 0)
         die(EXIT_SYSTEM, "cannot set up the console and control sockets in %s", m->dir);
@@ -448,7 +408,7 @@ enum { P_STOP, P_SIG, P_PIDFD, P_DMOP, P_IN, P_TIMER, P_EVENTS, P_VCON, P_FIXED 
 void managed_loop(struct managed *m)
 {
     struct vmm *vmm = &m->vmm;
-    bool inl = m->placement == PLACEMENT_INLINE, in_full = false, vcon_full = false;
+    bool inl = m->g.placement == PLACEMENT_INLINE, in_full = false, vcon_full = false;
 
     while (!m->quit) {
         struct pollfd pf[P_FIXED + MANAGED_MAX_POLL];

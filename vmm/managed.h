@@ -10,6 +10,7 @@
 
 #include "lib/dmfds.h"
 #include "lib/savefile.h"
+#include "vmm/options.h"
 #include "vmm/vmm.h"
 
 #define MANAGED_MAX_CONTROL_CLIENTS 4
@@ -32,17 +33,12 @@ struct console_port {
 enum { CONSOLE_SERIAL, CONSOLE_PV, CONSOLE_PORTS };
 
 struct managed {
-    /* options */
-    const char *dir, *kernel, *firmware, *cmdline, *serial_file;
-    const char *disks[DMFD_MAX_DISKS]; /* --disk PATH[,ro], in order */
-    unsigned nr_disks;
-    const char *nics[DMFD_MAX_NICS]; /* --nic SPEC, in order */
-    unsigned nr_nics;
+    /* options: the guest's (options.h), then the toolstack's */
+    struct vmm_guest_options g;
+    const char *dir, *serial_file;
     uint8_t macs[DMFD_MAX_NICS][6]; /* --mac, the i-th for the i-th --nic */
     unsigned nr_macs;
-    unsigned memory_mib, vcpus;
-    bool rng, virtio_console; /* --rng, --virtio-console */
-    enum vmm_placement placement;
+    bool virtio_console; /* --virtio-console: the port, on console-pv.sock */
     bool preserve_poweroff, preserve_reboot, preserve_crash;
     int status_fd, store_fd;
     int restore_fd; /* --restore-fd: a save file to start from, or -1 */

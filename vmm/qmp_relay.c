@@ -66,7 +66,7 @@ void qmp_relay_handle(struct managed *m, struct pollfd *pf, unsigned n)
                 continue;
             /* Inline, nobody answers QMP: say so rather than leave the
              * client waiting for a greeting. */
-            if (m->qmp_client >= 0 || !m->dm_alive || m->placement == PLACEMENT_INLINE) {
+            if (m->qmp_client >= 0 || !m->dm_alive || m->g.placement == PLACEMENT_INLINE) {
                 static const char busy[] =
                     "{\"error\": {\"class\": \"GenericError\", \"desc\": \"QMP is busy, the "
                     "device model is gone, or it runs inline\"}}\n";

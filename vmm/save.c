@@ -66,7 +66,7 @@ static void dm_console_reset(struct managed *m)
 void managed_save(struct managed *m, int fd, char *out, size_t outlen)
 {
     struct vmm *vmm = &m->vmm;
-    bool inl = m->placement == PLACEMENT_INLINE;
+    bool inl = m->g.placement == PLACEMENT_INLINE;
     bool was_running = m->vcpus_started && !atomic_load(&vmm->paused);
     uint8_t *blob = NULL;
     size_t len = 0;
@@ -131,10 +131,10 @@ int managed_restore_check(struct managed *m)
     rc = savefile_check(m->restore_fd, &sum, err, sizeof(err));
     if (rc < 0)
         die(EXIT_USAGE, "restore: %s", err);
-    if (sum.memory_bytes != (uint64_t)m->memory_mib << 20 || sum.nr_vcpus != m->vcpus)
+    if (sum.memory_bytes != (uint64_t)m->g.memory_mib << 20 || sum.nr_vcpus != m->g.vcpus)
         die(EXIT_USAGE,
             "restore: the file is of a guest with %llu MiB and %u vCPUs, not %u MiB and %u",
-            (unsigned long long)(sum.memory_bytes >> 20), sum.nr_vcpus, m->memory_mib, m->vcpus);
+            (unsigned long long)(sum.memory_bytes >> 20), sum.nr_vcpus, m->g.memory_mib, m->g.vcpus);
     if (sum.dm.len) {
         rc = savefile_read_payload(m->restore_fd, &sum.dm, &m->restore_dm);
         if (rc < 0)
@@ -163,7 +163,7 @@ void managed_restore_vm(struct managed *m)
 
 void managed_restore_dm(struct managed *m)
 {
-    if (m->placement == PLACEMENT_INLINE) {
+    if (m->g.placement == PLACEMENT_INLINE) {
         if (m->restore_dm_len && inline_dm_load(&m->vmm, m->restore_dm, m->restore_dm_len) < 0)
             die(EXIT_USAGE, "restore: the device model state in the file is not valid");
     } else if (m->restore_dm_len) {

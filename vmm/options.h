@@ -1,0 +1,41 @@
+/* The options both of stubvmm's modes take (docs/stubvmm.md): what guest to
+ * run and with which devices.  main.c (standalone) and managed.c (under
+ * the toolstack) each add their own and hand every other word here, so the
+ * guest's options are spelled and checked one way. */
+#ifndef STUBVISOR_VMM_OPTIONS_H
+#define STUBVISOR_VMM_OPTIONS_H
+
+#include <stdbool.h>
+
+#include "vmm/vmm.h"
+
+struct vmm_guest_options {
+    const char *kernel;   /* a PVH ELF ... */
+    const char *firmware; /* ... or "seabios" or a firmware path */
+    const char *cmdline;
+    unsigned memory_mib, vcpus;
+    enum vmm_placement placement;
+    const char *disks[DMFD_MAX_DISKS]; /* --disk PATH[,ro], in order */
+    unsigned nr_disks;
+    const char *nics[DMFD_MAX_NICS]; /* --nic SPEC, in order */
+    unsigned nr_nics;
+    bool rng;
+};
+
+/* Prints why (if not NULL) and the mode's usage, and exits 100: it must
+ * not return (C11 cannot say so in a pointer's type). */
+typedef void (*vmm_usage_fn)(const char *why);
+
+/* The defaults: 64 MiB, 1 vCPU, empty cmdline, stubdom. */
+void vmm_guest_options_init(struct vmm_guest_options *o);
+
+/* If word a is one of the guest options, take it and (when it has one) its
+ * value v (NULL if a is the last word): returns the words used, 1 or 2, or
+ * 0 when a is not a guest option.  A bad or missing value calls usage. */
+int vmm_guest_option(struct vmm_guest_options *o, const char *a, const char *v, vmm_usage_fn usage);
+
+/* A decimal number in [min, max], or usage. */
+unsigned vmm_option_uint(const char *s, unsigned min, unsigned max, const char *what,
+                         vmm_usage_fn usage);
+
+#endif
