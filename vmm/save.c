@@ -134,7 +134,8 @@ int managed_restore_check(struct managed *m)
     if (sum.memory_bytes != (uint64_t)m->g.memory_mib << 20 || sum.nr_vcpus != m->g.vcpus)
         die(EXIT_USAGE,
             "restore: the file is of a guest with %llu MiB and %u vCPUs, not %u MiB and %u",
-            (unsigned long long)(sum.memory_bytes >> 20), sum.nr_vcpus, m->g.memory_mib, m->g.vcpus);
+            (unsigned long long)(sum.memory_bytes >> 20), sum.nr_vcpus, m->g.memory_mib,
+            m->g.vcpus);
     if (sum.dm.len) {
         rc = savefile_read_payload(m->restore_fd, &sum.dm, &m->restore_dm);
         if (rc < 0)
