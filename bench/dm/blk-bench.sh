@@ -20,19 +20,6 @@ img="$tmp/disk.img"
 truncate -s $((mib + 1))M "$img"
 cat "$img" >/dev/null # warm the page cache: measure the device path, not the disk
 
-now_ms() { date +%s%3N; }
-
-best_ms() { # best_ms COMMAND...: best wall-clock of three runs, or "-" on failure
-    best=""
-    for _ in 1 2 3; do
-        t0=$(now_ms)
-        "$@" >/dev/null 2>&1 || { echo -; return; }
-        t=$(($(now_ms) - t0))
-        if [ -z "$best" ] || [ "$t" -lt "$best" ]; then best=$t; fi
-    done
-    echo "$best"
-}
-
 small=8
 
 qemu_run() { # qemu_run MIB
@@ -50,29 +37,6 @@ stubvmm_run() { # stubvmm_run PLACEMENT MIB
         --disk "$img"
 }
 
-# measure VMM: prints the time for the extra MiB in ms, or "-"
-measure() {
-    if [ "$1" = qemu ]; then
-        command -v qemu-system-x86_64 >/dev/null || { echo -; return; }
-        a=$(best_ms qemu_run "$small")
-        b=$(best_ms qemu_run "$mib")
-    else
-        a=$(best_ms stubvmm_run "$1" "$small")
-        b=$(best_ms stubvmm_run "$1" "$mib")
-    fi
-    if [ "$a" = - ] || [ "$b" = - ] || [ "$b" -le "$a" ]; then echo -; else echo $((b - a)); fi
-}
-
-qemu_ms=$(measure qemu)
-printf '%-10s %12s %10s %10s\n' "vmm" "ms/$((mib - small))MiB" "MiB/s" "vs QEMU"
-for p in inline process stubdom qemu; do
-    if [ "$p" = qemu ]; then ms=$qemu_ms; else ms=$(measure "$p"); fi
-    if [ "$ms" = - ]; then
-        printf '%-10s %12s\n' "$p" "failed"
-        continue
-    fi
-    rate=$(awk "BEGIN { printf \"%.1f\", ($mib - $small) * 1000 / $ms }")
-    ratio=-
-    [ "$qemu_ms" != - ] && ratio=$(awk "BEGIN { printf \"%.2fx\", $qemu_ms / $ms }")
-    printf '%-10s %12s %10s %10s\n' "$p" "$ms" "$rate" "$ratio"
-done
+big=$mib
+. "$(dirname "$0")/side-by-side.sh"
+side_by_side MiB 1

@@ -31,19 +31,6 @@ while [ ! -f "$tmp/ready" ]; do
 done
 read -r echo_port guest_port <"$tmp/ready"
 
-now_ms() { date +%s%3N; }
-
-best_ms() { # best_ms COMMAND...: best wall-clock of $runs runs, or "-" on failure
-    best=""
-    for _ in $(seq "$runs"); do
-        t0=$(now_ms)
-        "$@" >/dev/null 2>&1 || { echo -; return; }
-        t=$(($(now_ms) - t0))
-        if [ -z "$best" ] || [ "$t" -lt "$best" ]; then best=$t; fi
-    done
-    echo "$best"
-}
-
 qemu_run() { # qemu_run COUNT
     rc=0
     timeout 300 qemu-system-x86_64 -enable-kvm -M pc -m 64 -nodefaults -no-user-config \
@@ -58,29 +45,6 @@ stubvmm_run() { # stubvmm_run PLACEMENT COUNT
         --cmdline "count=$2 size=256" --nic "udp:$guest_port:$echo_port"
 }
 
-# measure VMM: prints the time for the extra round trips in ms, or "-"
-measure() {
-    if [ "$1" = qemu ]; then
-        command -v qemu-system-x86_64 >/dev/null || { echo -; return; }
-        a=$(best_ms qemu_run "$small")
-        b=$(best_ms qemu_run "$count")
-    else
-        a=$(best_ms stubvmm_run "$1" "$small")
-        b=$(best_ms stubvmm_run "$1" "$count")
-    fi
-    if [ "$a" = - ] || [ "$b" = - ] || [ "$b" -le "$a" ]; then echo -; else echo $((b - a)); fi
-}
-
-qemu_ms=$(measure qemu)
-printf '%-10s %14s %12s %10s\n' "vmm" "ms/$((count - small))rt" "rt/s" "vs QEMU"
-for p in inline process stubdom qemu; do
-    if [ "$p" = qemu ]; then ms=$qemu_ms; else ms=$(measure "$p"); fi
-    if [ "$ms" = - ]; then
-        printf '%-10s %14s\n' "$p" "failed"
-        continue
-    fi
-    rate=$(awk "BEGIN { printf \"%.0f\", ($count - $small) * 1000 / $ms }")
-    ratio=-
-    [ "$qemu_ms" != - ] && ratio=$(awk "BEGIN { printf \"%.2fx\", $qemu_ms / $ms }")
-    printf '%-10s %14s %12s %10s\n' "$p" "$ms" "$rate" "$ratio"
-done
+big=$count
+. "$(dirname "$0")/side-by-side.sh"
+side_by_side rt 0
