@@ -12,6 +12,7 @@
 
 #include "ctl/stubctl.h"
 #include "lib/fdio.h"
+#include "sandbox/sandbox.h"
 
 char *ctl_read_dom(struct xsc *xs, unsigned domid, const char *rel)
 {
@@ -258,6 +259,8 @@ void ctl_domain_cleanup(struct xsc *xs, unsigned domid)
     unlink(path);
     snprintf(path, sizeof(path), "%s/console.sock", dir);
     unlink(path);
+    snprintf(path, sizeof(path), "%s/console-pv.sock", dir);
+    unlink(path);
     snprintf(path, sizeof(path), "%s/dm-state", dir);
     unlink(path);
     snprintf(path, sizeof(path), "%s/qmp.sock", dir);
@@ -265,6 +268,9 @@ void ctl_domain_cleanup(struct xsc *xs, unsigned domid)
     snprintf(path, sizeof(path), "%s/config", dir);
     unlink(path);
     rmdir(dir);
+    /* A locked-down stubvmm cannot remove its device model's (empty)
+     * cgroup: whoever outlives it does. */
+    sandbox_cgroup_sweep();
     free(vm);
     free(dmid);
 }

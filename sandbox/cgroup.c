@@ -51,24 +51,6 @@ static int cg_write(const char *dir, const char *file, const char *value)
     return rc;
 }
 
-static int cg_read(const char *dir, const char *file, char *buf, size_t len)
-{
-    char path[SANDBOX_CGROUP_PATH_MAX + 64];
-    int fd, rc;
-    ssize_t n;
-
-    snprintf(path, sizeof(path), "%s/%s", dir, file);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    n = read(fd, buf, len - 1);
-    rc = n < 0 ? -errno : 0;
-    close(fd);
-    if (n >= 0)
-        buf[n] = '\0';
-    return rc;
-}
-
 /* The calling process's own cgroup in the hierarchy of `controller` ("" for
  * v2), from /proc/self/cgroup, e.g. "/system.slice/x.service". */
 static int own_cgroup(const char *controller, char *out, size_t len)
@@ -105,8 +87,10 @@ static int own_cgroup(const char *controller, char *out, size_t len)
     return rc;
 }
 
-/* "<mount><base>/stubvisor" for one hierarchy, created if missing. */
-static int parent_dir(const char *mount, const char *controller, char *out, size_t len)
+/* "<mount><base>/stubvisor" for one hierarchy, created if missing (with
+ * create; else -ENOENT when missing). */
+static int parent_dir_of(const char *mount, const char *controller, bool create, char *out,
+                         size_t len)
 {
     char base[SANDBOX_CGROUP_PATH_MAX];
     const char *root = getenv("STUBVISOR_CGROUP_ROOT");
@@ -125,9 +109,16 @@ static int parent_dir(const char *mount, const char *controller, char *out, size
     }
     if ((size_t)snprintf(out, len, "%s%s/stubvisor", mount, base) >= len)
         return -ENAMETOOLONG;
+    if (!create)
+        return access(out, F_OK) < 0 ? -errno : 0;
     if (mkdir(out, 0755) < 0 && errno != EEXIST)
         return -errno;
     return 0;
+}
+
+static int parent_dir(const char *mount, const char *controller, char *out, size_t len)
+{
+    return parent_dir_of(mount, controller, true, out, len);
 }
 
 /* Groups are named "<name>.<monitor pid>.<n>": unique among monitors that
@@ -363,29 +354,86 @@ int sandbox_cgroup_attach(const struct sandbox_child *child, pid_t pid)
     return 0;
 }
 
-int sandbox_cgroup_cpu_usage(const struct sandbox_child *child, uint64_t *usec)
+/* The file CPU time is read from: v2 cpu.stat, v1 cpuacct.usage. */
+static const char *cpu_file(const struct sandbox_child *child, const char **dir)
 {
-    char buf[1024];
-    int rc;
-
     if (child->cgroup_mode == SANDBOX_CGROUP_V2 && child->cgroup_path[0][0]) {
-        rc = cg_read(child->cgroup_path[0], "cpu.stat", buf, sizeof(buf));
-        if (rc < 0)
-            return rc;
+        *dir = child->cgroup_path[0];
+        return "cpu.stat";
+    }
+    if (child->cgroup_mode == SANDBOX_CGROUP_V1 && child->cgroup_path[SANDBOX_CG_CPUACCT][0]) {
+        *dir = child->cgroup_path[SANDBOX_CG_CPUACCT];
+        return "cpuacct.usage";
+    }
+    return NULL;
+}
+
+int sandbox_cgroup_cpu_open(const struct sandbox_child *child)
+{
+    char path[SANDBOX_CGROUP_PATH_MAX + 64];
+    const char *dir, *file = cpu_file(child, &dir);
+    int fd;
+
+    if (!file)
+        return -ENOENT;
+    snprintf(path, sizeof(path), "%s/%s", dir, file);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    return fd < 0 ? -errno : fd;
+}
+
+int sandbox_cgroup_cpu_read(const struct sandbox_child *child, int fd, uint64_t *usec)
+{
+    const char *dir;
+    char buf[1024];
+    ssize_t n;
+
+    if (!cpu_file(child, &dir))
+        return -ENOENT;
+    n = pread(fd, buf, sizeof(buf) - 1, 0);
+    if (n < 0)
+        return -errno;
+    buf[n] = '\0';
+    if (child->cgroup_mode == SANDBOX_CGROUP_V2) {
         const char *p = strstr(buf, "usage_usec ");
         if (!p)
             return -EPROTO;
         *usec = strtoull(p + strlen("usage_usec "), NULL, 10);
-        return 0;
-    }
-    if (child->cgroup_mode == SANDBOX_CGROUP_V1 && child->cgroup_path[SANDBOX_CG_CPUACCT][0]) {
-        rc = cg_read(child->cgroup_path[SANDBOX_CG_CPUACCT], "cpuacct.usage", buf, sizeof(buf));
-        if (rc < 0)
-            return rc;
+    } else {
         *usec = strtoull(buf, NULL, 10) / 1000;
-        return 0;
     }
-    return -ENOENT;
+    return 0;
+}
+
+int sandbox_cgroup_cpu_usage(const struct sandbox_child *child, uint64_t *usec)
+{
+    int fd = sandbox_cgroup_cpu_open(child), rc;
+
+    if (fd < 0)
+        return fd;
+    rc = sandbox_cgroup_cpu_read(child, fd, usec);
+    close(fd);
+    return rc;
+}
+
+void sandbox_cgroup_sweep(void)
+{
+    char parent[SANDBOX_CGROUP_PATH_MAX];
+    const char *v2_mount;
+    int forced;
+    enum sandbox_cgroup_mode mode = pick_mode(&v2_mount, &forced);
+
+    if (mode == SANDBOX_CGROUP_V2 &&
+        parent_dir_of(v2_mount, "", false, parent, sizeof(parent)) == 0)
+        sweep_stale(parent);
+    if (mode != SANDBOX_CGROUP_V1)
+        return;
+    for (int i = 0; i < SANDBOX_CG_DIRS; i++) {
+        char mount[64];
+        snprintf(mount, sizeof(mount), CG_MOUNT "/%s", v1_controllers[i]);
+        if (is_fs(mount, CGROUP_SUPER_MAGIC) &&
+            parent_dir_of(mount, v1_controllers[i], false, parent, sizeof(parent)) == 0)
+            sweep_stale(parent);
+    }
 }
 
 void sandbox_cgroup_remove(struct sandbox_child *child)

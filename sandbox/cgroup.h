@@ -25,8 +25,11 @@ int sandbox_cgroup_create(struct sandbox_child *child, const char *name, uint64_
 int sandbox_cgroup_attach(const struct sandbox_child *child, pid_t pid);
 
 /* CPU time of everything in the cgroup, in microseconds.  -ENOENT when the
- * child has no cgroup with CPU accounting. */
+ * child has no cgroup with CPU accounting.  The file it comes from can be
+ * opened ahead (the caller closes it) and read again and again. */
 int sandbox_cgroup_cpu_usage(const struct sandbox_child *child, uint64_t *usec);
+int sandbox_cgroup_cpu_open(const struct sandbox_child *child);
+int sandbox_cgroup_cpu_read(const struct sandbox_child *child, int fd, uint64_t *usec);
 
 /* Remove the child's cgroup directories (they must hold no process) and
  * clear the paths.  Idempotent. */

@@ -136,10 +136,31 @@ int sandbox_spawn(const struct sandbox_spec *spec, struct sandbox_child *child);
  * -errno. */
 int sandbox_child_cpu_usage(const struct sandbox_child *child, uint64_t *usec);
 
+/* The same through a descriptor opened beforehand, for a caller that may
+ * not open files when it asks (a monitor under its own seccomp filter):
+ * sandbox_child_cpu_open() opens the file sandbox_child_cpu_usage() would
+ * read (do it right after the spawn) and returns the descriptor, which is
+ * the caller's to close, or -errno; sandbox_child_cpu_read() reads it
+ * afresh each time. */
+int sandbox_child_cpu_open(const struct sandbox_child *child);
+int sandbox_child_cpu_read(const struct sandbox_child *child, int fd, uint64_t *usec);
+
 /* Release what sandbox_spawn() created, after the caller has reaped the
  * child: remove its cgroup directories and close its pidfd.  Idempotent;
  * safe on a zero-filled struct whose pidfd is -1. */
 void sandbox_child_dispose(struct sandbox_child *child);
+
+/* The same for a caller that can no longer remove directories (a monitor
+ * under its own seccomp filter): close the pidfd and forget the cgroup
+ * directories, which stay, empty, until sandbox_cgroup_sweep() runs in a
+ * process that outlives the caller (the toolstack), or the next spawn next
+ * to them sweeps them. */
+void sandbox_child_release(struct sandbox_child *child);
+
+/* Remove the empty cgroup directories of device models whose monitor no
+ * longer runs, in the hierarchies sandbox_spawn() would use from this
+ * process's cgroup.  Best effort and quiet; creates nothing. */
+void sandbox_cgroup_sweep(void);
 
 /* Called by the device model itself, after its set-up and before it reads
  * its first I/O request: installs the seccomp allow-list (libseccomp,
@@ -152,6 +173,11 @@ void sandbox_child_dispose(struct sandbox_child *child);
  * open every file before calling it.  Returns 0 or -errno (nothing
  * installed on error). */
 int sandbox_lockdown(void);
+
+/* How many system calls sandbox_lockdown()'s filter allows (with or without
+ * conditions on their arguments), without installing it; -errno on error.
+ * For reports next to other filters' counts. */
+int sandbox_lockdown_count(void);
 
 /* Whether the ELF executable behind fd (O_PATH is fine) has a program
  * interpreter (PT_INTERP), i.e. is dynamically linked.  1 yes, 0 no,

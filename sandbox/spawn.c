@@ -514,12 +514,12 @@ out:
 }
 
 /* CPU time from /proc/<pid>/stat (utime + stime), for children without a
- * cgroup.  The pidfd guards against reading a recycled pid. */
-static int proc_cpu_usage(const struct sandbox_child *child, uint64_t *usec)
+ * cgroup.  The pidfd guards against opening a recycled pid's file; a
+ * descriptor opened while the child was ours reads that child only (and
+ * fails once it is reaped). */
+static int proc_cpu_open(const struct sandbox_child *child)
 {
-    char path[64], buf[1024];
-    unsigned long long utime, stime;
-    ssize_t n;
+    char path[64];
     int fd;
 
     if (syscall(SYS_pidfd_send_signal, child->pidfd, 0, NULL, 0) < 0)
@@ -528,8 +528,20 @@ static int proc_cpu_usage(const struct sandbox_child *child, uint64_t *usec)
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -errno;
-    n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
+    if (syscall(SYS_pidfd_send_signal, child->pidfd, 0, NULL, 0) < 0) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    return fd;
+}
+
+static int proc_cpu_read(int fd, uint64_t *usec)
+{
+    char buf[1024];
+    unsigned long long utime, stime;
+    ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+
     if (n <= 0)
         return n < 0 ? -errno : -EPROTO;
     buf[n] = '\0';
@@ -538,19 +550,45 @@ static int proc_cpu_usage(const struct sandbox_child *child, uint64_t *usec)
     if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
                      &stime) != 2)
         return -EPROTO;
-    if (syscall(SYS_pidfd_send_signal, child->pidfd, 0, NULL, 0) < 0)
-        return -errno;
     long tck = sysconf(_SC_CLK_TCK);
     *usec = (utime + stime) * (1000000ULL / (unsigned long long)(tck > 0 ? tck : 100));
     return 0;
 }
 
+int sandbox_child_cpu_open(const struct sandbox_child *child)
+{
+    int fd = sandbox_cgroup_cpu_open(child);
+
+    if (fd != -ENOENT || child->pidfd < 0)
+        return fd;
+    return proc_cpu_open(child);
+}
+
+int sandbox_child_cpu_read(const struct sandbox_child *child, int fd, uint64_t *usec)
+{
+    int rc = sandbox_cgroup_cpu_read(child, fd, usec);
+
+    return rc == -ENOENT ? proc_cpu_read(fd, usec) : rc;
+}
+
 int sandbox_child_cpu_usage(const struct sandbox_child *child, uint64_t *usec)
 {
-    int rc = sandbox_cgroup_cpu_usage(child, usec);
-    if (rc != -ENOENT || child->pidfd < 0)
-        return rc;
-    return proc_cpu_usage(child, usec);
+    int fd = sandbox_child_cpu_open(child), rc;
+
+    if (fd < 0)
+        return fd;
+    rc = sandbox_child_cpu_read(child, fd, usec);
+    close(fd);
+    return rc;
+}
+
+void sandbox_child_release(struct sandbox_child *child)
+{
+    for (int i = 0; i < SANDBOX_CG_DIRS; i++)
+        child->cgroup_path[i][0] = '\0';
+    child->cgroup_mode = SANDBOX_CGROUP_NONE;
+    close_quietly(child->pidfd);
+    child->pidfd = -1;
 }
 
 void sandbox_child_dispose(struct sandbox_child *child)
