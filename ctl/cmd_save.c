@@ -9,7 +9,8 @@
  * the rest into the descriptor it is handed.  fsync, rename over FILE,
  * fsync the directory: FILE is whole or absent.  Without -c the domain is
  * then destroyed; with -c, or after any failure, the device model is told
- * `continue` and the guest unpaused if it was running.
+ * `continue` and the pause save took is released (a guest that was paused
+ * before stays paused: stubvmm counts pauses, docs/toolstack.md).
  *
  * restore: savefile_check reads and checks the whole file before anything
  * is made; then it is a create (ctl_create_domain) with the file. */
@@ -36,7 +37,6 @@
 struct saving {
     const char *label; /* the DOMAIN argument */
     unsigned domid, dm_domid;
-    bool was_running;
     bool dm_saved; /* the device model was told save: it needs continue */
     bool paused;   /* we paused it */
 };
@@ -112,12 +112,12 @@ static int domain_status(struct saving *s, char *err, size_t errlen)
         snprintf(err, errlen, "the guest has stopped (%s)", state);
         return -EINVAL;
     }
-    s->was_running = strcmp(state, "running") == 0;
     return 0;
 }
 
-/* Put the guest back as it was: device model running, vCPUs too if they
- * were.  Returns 0 or -errno (a message printed). */
+/* Put the guest back as it was: device model running, our pause released
+ * (the vCPUs run if nobody else holds one).  Returns 0 or -errno (a
+ * message printed). */
 static int resume(struct xsc *xs, struct saving *s)
 {
     char reply[256], err[256];
@@ -133,7 +133,7 @@ static int resume(struct xsc *xs, struct saving *s)
         }
         s->dm_saved = false;
     }
-    if (s->paused && s->was_running) {
+    if (s->paused) { /* our own pause: a guest paused before stays paused */
         rc = ctl_control(xs, s->domid, "unpause", reply, sizeof(reply));
         if (rc < 0)
             fprintf(stderr, "stubctl: %s: unpausing: %s\n", s->label,

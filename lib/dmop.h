@@ -31,11 +31,15 @@ enum dmop_op {
     DMOP_INJECT_MSI = 14,
     DMOP_REMOTE_SHUTDOWN = 16,
     /* stubvisor's own */
-    DMOP_IOEVENTFD = 64,     /* one descriptor attached when assigning */
-    DMOP_IRQFD = 65,         /* one descriptor attached when assigning (two to resample) */
-    DMOP_PAUSE_VCPUS = 66,   /* QMP stop: no payload */
-    DMOP_UNPAUSE_VCPUS = 67, /* QMP cont: no payload */
-    DMOP_MSI_ROUTE = 68,     /* allocate/update/free an MSI route: a GSI for irqfd */
+    DMOP_IOEVENTFD = 64, /* one descriptor attached when assigning */
+    DMOP_IRQFD = 65,     /* one descriptor attached when assigning (two to resample) */
+    /* The device model's own pause reference (QMP stop / cont): no payload;
+     * the reply's u.pause says who holds a pause afterwards.  UNPAUSE
+     * releases only the device model's: -EALREADY when it holds none. */
+    DMOP_PAUSE_VCPUS = 66,
+    DMOP_UNPAUSE_VCPUS = 67,
+    DMOP_MSI_ROUTE = 68,   /* allocate/update/free an MSI route: a GSI for irqfd */
+    DMOP_PAUSE_STATE = 69, /* who holds a pause (QMP query-status): u.pause */
 };
 
 /* Range types (Xen's XEN_DMOP_IO_RANGE_*). */
@@ -168,9 +172,19 @@ struct dmop_reply {
         struct {
             uint32_t gsi;
         } route;
+        struct {
+            uint32_t holders;        /* DMOP_PAUSED_BY_* */
+            uint32_t toolstack_refs; /* how many pauses the toolstack holds */
+        } pause;
         uint8_t raw[16];
     } u;
 };
+
+/* Pause holders in a reply's u.pause.holders (the monitor's own count of
+ * references per holder; see vmm/pause.c). */
+#define DMOP_PAUSED_BY_TOOLSTACK 0x1u
+#define DMOP_PAUSED_BY_DM        0x2u
+#define DMOP_PAUSED_BY_MONITOR   0x4u
 
 _Static_assert(sizeof(struct dmop_req) == 48, "dm_op request size is ABI");
 _Static_assert(sizeof(struct dmop_reply) == 24, "dm_op reply size is ABI");

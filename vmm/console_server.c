@@ -1,9 +1,19 @@
-/* The guest's consoles on sockets, as xenconsoled serves a Xen guest's:
- * DIR/console.sock is COM1, DIR/console-pv.sock the virtio console (with
- * --virtio-console; `stubctl console -t pv`).  Each takes one client at a
- * time; output that arrives while nobody is attached is kept (the last
- * CONSOLE_BACKLOG_SIZE bytes) and given to the next client; with
- * --serial-file COM1's output is also appended to that file. */
+/* The guest's consoles, as xenconsoled serves a Xen guest's.  COM1 is the
+ * device model's console 3; with --virtio-console under the toolstack the
+ * virtio console is served too.  A port's output and input go to:
+ *
+ *   - a socket in the run directory (DIR/console.sock, DIR/console-pv.sock;
+ *     `stubctl console [-t pv]`) that takes one client at a time; output
+ *     that arrives while nobody is attached is kept (the last
+ *     CONSOLE_BACKLOG_SIZE bytes) and given to the next client;
+ *   - direct mode's stdin and stdout;
+ *   - a file that gets a copy of the output (--serial-file, --serial
+ *     file:PATH).
+ *
+ * Every descriptor is on the event loop; what each is watched for follows
+ * the buffers (port_watch): the device model's end for output always and
+ * for writing while input waits, the reader for writing while output
+ * waits, the writer of input while nothing waits. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -11,82 +21,43 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "lib/fdio.h"
 #include "lib/log.h"
-#include "vmm/managed.h"
-
-int managed_listen(const char *path)
-{
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    int fd;
-
-    if (strlen(path) >= sizeof(sa.sun_path))
-        return -ENAMETOOLONG;
-    strcpy(sa.sun_path, path);
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0)
-        return -errno;
-    unlink(path);
-    mode_t old = umask(0077);
-    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 8) < 0) {
-        int e = errno;
-        umask(old);
-        close(fd);
-        log_error("socket %s: %s", path, strerror(e));
-        return -e;
-    }
-    umask(old);
-    chmod(path, 0600);
-    return fd;
-}
-
-static void path_in_dir(const struct managed *m, const char *name, char *buf, size_t len)
-{
-    snprintf(buf, len, "%s/%s", m->dir, name);
-}
-
-static int port_init(struct managed *m, struct console_port *c, const char *name, const int *dm_fd)
-{
-    char path[PATH_MAX];
-
-    c->sock_name = name;
-    c->dm_fd = dm_fd;
-    c->backlog = malloc(CONSOLE_BACKLOG_SIZE);
-    if (!c->backlog)
-        return -ENOMEM;
-    path_in_dir(m, name, path, sizeof(path));
-    c->listen = managed_listen(path);
-    return c->listen < 0 ? c->listen : 0;
-}
-
-int console_server_init(struct managed *m)
-{
-    int rc;
-
-    for (unsigned i = 0; i < CONSOLE_PORTS; i++)
-        m->cons[i].listen = m->cons[i].client = m->cons[i].file_fd = -1;
-    if (m->serial_file) {
-        int fd = open(m->serial_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0640);
-        if (fd < 0) {
-            log_error("serial file %s: %s", m->serial_file, strerror(errno));
-            return -errno;
-        }
-        m->cons[CONSOLE_SERIAL].file_fd = fd;
-    }
-    rc = port_init(m, &m->cons[CONSOLE_SERIAL], "console.sock", &m->dm.console_fd);
-    if (rc == 0 && m->virtio_console)
-        rc = port_init(m, &m->cons[CONSOLE_PV], "console-pv.sock", &m->dm.vcon_fd);
-    return rc;
-}
+#include "vmm/monitor.h"
 
 /* Whether the device model's end of this console is there to talk to. */
-static bool port_live(const struct managed *m, const struct console_port *c)
+static bool port_live(const struct monitor *m, const struct console_port *c)
 {
     return m->dm_alive && c->dm_fd && *c->dm_fd >= 0;
+}
+
+/* Where input comes from and output goes: the socket's client, or stdin
+ * and stdout. */
+static int reader(const struct console_port *c)
+{
+    return c->client >= 0 ? c->client : c->in_fd;
+}
+
+static int writer(const struct console_port *c)
+{
+    return c->client >= 0 ? c->client : c->out_fd;
+}
+
+/* Watch each of the port's descriptors for what its buffers need. */
+static void port_watch(struct monitor *m, struct console_port *c)
+{
+    if (c->watching_dm)
+        ev_fd_mask(m->loop, *c->dm_fd, EV_READ | (c->in_len ? EV_WRITE : 0));
+    if (c->client >= 0) {
+        ev_fd_mask(m->loop, c->client, (c->in_len ? 0 : EV_READ) | (c->backlog_len ? EV_WRITE : 0));
+        return;
+    }
+    if (c->in_fd >= 0)
+        ev_fd_mask(m->loop, c->in_fd, c->in_len ? 0 : EV_READ);
+    if (c->out_fd >= 0)
+        ev_fd_mask(m->loop, c->out_fd, c->backlog_len ? EV_WRITE : 0);
 }
 
 /* Append to the ring, dropping the oldest bytes when full. */
@@ -106,24 +77,43 @@ static void backlog_add(struct console_port *c, const uint8_t *p, size_t n)
     }
 }
 
-static void client_close(struct console_port *c)
+static void client_close(struct monitor *m, struct console_port *c)
 {
-    close_quietly(c->client);
+    if (c->client < 0)
+        return;
+    ev_fd_del(m->loop, c->client);
+    close(c->client);
     c->client = -1;
     c->in_len = c->in_off = 0;
 }
 
-/* Give the client as much of the backlog as it takes without blocking. */
-static void backlog_flush(struct console_port *c)
+/* The output side failed: a client goes; stdout is given up. */
+static void writer_failed(struct monitor *m, struct console_port *c)
 {
-    while (c->client >= 0 && c->backlog_len) {
+    if (c->client >= 0) {
+        client_close(m, c);
+    } else if (c->out_fd >= 0) {
+        log_debug("console output: %s", strerror(errno));
+        ev_fd_del(m->loop, c->out_fd);
+        c->out_fd = -1;
+        c->backlog_len = 0;
+    }
+}
+
+/* Give the reader as much of the backlog as it takes (without blocking on
+ * a client; stdout is as the caller made it). */
+static void backlog_flush(struct monitor *m, struct console_port *c)
+{
+    while (writer(c) >= 0 && c->backlog_len) {
         size_t chunk = CONSOLE_BACKLOG_SIZE - c->backlog_head;
         if (chunk > c->backlog_len)
             chunk = c->backlog_len;
-        ssize_t n = send(c->client, c->backlog + c->backlog_head, chunk, MSG_NOSIGNAL);
+        ssize_t n = send(writer(c), c->backlog + c->backlog_head, chunk, MSG_NOSIGNAL);
+        if (n < 0 && errno == ENOTSOCK)
+            n = write(writer(c), c->backlog + c->backlog_head, chunk);
         if (n < 0) {
             if (errno != EAGAIN && errno != EINTR)
-                client_close(c);
+                writer_failed(m, c);
             return;
         }
         c->backlog_head = (c->backlog_head + (size_t)n) % CONSOLE_BACKLOG_SIZE;
@@ -131,34 +121,44 @@ static void backlog_flush(struct console_port *c)
     }
 }
 
-static void guest_output(struct managed *m, struct console_port *c)
+/* Device model -> reader.  At the end (drain) also what a device model
+ * that is gone left in the socket. */
+static void guest_output(struct monitor *m, struct console_port *c, bool drain)
 {
     uint8_t buf[4096];
     ssize_t n;
 
-    while (port_live(m, c) && (n = read(*c->dm_fd, buf, sizeof(buf))) > 0) {
+    /* Flushed chunk by chunk: a blocking stdout takes everything, nothing
+     * is dropped from the ring that a reader could have had. */
+    while ((drain ? c->dm_fd && *c->dm_fd >= 0 : port_live(m, c)) &&
+           (n = read(*c->dm_fd, buf, sizeof(buf))) > 0) {
         if (c->file_fd >= 0 && write_full(c->file_fd, buf, (size_t)n) < 0)
             log_debug("serial file: %s", strerror(errno));
         backlog_add(c, buf, (size_t)n);
+        backlog_flush(m, c);
     }
-    backlog_flush(c);
 }
 
-void console_server_drain(struct managed *m)
+/* The input side ended: a client goes; stdin is no longer read. */
+static void reader_ended(struct monitor *m, struct console_port *c)
 {
-    for (unsigned i = 0; i < CONSOLE_PORTS; i++)
-        if (m->cons[i].backlog)
-            guest_output(m, &m->cons[i]);
+    if (c->client >= 0) {
+        client_close(m, c);
+    } else if (c->in_fd >= 0) {
+        ev_fd_del(m->loop, c->in_fd);
+        c->in_fd = -1;
+    }
 }
 
-/* Client -> guest: one buffer at a time, as fast as the DM takes it. */
-static void guest_input(struct managed *m, struct console_port *c, bool client_readable)
+/* Reader -> guest: one buffer at a time, as fast as the device model takes
+ * it. */
+static void guest_input(struct monitor *m, struct console_port *c, bool readable)
 {
-    if (c->in_len == 0 && client_readable && c->client >= 0) {
-        ssize_t n = read(c->client, c->in_buf, sizeof(c->in_buf));
+    if (c->in_len == 0 && readable && reader(c) >= 0) {
+        ssize_t n = read(reader(c), c->in_buf, sizeof(c->in_buf));
         if (n <= 0) {
             if (n == 0 || (errno != EAGAIN && errno != EINTR))
-                client_close(c);
+                reader_ended(m, c);
             return;
         }
         c->in_len = (size_t)n;
@@ -173,86 +173,165 @@ static void guest_input(struct managed *m, struct console_port *c, bool client_r
     }
 }
 
-unsigned console_server_pollfds(struct managed *m, struct pollfd *pf)
+static void on_client(struct evloop *el, int fd, unsigned ready, void *opaque);
+
+static void on_listen(struct evloop *el, int fd, unsigned ready, void *opaque)
 {
-    unsigned n = 0;
+    struct monitor *m = opaque;
+    struct console_port *c = NULL;
+    int cfd;
+
+    for (unsigned i = 0; i < CONSOLE_PORTS && !c; i++)
+        if (m->cons[i].listen == fd)
+            c = &m->cons[i];
+    cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (!c || cfd < 0)
+        return;
+    if (c->client >= 0 || ev_fd_add(el, cfd, EV_READ, on_client, m) < 0) {
+        static const char busy[] = "stubvmm: the console is in use\r\n";
+        if (send(cfd, busy, sizeof(busy) - 1, MSG_NOSIGNAL) < 0)
+            log_debug("console: %s", strerror(errno));
+        close(cfd);
+        return;
+    }
+    c->client = cfd;
+    backlog_flush(m, c);
+    port_watch(m, c);
+}
+
+/* A client socket, or stdin or stdout. */
+static void on_client(struct evloop *el, int fd, unsigned ready, void *opaque)
+{
+    struct monitor *m = opaque;
 
     for (unsigned i = 0; i < CONSOLE_PORTS; i++) {
         struct console_port *c = &m->cons[i];
-        if (c->listen < 0)
+        if (fd != c->client && fd != c->in_fd && fd != c->out_fd)
             continue;
-        pf[n++] = (struct pollfd){.fd = c->listen, .events = POLLIN};
-        if (port_live(m, c))
-            pf[n++] =
-                (struct pollfd){.fd = *c->dm_fd, .events = POLLIN | (c->in_len ? POLLOUT : 0)};
-        if (c->client >= 0)
-            pf[n++] = (struct pollfd){.fd = c->client,
-                                      .events = (c->in_len ? 0 : POLLIN) |
-                                                (c->backlog_len ? POLLOUT : 0) | POLLRDHUP};
-    }
-    return n;
-}
-
-static void port_handle(struct managed *m, struct console_port *c, const struct pollfd *p)
-{
-    short ev = p->revents;
-
-    if (p->fd == c->listen) {
-        int fd = accept4(c->listen, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-        if (fd < 0)
-            return;
-        if (c->client >= 0) {
-            static const char busy[] = "stubvmm: the console is in use\r\n";
-            if (send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL) < 0)
-                log_debug("console: %s", strerror(errno));
-            close(fd);
-            return;
-        }
-        c->client = fd;
-        backlog_flush(c);
-    } else if (port_live(m, c) && p->fd == *c->dm_fd) {
-        if (ev & POLLIN)
-            guest_output(m, c);
-        if (ev & POLLOUT)
-            guest_input(m, c, false);
-    } else if (p->fd == c->client && c->client >= 0) {
-        if (ev & POLLOUT)
-            backlog_flush(c);
-        if (c->client >= 0 && (ev & (POLLIN | POLLHUP | POLLRDHUP | POLLERR)))
+        /* A hang-up shows in the read or write that follows. */
+        if ((ready & (EV_WRITE | EV_HUP)) && fd == writer(c))
+            backlog_flush(m, c);
+        if ((ready & (EV_READ | EV_HUP)) && fd == reader(c))
             guest_input(m, c, true);
+        port_watch(m, c);
+        return;
     }
 }
 
-void console_server_handle(struct managed *m, struct pollfd *pf, unsigned n)
+/* The device model's end of a console. */
+static void on_dm_end(struct evloop *el, int fd, unsigned ready, void *opaque)
 {
-    for (unsigned i = 0; i < n; i++) {
-        if (!pf[i].revents || pf[i].fd < 0)
-            continue;
-        for (unsigned k = 0; k < CONSOLE_PORTS; k++) {
-            struct console_port *c = &m->cons[k];
-            if (c->listen >= 0 && (pf[i].fd == c->listen || pf[i].fd == c->client ||
-                                   (port_live(m, c) && pf[i].fd == *c->dm_fd))) {
-                port_handle(m, c, &pf[i]);
-                break;
-            }
-        }
-    }
-}
-
-void console_server_dispose(struct managed *m)
-{
-    char path[PATH_MAX];
+    struct monitor *m = opaque;
 
     for (unsigned i = 0; i < CONSOLE_PORTS; i++) {
         struct console_port *c = &m->cons[i];
-        client_close(c);
+        if (!c->watching_dm || fd != *c->dm_fd)
+            continue;
+        if (ready & (EV_READ | EV_HUP))
+            guest_output(m, c, false);
+        if (ready & EV_WRITE)
+            guest_input(m, c, false);
+        port_watch(m, c);
+        return;
+    }
+}
+
+static int port_init(struct monitor *m, struct console_port *c, const char *sock_name,
+                     const int *dm_fd)
+{
+    c->sock_name = sock_name;
+    c->dm_fd = dm_fd;
+    c->backlog = malloc(CONSOLE_BACKLOG_SIZE);
+    if (!c->backlog)
+        return -ENOMEM;
+    if (sock_name) {
+        c->listen = monitor_listen(m, sock_name);
+        if (c->listen < 0)
+            return c->listen;
+        if (ev_fd_add(m->loop, c->listen, EV_READ, on_listen, m) < 0)
+            return -ENOMEM;
+    }
+    if ((c->in_fd >= 0 && ev_fd_add(m->loop, c->in_fd, EV_READ, on_client, m) < 0) ||
+        (c->out_fd >= 0 && ev_fd_add(m->loop, c->out_fd, 0, on_client, m) < 0))
+        return -EINVAL;
+    return 0;
+}
+
+int console_server_init(struct monitor *m)
+{
+    struct console_port *com1 = &m->cons[CONSOLE_SERIAL];
+    int rc;
+
+    if (m->opt.serial_file) {
+        /* Direct mode writes the file afresh; under the toolstack it is a
+         * log that survives restarts. */
+        int flags = m->opt.dir ? O_APPEND : O_TRUNC;
+        com1->file_fd = open(m->opt.serial_file, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY | flags,
+                             m->opt.dir ? 0640 : 0644);
+        if (com1->file_fd < 0) {
+            log_error("serial file %s: %s", m->opt.serial_file, strerror(errno));
+            return -errno;
+        }
+    }
+    if (m->opt.serial_stdio) {
+        com1->in_fd = STDIN_FILENO;
+        com1->out_fd = STDOUT_FILENO;
+    }
+    rc = port_init(m, com1, m->opt.dir ? "console.sock" : NULL, &m->dm.console_fd);
+    if (rc == 0 && m->opt.dir && m->opt.virtio_console)
+        rc = port_init(m, &m->cons[CONSOLE_PV], "console-pv.sock", &m->dm.vcon_fd);
+    return rc;
+}
+
+void console_server_attach(struct monitor *m)
+{
+    for (unsigned i = 0; i < CONSOLE_PORTS; i++) {
+        struct console_port *c = &m->cons[i];
+        if (!c->backlog || !port_live(m, c) || c->watching_dm)
+            continue;
+        if (ev_fd_add(m->loop, *c->dm_fd, EV_READ, on_dm_end, m) == 0)
+            c->watching_dm = true;
+    }
+}
+
+void console_server_detach(struct monitor *m)
+{
+    for (unsigned i = 0; i < CONSOLE_PORTS; i++) {
+        struct console_port *c = &m->cons[i];
+        if (c->watching_dm)
+            ev_fd_del(m->loop, *c->dm_fd);
+        c->watching_dm = false;
+    }
+}
+
+void console_server_drain(struct monitor *m)
+{
+    for (unsigned i = 0; i < CONSOLE_PORTS; i++) {
+        struct console_port *c = &m->cons[i];
+        if (!c->backlog)
+            continue;
+        guest_output(m, c, true);
+    }
+}
+
+void console_server_dispose(struct monitor *m)
+{
+    console_server_detach(m);
+    for (unsigned i = 0; i < CONSOLE_PORTS; i++) {
+        struct console_port *c = &m->cons[i];
+        client_close(m, c);
+        if (c->in_fd >= 0)
+            ev_fd_del(m->loop, c->in_fd);
+        if (c->out_fd >= 0)
+            ev_fd_del(m->loop, c->out_fd);
+        c->in_fd = c->out_fd = -1; /* stdio stays open: not ours */
         close_quietly(c->file_fd);
         c->file_fd = -1;
         if (c->listen >= 0) {
+            ev_fd_del(m->loop, c->listen);
             close(c->listen);
             c->listen = -1;
-            path_in_dir(m, c->sock_name, path, sizeof(path));
-            unlink(path);
+            monitor_unlink(m, c->sock_name);
         }
         free(c->backlog);
         c->backlog = NULL;

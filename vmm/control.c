@@ -1,11 +1,16 @@
 /* The control socket, DIR/control.sock (mode 0600): the toolstack's line
  * protocol.  One request per line, one reply line per request:
  *
- *   status   -> ok state=S dm=running|dead dm_pid=N cpu_us=N dm_cpu_us=N reason=TEXT
- *   pause    -> ok  (once every vCPU holds still: out of KVM_RUN and with no
- *                   access waiting for the device model; at most
- *                   CONTROL_PAUSE_WAIT_MS, then ok anyway)
- *   unpause  -> ok
+ *   status   -> ok state=S dm=running|dead dm_pid=N cpu_us=N dm_cpu_us=N
+ *               paused_by=LIST seccomp=N dm_seccomp=N reason=TEXT
+ *   pause    -> ok  (the toolstack holds one more pause reference, and every
+ *                   vCPU holds still: out of KVM_RUN and with no access
+ *                   waiting for the device model)
+ *            -> error TEXT  (a vCPU still waits for the device model after
+ *                   CONTROL_PAUSE_WAIT_MS: the reference is dropped again,
+ *                   nothing changed)
+ *   unpause  -> ok  (one toolstack reference dropped; the guest runs when
+ *                   nobody holds one) | error TEXT
  *   shutdown -> ok  (the guest is powered off; stubvmm reports "poweroff")
  *   reboot   -> ok  (stubvmm reports "reboot"; the toolstack restarts it)
  *   destroy  -> ok  (stubvmm reports "destroy" and exits)
@@ -16,8 +21,12 @@
  *               The guest is paused meanwhile and left as it was.
  *   anything else -> error unknown command
  *
- * S is running, paused, shutdown or crashed.  reason= is last and runs to
- * the end of the line (empty when there is nothing to say). */
+ * S is running, paused, shutdown or crashed: paused whenever anybody holds
+ * a pause.  LIST names who does ("toolstack,device-model,monitor"; "-" for
+ * nobody).  seccomp= and dm_seccomp= count the system calls the monitor's
+ * and the device model's filters allow (0: none installed).  reason= is
+ * last and runs to the end of the line (empty when there is nothing to
+ * say). */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -28,45 +37,13 @@
 
 #include "lib/fdio.h"
 #include "lib/log.h"
-#include "vmm/managed.h"
+#include "vmm/monitor.h"
 
-/* How long `pause` waits for the vCPUs to hold still before it answers.
- * A device model told to `save` right after stops answering accesses, so
- * none may be left waiting; the main loop keeps serving dm_ops meanwhile. */
-#define CONTROL_PAUSE_WAIT_MS 2000
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static const char *state_name(enum guest_state s)
-{
-    switch (s) {
-    case GUEST_RUNNING:
-        return "running";
-    case GUEST_SHUTDOWN:
-        return "shutdown";
-    case GUEST_CRASHED:
-        return "crashed";
-    case GUEST_PAUSED:
-    default:
-        return "paused";
-    }
-}
-
-int control_init(struct managed *m)
-{
-    char path[PATH_MAX];
-
-    for (unsigned i = 0; i < MANAGED_MAX_CONTROL_CLIENTS; i++)
-        m->ctl_client[i] = m->ctl_fd[i] = -1;
-    snprintf(path, sizeof(path), "%s/control.sock", m->dir);
-    m->ctl_listen = managed_listen(path);
-    return m->ctl_listen < 0 ? m->ctl_listen : 0;
-}
+/* How long `pause` waits for the vCPUs to hold still.  A device model
+ * answers an access in microseconds; one that has not answered in this
+ * time is stopped or hung, and the pause fails rather than pretend.
+ * stubctl waits 5 s for a reply. */
+#define CONTROL_PAUSE_WAIT_MS 3000
 
 static void reply(int fd, const char *text)
 {
@@ -77,196 +54,235 @@ static void reply(int fd, const char *text)
         log_debug("control client did not take its reply");
 }
 
-static void quit_with(struct managed *m, const char *reason)
+void control_status_line(struct monitor *m, char *out, size_t len)
 {
-    snprintf(m->stop_reason, sizeof(m->stop_reason), "%s", reason);
-    m->guest_status = 0;
-    m->quit = true;
+    struct timespec ts;
+    char holders[64];
+
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    vmm_pause_describe(&m->vmm, holders, sizeof(holders));
+    snprintf(out, len,
+             "ok state=%s dm=%s dm_pid=%d cpu_us=%llu dm_cpu_us=%llu paused_by=%s seccomp=%u "
+             "dm_seccomp=%u reason=%s",
+             monitor_state_name(m), m->dm_alive ? "running" : "dead",
+             m->dm_alive ? (int)m->dm.child.pid : 0,
+             (unsigned long long)ts.tv_sec * 1000000ull + (unsigned long long)ts.tv_nsec / 1000,
+             (unsigned long long)monitor_dm_cpu(m), holders[0] ? holders : "-", m->seccomp_syscalls,
+             m->dm_seccomp_syscalls, m->reason);
 }
 
-static void command(struct managed *m, unsigned client, const char *cmd)
+static void run_lines(struct monitor *m, struct control_client *c);
+
+static void pause_done(struct monitor *m, struct control_client *c, bool holding)
 {
-    int fd = m->ctl_client[client];
+    char out[256];
+
+    c->pause_wait = false;
+    ev_timer_del(m->loop, c->pause_deadline);
+    c->pause_deadline = 0;
+    if (holding) {
+        reply(c->fd, "ok\n");
+    } else {
+        vmm_pause_put(&m->vmm, VMM_PAUSE_TOOLSTACK);
+        log_warn("pause: a vCPU still waits for the device model after %u ms; not paused",
+                 CONTROL_PAUSE_WAIT_MS);
+        snprintf(out, sizeof(out),
+                 "error a vCPU still waits for the device model after %u ms (is it stopped or "
+                 "hung?); the guest was not paused\n",
+                 CONTROL_PAUSE_WAIT_MS);
+        reply(c->fd, out);
+    }
+    run_lines(m, c);
+}
+
+static int pause_deadline(struct evloop *el, void *opaque)
+{
+    struct control_client *c = opaque;
+    struct monitor *m = c->m;
+
+    c->pause_deadline = 0;
+    if (c->pause_wait)
+        pause_done(m, c, vmm_vcpus_holding(&m->vmm));
+    return EV_TIMER_DONE;
+}
+
+void control_pause_progress(struct monitor *m)
+{
+    if (!vmm_vcpus_holding(&m->vmm))
+        return;
+    for (unsigned i = 0; i < MONITOR_MAX_CONTROL_CLIENTS; i++)
+        if (m->ctl[i].fd >= 0 && m->ctl[i].pause_wait)
+            pause_done(m, &m->ctl[i], true);
+}
+
+static void cmd_pause(struct monitor *m, struct control_client *c)
+{
+    int rc = vmm_pause_get(&m->vmm, VMM_PAUSE_TOOLSTACK);
+
+    if (rc < 0) {
+        reply(c->fd, "error the toolstack holds too many pauses\n");
+        return;
+    }
+    if (vmm_vcpus_holding(&m->vmm)) {
+        reply(c->fd, "ok\n");
+        return;
+    }
+    c->pause_wait = true;
+    c->pause_deadline = ev_timer_add(m->loop, CONTROL_PAUSE_WAIT_MS, pause_deadline, c);
+}
+
+static void cmd_unpause(struct monitor *m, struct control_client *c)
+{
+    char out[256], holders[64];
+
+    if (!m->dm_alive) {
+        reply(c->fd, "error the device model is gone; destroy the guest\n");
+    } else if (m->state != GUEST_ALIVE) {
+        reply(c->fd, "error the guest has stopped\n");
+    } else if (vmm_pause_put(&m->vmm, VMM_PAUSE_TOOLSTACK) < 0) {
+        vmm_pause_describe(&m->vmm, holders, sizeof(holders));
+        snprintf(out, sizeof(out), "error the toolstack holds no pause%s%s%s\n",
+                 holders[0] ? " (paused by the " : "", holders, holders[0] ? ")" : "");
+        reply(c->fd, out);
+    } else {
+        reply(c->fd, "ok\n");
+    }
+}
+
+static void command(struct monitor *m, struct control_client *c, const char *cmd)
+{
     char out[512];
 
     if (strcmp(cmd, "status") == 0) {
-        struct timespec ts;
-        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-        snprintf(out, sizeof(out),
-                 "ok state=%s dm=%s dm_pid=%d cpu_us=%llu dm_cpu_us=%llu reason=%s\n",
-                 state_name(m->state == GUEST_RUNNING && atomic_load(&m->vmm.paused) ? GUEST_PAUSED
-                                                                                     : m->state),
-                 m->dm_alive ? "running" : "dead", m->dm_alive ? (int)m->dm.child.pid : 0,
-                 (unsigned long long)ts.tv_sec * 1000000ull + (unsigned long long)ts.tv_nsec / 1000,
-                 (unsigned long long)managed_dm_cpu(m), m->reason);
-        reply(fd, out);
+        control_status_line(m, out, sizeof(out) - 1);
+        strcat(out, "\n");
+        reply(c->fd, out);
     } else if (strcmp(cmd, "pause") == 0) {
-        if (m->state == GUEST_RUNNING) {
-            vmm_pause_vcpus(&m->vmm);
-            m->state = GUEST_PAUSED;
-        }
-        m->want_run = false;
-        if (m->vcpus_started && !vmm_vcpus_holding(&m->vmm)) {
-            m->ctl_pause_wait[client] = true;
-            m->ctl_pause_deadline[client] = now_ms() + CONTROL_PAUSE_WAIT_MS;
-            return;
-        }
-        reply(fd, "ok\n");
+        cmd_pause(m, c);
     } else if (strcmp(cmd, "unpause") == 0) {
-        if (!m->dm_alive) {
-            reply(fd, "error the device model is gone; destroy the guest\n");
-        } else if (m->state == GUEST_SHUTDOWN || m->state == GUEST_CRASHED) {
-            reply(fd, "error the guest has stopped\n");
-        } else {
-            m->want_run = true;
-            if (m->vcpus_started) {
-                vmm_unpause_vcpus(&m->vmm);
-                m->state = GUEST_RUNNING;
-            }
-            reply(fd, "ok\n");
-        }
+        cmd_unpause(m, c);
     } else if (strcmp(cmd, "save") == 0) {
-        if (m->ctl_fd[client] < 0) {
-            reply(fd, "error save needs the file's descriptor\n");
+        if (c->passed_fd < 0) {
+            reply(c->fd, "error save needs the file's descriptor\n");
         } else {
-            managed_save(m, m->ctl_fd[client], out, sizeof(out));
-            close(m->ctl_fd[client]);
-            m->ctl_fd[client] = -1;
-            reply(fd, out);
+            monitor_save(m, c->passed_fd, out, sizeof(out));
+            close(c->passed_fd);
+            c->passed_fd = -1;
+            reply(c->fd, out);
         }
     } else if (strcmp(cmd, "destroy") == 0 || strcmp(cmd, "shutdown") == 0 ||
                strcmp(cmd, "reboot") == 0) {
-        reply(fd, "ok\n");
-        quit_with(m, strcmp(cmd, "shutdown") == 0 ? "poweroff" : cmd);
+        reply(c->fd, "ok\n");
+        monitor_quit(m, strcmp(cmd, "shutdown") == 0 ? "poweroff" : cmd, 0);
     } else {
-        reply(fd, "error unknown command\n");
+        reply(c->fd, "error unknown command\n");
     }
 }
 
-unsigned control_pollfds(struct managed *m, struct pollfd *pf)
+static void drop_client(struct monitor *m, struct control_client *c)
 {
-    unsigned n = 0;
-
-    pf[n++] = (struct pollfd){.fd = m->ctl_listen, .events = POLLIN};
-    for (unsigned i = 0; i < MANAGED_MAX_CONTROL_CLIENTS; i++)
-        if (m->ctl_client[i] >= 0)
-            pf[n++] = (struct pollfd){.fd = m->ctl_client[i], .events = POLLIN};
-    return n;
+    if (c->fd >= 0) {
+        ev_fd_del(m->loop, c->fd);
+        close(c->fd);
+    }
+    close_quietly(c->passed_fd);
+    c->fd = c->passed_fd = -1;
+    c->len = 0;
+    if (c->pause_wait) { /* never confirmed, nobody to tell: undone */
+        ev_timer_del(m->loop, c->pause_deadline);
+        vmm_pause_put(&m->vmm, VMM_PAUSE_TOOLSTACK);
+    }
+    c->pause_wait = false;
+    c->pause_deadline = 0;
 }
 
-static void drop_client(struct managed *m, unsigned i)
-{
-    close_quietly(m->ctl_client[i]);
-    close_quietly(m->ctl_fd[i]);
-    m->ctl_client[i] = m->ctl_fd[i] = -1;
-    m->ctl_len[i] = 0;
-    m->ctl_pause_wait[i] = false;
-}
-
-/* Carry out the complete lines buffered for client i, in order; a
+/* Carry out the complete lines buffered for the client, in order; a
  * deferred reply holds the rest back. */
-static void run_lines(struct managed *m, unsigned i)
+static void run_lines(struct monitor *m, struct control_client *c)
 {
     char *nl;
 
-    while (m->ctl_client[i] >= 0 && !m->ctl_pause_wait[i] && (nl = strchr(m->ctl_buf[i], '\n'))) {
+    while (c->fd >= 0 && !c->pause_wait && (nl = strchr(c->buf, '\n'))) {
         *nl = '\0';
-        command(m, i, m->ctl_buf[i]);
-        size_t used = (size_t)(nl + 1 - m->ctl_buf[i]);
-        memmove(m->ctl_buf[i], nl + 1, m->ctl_len[i] - used + 1);
-        m->ctl_len[i] -= used;
+        command(m, c, c->buf);
+        size_t used = (size_t)(nl + 1 - c->buf);
+        memmove(c->buf, nl + 1, c->len - used + 1);
+        c->len -= used;
     }
 }
 
-int control_timeout(struct managed *m)
+static void on_client(struct evloop *el, int fd, unsigned ready, void *opaque)
 {
-    for (unsigned i = 0; i < MANAGED_MAX_CONTROL_CLIENTS; i++)
-        if (m->ctl_pause_wait[i])
-            return 1;
-    return -1;
-}
-
-void control_tick(struct managed *m)
-{
-    bool holding = true, checked = false;
-
-    for (unsigned i = 0; i < MANAGED_MAX_CONTROL_CLIENTS; i++) {
-        if (!m->ctl_pause_wait[i])
-            continue;
-        if (!checked) {
-            holding = vmm_vcpus_holding(&m->vmm);
-            checked = true;
-        }
-        if (!holding && now_ms() < m->ctl_pause_deadline[i])
-            continue;
-        if (!holding)
-            log_warn("pause: a vCPU is still busy after %u ms", CONTROL_PAUSE_WAIT_MS);
-        m->ctl_pause_wait[i] = false;
-        reply(m->ctl_client[i], "ok\n");
-        run_lines(m, i);
-    }
-}
-
-static void client_readable(struct managed *m, unsigned i)
-{
+    struct monitor *m = opaque;
+    struct control_client *c = NULL;
     int fds[1];
     size_t nfds = 1;
-    ssize_t n = recv_with_fds(m->ctl_client[i], m->ctl_buf[i] + m->ctl_len[i],
-                              sizeof(m->ctl_buf[i]) - 1 - m->ctl_len[i], fds, &nfds);
 
+    for (unsigned i = 0; i < MONITOR_MAX_CONTROL_CLIENTS && !c; i++)
+        if (m->ctl[i].fd == fd)
+            c = &m->ctl[i];
+    if (!c)
+        return;
+    ssize_t n = recv_with_fds(fd, c->buf + c->len, sizeof(c->buf) - 1 - c->len, fds, &nfds);
     if (n <= 0) {
         /* EPROTO: more than one descriptor (closed for us). */
         if (n == 0 || (errno != EAGAIN && errno != EINTR))
-            drop_client(m, i);
+            drop_client(m, c);
         return;
     }
     if (nfds) {
         /* For the next `save`; a newer one replaces it. */
-        close_quietly(m->ctl_fd[i]);
-        m->ctl_fd[i] = fds[0];
+        close_quietly(c->passed_fd);
+        c->passed_fd = fds[0];
     }
-    m->ctl_len[i] += (size_t)n;
-    m->ctl_buf[i][m->ctl_len[i]] = '\0';
-    run_lines(m, i);
-    if (m->ctl_client[i] >= 0 && m->ctl_len[i] == sizeof(m->ctl_buf[i]) - 1) {
-        reply(m->ctl_client[i], "error line too long\n");
-        drop_client(m, i);
-    }
-}
-
-void control_handle(struct managed *m, struct pollfd *pf, unsigned n)
-{
-    for (unsigned k = 0; k < n; k++) {
-        if (!pf[k].revents)
-            continue;
-        if (pf[k].fd == m->ctl_listen) {
-            int c = accept4(m->ctl_listen, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-            unsigned i;
-            if (c < 0)
-                continue;
-            for (i = 0; i < MANAGED_MAX_CONTROL_CLIENTS && m->ctl_client[i] >= 0; i++)
-                ;
-            if (i == MANAGED_MAX_CONTROL_CLIENTS) {
-                reply(c, "error busy\n");
-                close(c);
-                continue;
-            }
-            m->ctl_client[i] = c;
-            continue;
-        }
-        for (unsigned i = 0; i < MANAGED_MAX_CONTROL_CLIENTS; i++)
-            if (m->ctl_client[i] >= 0 && pf[k].fd == m->ctl_client[i])
-                client_readable(m, i);
+    c->len += (size_t)n;
+    c->buf[c->len] = '\0';
+    run_lines(m, c);
+    if (c->fd >= 0 && c->len == sizeof(c->buf) - 1) {
+        reply(c->fd, "error line too long\n");
+        drop_client(m, c);
     }
 }
 
-void control_dispose(struct managed *m)
+static void on_listen(struct evloop *el, int fd, unsigned ready, void *opaque)
 {
-    char path[PATH_MAX];
+    struct monitor *m = opaque;
+    struct control_client *c = NULL;
+    int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
-    for (unsigned i = 0; i < MANAGED_MAX_CONTROL_CLIENTS; i++)
-        drop_client(m, i);
-    close_quietly(m->ctl_listen);
-    snprintf(path, sizeof(path), "%s/control.sock", m->dir);
-    unlink(path);
+    if (cfd < 0)
+        return;
+    for (unsigned i = 0; i < MONITOR_MAX_CONTROL_CLIENTS && !c; i++)
+        if (m->ctl[i].fd < 0)
+            c = &m->ctl[i];
+    if (!c || ev_fd_add(el, cfd, EV_READ, on_client, m) < 0) {
+        reply(cfd, "error busy\n");
+        close(cfd);
+        return;
+    }
+    c->fd = cfd;
+}
+
+int control_init(struct monitor *m)
+{
+    for (unsigned i = 0; i < MONITOR_MAX_CONTROL_CLIENTS; i++) {
+        m->ctl[i] = (struct control_client){.fd = -1, .passed_fd = -1};
+        m->ctl[i].m = m;
+    }
+    m->ctl_listen = monitor_listen(m, "control.sock");
+    if (m->ctl_listen < 0)
+        return m->ctl_listen;
+    return ev_fd_add(m->loop, m->ctl_listen, EV_READ, on_listen, m);
+}
+
+void control_dispose(struct monitor *m)
+{
+    for (unsigned i = 0; i < MONITOR_MAX_CONTROL_CLIENTS; i++)
+        drop_client(m, &m->ctl[i]);
+    if (m->ctl_listen >= 0) {
+        ev_fd_del(m->loop, m->ctl_listen);
+        close(m->ctl_listen);
+        m->ctl_listen = -1;
+        monitor_unlink(m, "control.sock");
+    }
 }

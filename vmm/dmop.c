@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lib/fdio.h"
@@ -74,6 +75,7 @@ int dmop_validate(const struct dmop_req *req, uint64_t ram_size)
         return (req->u.msi.addr & ~0xfffffull) != VMM_LAPIC_BASE ? -EINVAL : 0;
     case DMOP_PAUSE_VCPUS:
     case DMOP_UNPAUSE_VCPUS:
+    case DMOP_PAUSE_STATE:
         return 0;
     case DMOP_REMOTE_SHUTDOWN:
         if (req->u.shutdown.reason != DMOP_SHUTDOWN_POWEROFF &&
@@ -154,20 +156,16 @@ static int kvm_irqfd(struct vmm *vmm, const struct io_eventfd *e, bool deassign)
     return ioctl(vmm->vm_fd, KVM_IRQFD, &k) < 0 ? -errno : 0;
 }
 
-/* Whether fd is an eventfd (what the kernel calls it in /proc). */
-static bool is_eventfd(int fd)
+/* Whether fd is an anonymous-inode file like an eventfd (fstat only: no
+ * /proc after the lockdown).  A timerfd or signalfd passes too; KVM then
+ * refuses it, as it refuses anything but an eventfd. */
+static bool is_eventfd(const struct vmm *vmm, int fd)
 {
-    char path[64], target[64];
-    ssize_t n;
+    struct stat st;
 
-    if (fd < 0)
+    if (fd < 0 || fstat(fd, &st) < 0 || !vmm->eventfd_dev)
         return false;
-    snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-    n = readlink(path, target, sizeof(target) - 1);
-    if (n < 0)
-        return false;
-    target[n] = 0;
-    return strcmp(target, "anon_inode:[eventfd]") == 0;
+    return st.st_dev == vmm->eventfd_dev && (st.st_mode & S_IFMT) == vmm->eventfd_type;
 }
 
 /* Whether a PCI link is routed to ISA IRQ (= GSI) irq. */
@@ -411,7 +409,7 @@ static int add_irqfd(struct vmm *vmm, const struct dmop_req *req, int *fd)
         for (unsigned i = 0; i < s->nr_eventfds; i++)
             if (s->eventfds[i].is_irqfd && s->eventfds[i].gsi == e.gsi)
                 return -EEXIST;
-        if (!is_eventfd(fd[0]) || !is_eventfd(fd[1]))
+        if (!is_eventfd(vmm, fd[0]) || !is_eventfd(vmm, fd[1]))
             return -EBADF;
         e.resample_fd = fd[1];
     }
@@ -479,6 +477,23 @@ static int shutdown_guest(struct vmm *vmm, const struct dmop_req *req)
         break;
     }
     return 0;
+}
+
+/* The device model's own pause: one reference at most (a second `stop` is
+ * no new pause), released only by its own unpause; the toolstack's and the
+ * monitor's stay whatever it sends (pause.c).  Every reply says who holds
+ * a pause now. */
+static int pause_op(struct vmm *vmm, uint32_t op, struct dmop_reply *rep)
+{
+    int rc = 0;
+
+    if (op == DMOP_PAUSE_VCPUS && vmm_pause_refs(vmm, VMM_PAUSE_DM) == 0)
+        rc = vmm_pause_get(vmm, VMM_PAUSE_DM);
+    else if (op == DMOP_UNPAUSE_VCPUS)
+        rc = vmm_pause_put(vmm, VMM_PAUSE_DM);
+    rep->u.pause.holders = vmm_pause_holders(vmm);
+    rep->u.pause.toolstack_refs = vmm_pause_refs(vmm, VMM_PAUSE_TOOLSTACK);
+    return rc;
 }
 
 /* Server-bound ops need the server to exist and the id to be ours (0). */
@@ -567,11 +582,9 @@ static int dispatch(struct vmm *vmm, const struct dmop_req *req, int *fd, struct
     case DMOP_REMOTE_SHUTDOWN:
         return shutdown_guest(vmm, req);
     case DMOP_PAUSE_VCPUS:
-        vmm_pause_vcpus(vmm);
-        return 0;
     case DMOP_UNPAUSE_VCPUS:
-        vmm_unpause_vcpus(vmm);
-        return 0;
+    case DMOP_PAUSE_STATE:
+        return pause_op(vmm, req->op, rep);
     case DMOP_IOEVENTFD:
         return check_server(vmm, req->u.ioeventfd.id) ?: add_ioeventfd(vmm, req, fd);
     case DMOP_IRQFD:

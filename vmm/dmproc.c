@@ -213,7 +213,9 @@ void dm_process_destroy(struct dm_process *p)
         kill(p->child.pid, SIGKILL);
         dm_process_reap(p, how, sizeof(how));
     }
-    if (p->child.pid > 0)
+    if (p->child.pid > 0 && p->cgroup_stays)
+        sandbox_child_release(&p->child);
+    else if (p->child.pid > 0)
         sandbox_child_dispose(&p->child);
     p->child.pid = 0;
     close_quietly(p->dmop_fd);

@@ -2,8 +2,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lib/fdio.h"
@@ -16,11 +18,21 @@ void vmm_init(struct vmm *vmm)
     vmm->kvm_fd = vmm->vm_fd = vmm->ram_fd = vmm->shm_fd = vmm->notify_fd = -1;
     vmm->stop_efd = vmm->in_fd = vmm->out_fd = vmm->dm_store_fd = -1;
     vmm->dm_save_fd = vmm->dm_restore_fd = vmm->dm_qmp_fd = vmm->vcon_fd = -1;
+    vmm->hold_efd = -1;
     vmm->dm_poll_us = -1;
     for (unsigned i = 0; i < VMM_MAX_VCPUS; i++)
         vmm->vcpus[i].fd = vmm->vcpus[i].efd = -1;
     pthread_rwlock_init(&vmm->io_lock, NULL);
     pthread_mutex_init(&vmm->buf_lock, NULL);
+    /* What an eventfd looks like to fstat, for dm_op checks that may run
+     * after the lockdown, when no eventfd can be made to compare with. */
+    int efd = eventfd(0, EFD_CLOEXEC);
+    struct stat st;
+    if (efd >= 0 && fstat(efd, &st) == 0) {
+        vmm->eventfd_dev = st.st_dev;
+        vmm->eventfd_type = st.st_mode & S_IFMT;
+    }
+    close_quietly(efd);
 }
 
 int vmm_create(struct vmm *vmm, unsigned memory_mib)
@@ -68,6 +80,13 @@ int vmm_create(struct vmm *vmm, unsigned memory_mib)
         return -errno;
     }
 
+    vmm->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    vmm->hold_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (vmm->stop_efd < 0 || vmm->hold_efd < 0) {
+        log_error("eventfd: %s", strerror(errno));
+        return -errno;
+    }
+
     vmm->ram_size = (uint64_t)memory_mib << 20;
     vmm->ram_fd = memfd_create("stubvmm-ram", MFD_CLOEXEC);
     if (vmm->ram_fd < 0 || ftruncate(vmm->ram_fd, (off_t)vmm->ram_size) < 0) {
@@ -109,8 +128,9 @@ void vmm_destroy(struct vmm *vmm)
     close_quietly(vmm->vm_fd);
     close_quietly(vmm->kvm_fd);
     close_quietly(vmm->stop_efd);
+    close_quietly(vmm->hold_efd);
     close_quietly(vmm->vcon_fd);
-    vmm->vcon_fd = -1;
+    vmm->stop_efd = vmm->hold_efd = vmm->vcon_fd = -1;
     pthread_rwlock_destroy(&vmm->io_lock);
     pthread_mutex_destroy(&vmm->buf_lock);
 }

@@ -1,12 +1,28 @@
-/* Pausing the vCPUs (toolstack pause/unpause, QMP stop/cont, a dead device
- * model).  One guest per stubvmm process, so one lock and condition.
+/* Pausing the vCPUs, by reference, as Xen counts a domain's pauses.
  *
- * The invariant: a vCPU thread checks vmm->paused before every KVM_RUN.
- * vmm_pause_vcpus() sets it, then sets immediate_exit and kicks each thread,
- * so a thread that is inside KVM_RUN or about to enter it comes back out and
- * sees the flag.  The waiting thread clears immediate_exit only after the
- * pause has ended and re-checks the flag before the next KVM_RUN, so a pause
- * that begins meanwhile is never lost.
+ * Who may hold a pause (enum vmm_pause_holder): the toolstack (`stubctl
+ * pause`, a save, a guest created paused), the device model (its own dm_op,
+ * which is how it serves QMP `stop`) and the monitor itself (a device model
+ * that died; the vCPUs' start while the monitor locks itself down).  Each
+ * holder takes and drops only its own references, so the device model
+ * cannot end the toolstack's pause, nor the toolstack a pause the device
+ * model needs; the guest runs only while nobody holds one.  Worked example:
+ *
+ *   stubctl pause        toolstack 1              paused
+ *   QMP stop             toolstack 1, dm 1        paused
+ *   QMP cont             toolstack 1              paused (cont released only its own)
+ *   dm_op unpause        toolstack 1              paused (-EALREADY: the DM holds none)
+ *   stubctl unpause      -                        running
+ *
+ * The invariant: a vCPU thread checks vmm->paused (true while any reference
+ * is held) before every KVM_RUN.  The first reference sets it, then sets
+ * immediate_exit and kicks each thread, so a thread that is inside KVM_RUN
+ * or about to enter it comes back out and sees the flag.  immediate_exit is
+ * cleared only by the vCPU's own thread: after the pause has ended, or on
+ * a KVM_RUN that came back with EINTR while no pause is held (a pause that
+ * began and ended while the thread was busy elsewhere, e.g. waiting for the
+ * device model); it then re-checks the flag before the next KVM_RUN (vcpu.c),
+ * so a pause that begins meanwhile is never lost.
  *
  * A save needs more than a pause: after a port or MMIO exit the access is
  * only finished by the next KVM_RUN, so vmm_pause_sync() asks each paused
@@ -15,8 +31,11 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "lib/log.h"
 
@@ -28,11 +47,19 @@ static pthread_mutex_t pause_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t pause_cond = PTHREAD_COND_INITIALIZER;
 static unsigned sync_gen; /* vmm_pause_sync() requests made */
 
-void vmm_pause_vcpus(struct vmm *vmm)
+static const char *const holder_names[VMM_PAUSE_HOLDERS] = {
+    [VMM_PAUSE_TOOLSTACK] = "toolstack",
+    [VMM_PAUSE_DM] = "device-model",
+    [VMM_PAUSE_MONITOR] = "monitor",
+};
+
+const char *vmm_pause_holder_name(enum vmm_pause_holder who)
 {
-    pthread_mutex_lock(&pause_lock);
-    atomic_store(&vmm->paused, true);
-    pthread_mutex_unlock(&pause_lock);
+    return (unsigned)who < VMM_PAUSE_HOLDERS ? holder_names[who] : "?";
+}
+
+static void kick_vcpus(struct vmm *vmm)
+{
     for (unsigned i = 0; i < vmm->nr_vcpus; i++) {
         struct vcpu *v = &vmm->vcpus[i];
         if (!v->started)
@@ -42,10 +69,94 @@ void vmm_pause_vcpus(struct vmm *vmm)
     }
 }
 
-void vmm_unpause_vcpus(struct vmm *vmm)
+int vmm_pause_get(struct vmm *vmm, enum vmm_pause_holder who)
 {
+    bool first;
+
+    if ((unsigned)who >= VMM_PAUSE_HOLDERS)
+        return -EINVAL;
     pthread_mutex_lock(&pause_lock);
-    atomic_store(&vmm->paused, false);
+    if (vmm->pause_refs[who] == VMM_PAUSE_MAX_REFS) {
+        pthread_mutex_unlock(&pause_lock);
+        return -EOVERFLOW;
+    }
+    first = !atomic_load(&vmm->paused);
+    vmm->pause_refs[who]++;
+    atomic_store(&vmm->paused, true);
+    pthread_mutex_unlock(&pause_lock);
+    if (first)
+        kick_vcpus(vmm);
+    return 0;
+}
+
+int vmm_pause_put(struct vmm *vmm, enum vmm_pause_holder who)
+{
+    bool any = false;
+
+    if ((unsigned)who >= VMM_PAUSE_HOLDERS)
+        return -EINVAL;
+    pthread_mutex_lock(&pause_lock);
+    if (vmm->pause_refs[who] == 0) {
+        pthread_mutex_unlock(&pause_lock);
+        return -EALREADY;
+    }
+    vmm->pause_refs[who]--;
+    for (unsigned i = 0; i < VMM_PAUSE_HOLDERS; i++)
+        any = any || vmm->pause_refs[i] > 0;
+    if (!any) {
+        atomic_store(&vmm->paused, false);
+        pthread_cond_broadcast(&pause_cond);
+    }
+    pthread_mutex_unlock(&pause_lock);
+    return 0;
+}
+
+unsigned vmm_pause_refs(struct vmm *vmm, enum vmm_pause_holder who)
+{
+    unsigned n;
+
+    if ((unsigned)who >= VMM_PAUSE_HOLDERS)
+        return 0;
+    pthread_mutex_lock(&pause_lock);
+    n = vmm->pause_refs[who];
+    pthread_mutex_unlock(&pause_lock);
+    return n;
+}
+
+unsigned vmm_pause_holders(struct vmm *vmm)
+{
+    unsigned mask = 0;
+
+    pthread_mutex_lock(&pause_lock);
+    for (unsigned i = 0; i < VMM_PAUSE_HOLDERS; i++)
+        if (vmm->pause_refs[i])
+            mask |= 1u << i;
+    pthread_mutex_unlock(&pause_lock);
+    return mask;
+}
+
+void vmm_pause_describe(struct vmm *vmm, char *buf, size_t len)
+{
+    unsigned mask = vmm_pause_holders(vmm);
+    size_t used = 0;
+
+    if (len == 0)
+        return;
+    buf[0] = '\0';
+    for (unsigned i = 0; i < VMM_PAUSE_HOLDERS; i++) {
+        if (!(mask & (1u << i)))
+            continue;
+        int n = snprintf(buf + used, len - used, "%s%s", used ? "," : "", holder_names[i]);
+        if (n < 0 || (size_t)n >= len - used)
+            break;
+        used += (size_t)n;
+    }
+}
+
+void vmm_pause_wake(struct vmm *vmm)
+{
+    (void)vmm;
+    pthread_mutex_lock(&pause_lock);
     pthread_cond_broadcast(&pause_cond);
     pthread_mutex_unlock(&pause_lock);
 }
@@ -111,22 +222,61 @@ int vmm_pause_sync(struct vmm *vmm, unsigned timeout_ms)
     return rc;
 }
 
-bool vmm_vcpus_holding(struct vmm *vmm)
+/* With pause_lock held. */
+static bool all_holding(struct vmm *vmm)
 {
-    bool all = true;
-
-    pthread_mutex_lock(&pause_lock);
     for (unsigned i = 0; i < vmm->nr_vcpus; i++)
         if (vmm->vcpus[i].started && !vmm->vcpus[i].holding)
-            all = false;
+            return false;
+    return true;
+}
+
+/* A vCPU started holding still: tell the main loop when that makes all of
+ * them (with pause_lock held). */
+static void note_holding(struct vmm *vmm)
+{
+    uint64_t one = 1;
+
+    if (vmm->hold_efd >= 0 && all_holding(vmm) && write(vmm->hold_efd, &one, sizeof(one)) < 0 &&
+        errno != EAGAIN)
+        log_debug("hold eventfd: %s", strerror(errno));
+}
+
+bool vmm_vcpus_holding(struct vmm *vmm)
+{
+    bool all;
+
+    pthread_mutex_lock(&pause_lock);
+    all = all_holding(vmm);
     pthread_mutex_unlock(&pause_lock);
     return all;
+}
+
+int vmm_vcpus_wait_holding(struct vmm *vmm, unsigned timeout_ms)
+{
+    struct timespec deadline;
+    int rc = 0;
+
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += timeout_ms / 1000;
+    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&pause_lock);
+    while (!all_holding(vmm) && rc == 0)
+        if (pthread_cond_timedwait(&pause_cond, &pause_lock, &deadline) == ETIMEDOUT)
+            rc = -ETIMEDOUT;
+    pthread_mutex_unlock(&pause_lock);
+    return rc;
 }
 
 void vmm_vcpu_gone(struct vcpu *v)
 {
     pthread_mutex_lock(&pause_lock);
     v->holding = v->gone = true;
+    note_holding(v->vmm);
     pthread_cond_broadcast(&pause_cond);
     pthread_mutex_unlock(&pause_lock);
 }
@@ -137,6 +287,8 @@ void vmm_pause_wait(struct vcpu *v)
 
     pthread_mutex_lock(&pause_lock);
     v->holding = true;
+    note_holding(vmm);
+    pthread_cond_broadcast(&pause_cond); /* vmm_vcpus_wait_holding() */
     while (atomic_load(&vmm->paused) && !atomic_load(&vmm->stopping)) {
         if (v->sync_seen != sync_gen) {
             unsigned gen = sync_gen;
@@ -155,3 +307,8 @@ void vmm_pause_wait(struct vcpu *v)
     if (!atomic_load(&vmm->stopping))
         v->run->immediate_exit = 0;
 }
+
+_Static_assert(DMOP_PAUSED_BY_TOOLSTACK == 1u << VMM_PAUSE_TOOLSTACK &&
+                   DMOP_PAUSED_BY_DM == 1u << VMM_PAUSE_DM &&
+                   DMOP_PAUSED_BY_MONITOR == 1u << VMM_PAUSE_MONITOR,
+               "dm_op pause holders are the monitor's");

@@ -12,37 +12,9 @@
 
 #include "lib/fdio.h"
 #include "lib/log.h"
-#include "vmm/managed.h"
+#include "vmm/monitor.h"
 
-int qmp_relay_init(struct managed *m)
-{
-    char path[PATH_MAX];
-    int sv[2];
-
-    m->qmp_fd = m->qmp_listen = m->qmp_client = -1;
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-        return -errno;
-    m->qmp_fd = sv[0];
-    m->vmm.dm_qmp_fd = sv[1];
-    fd_set_nonblock(m->qmp_fd, 1);
-    snprintf(path, sizeof(path), "%s/qmp.sock", m->dir);
-    m->qmp_listen = managed_listen(path);
-    return m->qmp_listen < 0 ? m->qmp_listen : 0;
-}
-
-unsigned qmp_relay_pollfds(struct managed *m, struct pollfd *pf)
-{
-    unsigned n = 0;
-
-    pf[n++] = (struct pollfd){.fd = m->qmp_listen, .events = POLLIN};
-    if (m->qmp_fd >= 0)
-        pf[n++] = (struct pollfd){.fd = m->qmp_fd, .events = POLLIN};
-    if (m->qmp_client >= 0)
-        pf[n++] = (struct pollfd){.fd = m->qmp_client, .events = POLLIN | POLLRDHUP};
-    return n;
-}
-
-static void to_dm(struct managed *m, char kind, const char *data, size_t len)
+static void to_dm(struct monitor *m, char kind, const char *data, size_t len)
 {
     char pkt[4097];
 
@@ -53,62 +25,111 @@ static void to_dm(struct managed *m, char kind, const char *data, size_t len)
         log_debug("qmp relay: %s", strerror(errno));
 }
 
-void qmp_relay_handle(struct managed *m, struct pollfd *pf, unsigned n)
+static void close_client(struct monitor *m)
+{
+    if (m->qmp_client < 0)
+        return;
+    ev_fd_del(m->loop, m->qmp_client);
+    close(m->qmp_client);
+    m->qmp_client = -1;
+}
+
+/* Relay what the client sent; at its end, close it.  Never blocks. */
+static void client_input(struct monitor *m)
 {
     char buf[4096];
 
-    for (unsigned i = 0; i < n; i++) {
-        if (!pf[i].revents)
-            continue;
-        if (pf[i].fd == m->qmp_listen) {
-            int c = accept4(m->qmp_listen, NULL, NULL, SOCK_CLOEXEC);
-            if (c < 0)
-                continue;
-            /* Inline, nobody answers QMP: say so rather than leave the
-             * client waiting for a greeting. */
-            if (m->qmp_client >= 0 || !m->dm_alive || m->g.placement == PLACEMENT_INLINE) {
-                static const char busy[] =
-                    "{\"error\": {\"class\": \"GenericError\", \"desc\": \"QMP is busy, the "
-                    "device model is gone, or it runs inline\"}}\n";
-                if (send(c, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-                    log_debug("qmp relay: %s", strerror(errno));
-                close(c);
-                continue;
-            }
-            m->qmp_client = c;
-            to_dm(m, 'C', NULL, 0);
-        } else if (pf[i].fd == m->qmp_fd && m->qmp_fd >= 0) {
-            ssize_t r = recv(m->qmp_fd, buf, sizeof(buf), MSG_DONTWAIT);
-            if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) {
-                close_quietly(m->qmp_fd); /* the device model is gone */
-                m->qmp_fd = -1;
-                close_quietly(m->qmp_client);
-                m->qmp_client = -1;
-            } else if (r > 0 && m->qmp_client >= 0 &&
-                       write_full(m->qmp_client, buf, (size_t)r) < 0) {
-                close_quietly(m->qmp_client);
-                m->qmp_client = -1;
-            }
-        } else if (pf[i].fd == m->qmp_client && m->qmp_client >= 0) {
-            ssize_t r = read(m->qmp_client, buf, sizeof(buf));
-            if (r <= 0) {
-                close_quietly(m->qmp_client);
-                m->qmp_client = -1;
-            } else {
-                to_dm(m, 'D', buf, (size_t)r);
-            }
+    while (m->qmp_client >= 0) {
+        ssize_t r = recv(m->qmp_client, buf, sizeof(buf), MSG_DONTWAIT);
+        if (r <= 0) {
+            if (r == 0 || (errno != EAGAIN && errno != EINTR))
+                close_client(m);
+            return;
         }
+        to_dm(m, 'D', buf, (size_t)r);
     }
 }
 
-void qmp_relay_dispose(struct managed *m)
+static void on_client(struct evloop *el, int fd, unsigned ready, void *opaque)
 {
-    char path[PATH_MAX];
+    client_input(opaque);
+}
 
-    close_quietly(m->qmp_client);
-    close_quietly(m->qmp_listen);
-    close_quietly(m->qmp_fd);
-    m->qmp_client = m->qmp_listen = m->qmp_fd = -1;
-    snprintf(path, sizeof(path), "%s/qmp.sock", m->dir);
-    unlink(path);
+/* The device model's side: its packets go to the client as they are. */
+static void on_dm(struct evloop *el, int fd, unsigned ready, void *opaque)
+{
+    struct monitor *m = opaque;
+    char buf[4096];
+    ssize_t r = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+    if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) {
+        ev_fd_del(el, m->qmp_fd); /* the device model is gone */
+        close_quietly(m->qmp_fd);
+        m->qmp_fd = -1;
+        close_client(m);
+    } else if (r > 0 && m->qmp_client >= 0 && write_full(m->qmp_client, buf, (size_t)r) < 0) {
+        close_client(m);
+    }
+}
+
+static void on_listen(struct evloop *el, int fd, unsigned ready, void *opaque)
+{
+    struct monitor *m = opaque;
+    int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+
+    if (c < 0)
+        return;
+    /* A client that just hung up may not have been seen yet: look first. */
+    client_input(m);
+    /* Inline, nobody answers QMP: say so rather than leave the client
+     * waiting for a greeting. */
+    if (m->qmp_client >= 0 || !m->dm_alive || m->qmp_fd < 0 ||
+        ev_fd_add(el, c, EV_READ, on_client, m) < 0) {
+        static const char busy[] =
+            "{\"error\": {\"class\": \"GenericError\", \"desc\": \"QMP is busy, the "
+            "device model is gone, or it runs inline\"}}\n";
+        if (send(c, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+            log_debug("qmp relay: %s", strerror(errno));
+        close(c);
+        return;
+    }
+    m->qmp_client = c;
+    to_dm(m, 'C', NULL, 0);
+}
+
+int qmp_relay_init(struct monitor *m)
+{
+    int sv[2];
+
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+        return -errno;
+    m->qmp_fd = sv[0];
+    m->vmm.dm_qmp_fd = sv[1];
+    fd_set_nonblock(m->qmp_fd, 1);
+    m->qmp_listen = monitor_listen(m, "qmp.sock");
+    if (m->qmp_listen < 0)
+        return m->qmp_listen;
+    if (m->opt.g.placement == PLACEMENT_INLINE) {
+        /* Nobody answers QMP inline. */
+        close(m->qmp_fd);
+        m->qmp_fd = -1;
+    } else if (ev_fd_add(m->loop, m->qmp_fd, EV_READ, on_dm, m) < 0) {
+        return -ENOMEM;
+    }
+    return ev_fd_add(m->loop, m->qmp_listen, EV_READ, on_listen, m);
+}
+
+void qmp_relay_dispose(struct monitor *m)
+{
+    close_client(m);
+    if (m->qmp_listen >= 0) {
+        ev_fd_del(m->loop, m->qmp_listen);
+        close(m->qmp_listen);
+        monitor_unlink(m, "qmp.sock");
+    }
+    if (m->qmp_fd >= 0) {
+        ev_fd_del(m->loop, m->qmp_fd);
+        close(m->qmp_fd);
+    }
+    m->qmp_listen = m->qmp_fd = -1;
 }

@@ -12,7 +12,7 @@
 #include "lib/fdio.h"
 #include "lib/log.h"
 #include "lib/savefile.h"
-#include "vmm/managed.h"
+#include "vmm/monitor.h"
 #include "vmm/snapshot.h"
 
 #define SAVE_SYNC_TIMEOUT_MS 10000
@@ -20,7 +20,7 @@
 /* What the device model wrote to console 1 since the last save: the offset
  * of the shared description says how much (never more than the cap, and
  * only bytes that are really there). */
-static int dm_console_blob(struct managed *m, uint8_t **blob, size_t *len, char *err, size_t n)
+static int dm_console_blob(struct monitor *m, uint8_t **blob, size_t *len, char *err, size_t n)
 {
     off_t end = lseek(m->dm_state_fd, 0, SEEK_CUR);
     uint8_t *b;
@@ -56,25 +56,24 @@ static int dm_console_blob(struct managed *m, uint8_t **blob, size_t *len, char 
 
 /* Empty the dm-state file and rewind both consoles: the next save starts
  * afresh and a `continue` finds nothing to load. */
-static void dm_console_reset(struct managed *m)
+static void dm_console_reset(struct monitor *m)
 {
     if (ftruncate(m->dm_state_fd, 0) < 0 || lseek(m->dm_state_fd, 0, SEEK_SET) < 0 ||
         (m->dm_state2_fd >= 0 && lseek(m->dm_state2_fd, 0, SEEK_SET) < 0))
         log_error("resetting the device model state file: %s", strerror(errno));
 }
 
-void managed_save(struct managed *m, int fd, char *out, size_t outlen)
+void monitor_save(struct monitor *m, int fd, char *out, size_t outlen)
 {
     struct vmm *vmm = &m->vmm;
-    bool inl = m->g.placement == PLACEMENT_INLINE;
-    bool was_running = m->vcpus_started && !atomic_load(&vmm->paused);
+    bool inl = m->opt.g.placement == PLACEMENT_INLINE;
     uint8_t *blob = NULL;
     size_t len = 0;
     uint64_t bytes = 0;
     char err[256] = "";
     int rc;
 
-    if (m->state == GUEST_SHUTDOWN || m->state == GUEST_CRASHED) {
+    if (m->state != GUEST_ALIVE) {
         snprintf(out, outlen, "error the guest has stopped\n");
         return;
     }
@@ -82,8 +81,13 @@ void managed_save(struct managed *m, int fd, char *out, size_t outlen)
         snprintf(out, outlen, "error the device model is gone\n");
         return;
     }
-    if (was_running)
-        vmm_pause_vcpus(vmm);
+    /* A pause of its own for the save's length: the guest is left with
+     * whatever pauses it had. */
+    rc = vmm_pause_get(vmm, VMM_PAUSE_TOOLSTACK);
+    if (rc < 0) {
+        snprintf(out, outlen, "error the toolstack holds too many pauses\n");
+        return;
+    }
     if (m->vcpus_started) {
         rc = vmm_pause_sync(vmm, SAVE_SYNC_TIMEOUT_MS);
         if (rc < 0) {
@@ -111,8 +115,7 @@ void managed_save(struct managed *m, int fd, char *out, size_t outlen)
     rc = snapshot_save(vmm, fd, blob, len, &bytes, err, sizeof(err));
 out:
     free(blob);
-    if (was_running)
-        vmm_unpause_vcpus(vmm);
+    vmm_pause_put(vmm, VMM_PAUSE_TOOLSTACK);
     if (rc < 0) {
         log_error("save: %s", err);
         snprintf(out, outlen, "error %s\n", err);
@@ -122,22 +125,22 @@ out:
     }
 }
 
-int managed_restore_check(struct managed *m)
+void monitor_restore_check(struct monitor *m)
 {
     struct savefile_summary sum;
     char err[256];
     int rc;
 
-    rc = savefile_check(m->restore_fd, &sum, err, sizeof(err));
+    rc = savefile_check(m->opt.restore_fd, &sum, err, sizeof(err));
     if (rc < 0)
         die(EXIT_USAGE, "restore: %s", err);
-    if (sum.memory_bytes != (uint64_t)m->g.memory_mib << 20 || sum.nr_vcpus != m->g.vcpus)
+    if (sum.memory_bytes != (uint64_t)m->opt.g.memory_mib << 20 || sum.nr_vcpus != m->opt.g.vcpus)
         die(EXIT_USAGE,
             "restore: the file is of a guest with %llu MiB and %u vCPUs, not %u MiB and %u",
-            (unsigned long long)(sum.memory_bytes >> 20), sum.nr_vcpus, m->g.memory_mib,
-            m->g.vcpus);
+            (unsigned long long)(sum.memory_bytes >> 20), sum.nr_vcpus, m->opt.g.memory_mib,
+            m->opt.g.vcpus);
     if (sum.dm.len) {
-        rc = savefile_read_payload(m->restore_fd, &sum.dm, &m->restore_dm);
+        rc = savefile_read_payload(m->opt.restore_fd, &sum.dm, &m->restore_dm);
         if (rc < 0)
             die(EXIT_SYSTEM, "restore: reading the device model state: %s", strerror(-rc));
         m->restore_dm_len = (size_t)sum.dm.len;
@@ -146,25 +149,24 @@ int managed_restore_check(struct managed *m)
     if (!m->restore_sum)
         die(EXIT_SYSTEM, "out of memory");
     memcpy(m->restore_sum, &sum, sizeof(sum));
-    return 0;
 }
 
-void managed_restore_vm(struct managed *m)
+void monitor_restore_vm(struct monitor *m)
 {
     char err[256];
 
-    if (snapshot_restore(&m->vmm, m->restore_fd, m->restore_sum, err, sizeof(err)) < 0)
+    if (snapshot_restore(&m->vmm, m->opt.restore_fd, m->restore_sum, err, sizeof(err)) < 0)
         die(EXIT_USAGE, "restore: %s", err);
     savefile_summary_free(m->restore_sum);
     free(m->restore_sum);
     m->restore_sum = NULL;
-    close(m->restore_fd);
-    m->restore_fd = -1;
+    close(m->opt.restore_fd);
+    m->opt.restore_fd = -1;
 }
 
-void managed_restore_dm(struct managed *m)
+void monitor_restore_dm(struct monitor *m)
 {
-    if (m->g.placement == PLACEMENT_INLINE) {
+    if (m->opt.g.placement == PLACEMENT_INLINE) {
         if (m->restore_dm_len && inline_dm_load(&m->vmm, m->restore_dm, m->restore_dm_len) < 0)
             die(EXIT_USAGE, "restore: the device model state in the file is not valid");
     } else if (m->restore_dm_len) {

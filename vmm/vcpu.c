@@ -58,8 +58,18 @@ static void *vcpu_loop(void *arg)
         r = ioctl(v->fd, KVM_RUN, 0);
 
         if (r < 0) {
-            if (errno == EINTR || errno == EAGAIN)
+            if (errno == EINTR || errno == EAGAIN) {
+                /* A kick.  If the pause that sent it has already ended (it
+                 * began and ended while this thread waited for the device
+                 * model), nobody else clears immediate_exit: do it here,
+                 * then look at the flags again before the next KVM_RUN
+                 * (pause.c explains why the fence makes that safe). */
+                if (!atomic_load(&vmm->paused) && !atomic_load(&vmm->stopping)) {
+                    run->immediate_exit = 0;
+                    atomic_thread_fence(memory_order_seq_cst);
+                }
                 continue;
+            }
             log_error("vCPU %u: KVM_RUN: %s", v->id, strerror(errno));
             vmm_stop(vmm, VMM_EXIT_GUEST_CRASH);
             break;
@@ -143,6 +153,8 @@ int vmm_start_vcpus(struct vmm *vmm)
 void vmm_join_vcpus(struct vmm *vmm)
 {
     uint64_t one = 1;
+
+    vmm_pause_wake(vmm); /* paused threads see the stop */
 
     for (unsigned i = 0; i < vmm->nr_vcpus; i++) {
         struct vcpu *v = &vmm->vcpus[i];

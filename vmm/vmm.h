@@ -1,22 +1,26 @@
-/* stubvmm internals.  One header for the monitor's modules, Solo5-hvt style:
- * every function documented with who owns what.
+/* stubvmm internals.  One header for the monitor's core, Solo5-hvt style:
+ * every function documented with who owns what.  vmm/monitor.h is the
+ * layer above (one guest with its device model, consoles and sockets).
  *
- *   kvm.c      VM, guest RAM, the checked guest-address helper
- *   cpu.c      vCPU creation and boot state (CPUID, MSRs, LAPIC, PVH entry)
- *   pvh.c      PVH ELF loading and hvm_start_info
- *   firmware.c firmware (SeaBIOS) mapping and the reset-vector vCPU state
- *   vcpu.c     the vCPU threads and their exit handling
- *   iobus.c    routing of port/MMIO/PCI-config accesses to the ioreq server
- *   ioreq.c    the monitor's side of the shared ioreq page
- *   dmop.c     dm_op validation and dispatch (every placement)
- *   dmproc.c   spawning and watching stubdm (process, stubdom)
- *   inline.c   the device model inside stubvmm (inline)
- *   main.c     command line and the main event loop
+ *   kvm.c       VM, guest RAM, the checked guest-address helper
+ *   cpu.c       vCPU creation and boot state (CPUID, MSRs, LAPIC, PVH entry)
+ *   pvh.c       PVH ELF loading and hvm_start_info
+ *   firmware.c  firmware (SeaBIOS) mapping and the reset-vector vCPU state
+ *   vcpu.c      the vCPU threads and their exit handling; stopping
+ *   pause.c     pause references (toolstack, device model, monitor)
+ *   iobus.c     routing of port/MMIO/PCI-config accesses to the ioreq server
+ *   ioreq.c     the monitor's side of the shared ioreq page
+ *   dmop.c      dm_op validation and dispatch (every placement)
+ *   dmproc.c    spawning and serving stubdm (process, stubdom)
+ *   inline.c    the device model inside stubvmm (inline)
+ *   snapshot.c, snapshot_fmt.c   the VM's part of a save file
+ *   options.c   the guest options of the command line
+ *   main.c      the command line of both modes; everything else is monitor.h's
  *
- * Threads: the main thread runs the event loop (dm_op channel, DM pidfd,
- * serial relay, signals); each vCPU has a thread.  The ioreq server state
- * (ranges, eventfds) is changed by the main thread (or, inline, by the vCPU
- * thread holding the device lock) under io_lock, read by vCPU threads.
+ * Threads: the main thread runs the event loop (monitor.h); each vCPU has a
+ * thread.  The ioreq server state (ranges, eventfds) is changed by the main
+ * thread (or, inline, by the vCPU thread holding the device lock) under
+ * io_lock, read by vCPU threads.
  */
 #ifndef STUBVISOR_VMM_H
 #define STUBVISOR_VMM_H
@@ -52,6 +56,15 @@ enum {
 };
 
 enum vmm_placement { PLACEMENT_INLINE, PLACEMENT_PROCESS, PLACEMENT_STUBDOM };
+
+/* Who holds a pause (pause.c).  Each takes and drops its own references. */
+enum vmm_pause_holder {
+    VMM_PAUSE_TOOLSTACK, /* stubctl pause, save, a guest created paused */
+    VMM_PAUSE_DM,        /* the device model's dm_op (QMP stop) */
+    VMM_PAUSE_MONITOR,   /* the monitor: a dead device model, the start-up */
+    VMM_PAUSE_HOLDERS
+};
+#define VMM_PAUSE_MAX_REFS 255 /* per holder, as Xen's controller pause count */
 
 struct vmm;
 
@@ -172,8 +185,17 @@ struct vmm {
     /* ... and its consoles 1 and 2 (save and restore streams), -1: /dev/null. */
     int dm_save_fd, dm_restore_fd;
     int dm_qmp_fd; /* its end of the QMP relay, or -1 */
-    /* vCPUs hold still (pause.c) while set. */
+    /* vCPUs hold still (pause.c) while set: while any pause reference is
+     * held.  pause_refs is pause.c's, under its lock. */
     atomic_bool paused;
+    unsigned pause_refs[VMM_PAUSE_HOLDERS];
+    /* Written (eventfd) when every started vCPU holds still, -1: nobody
+     * asks (pause.c; the main loop watches it). */
+    int hold_efd;
+    /* The kind of file an eventfd is (fstat's st_dev and type), noted
+     * before any lockdown: dm_ops check resample descriptors against it. */
+    dev_t eventfd_dev;
+    unsigned eventfd_type;
 };
 
 /* ---- kvm.c ---- */
@@ -183,9 +205,10 @@ struct vmm {
 void vmm_init(struct vmm *vmm);
 
 /* Open /dev/kvm, create the VM (in-kernel irqchip, PIT) and memory_mib MiB
- * of guest RAM backed by a memfd, mapped at guest-physical 0.  Initialises
- * every descriptor in *vmm to -1 first, so vmm_destroy() is always safe.
- * Returns 0 or a negative errno (logged). */
+ * of guest RAM backed by a memfd, mapped at guest-physical 0, and the
+ * eventfds stop_efd and hold_efd.  Initialises every descriptor in *vmm to
+ * -1 first, so vmm_destroy() is always safe.  Returns 0 or a negative
+ * errno (logged). */
 int vmm_create(struct vmm *vmm, unsigned memory_mib);
 
 /* Release what vmm_create() and later set-up made (vCPUs, RAM, server
@@ -227,14 +250,32 @@ void vmm_stop(struct vmm *vmm, int status);
 
 /* ---- pause.c ---- */
 
-/* Pause every started vCPU: each leaves KVM_RUN (or finishes the access it
- * is in) and waits until vmm_unpause_vcpus() or vmm_stop().  Main thread. */
-void vmm_pause_vcpus(struct vmm *vmm);
-void vmm_unpause_vcpus(struct vmm *vmm);
+/* Take one of who's pause references.  The first reference anybody holds
+ * makes every started vCPU leave KVM_RUN (or finish the access it is in)
+ * and wait; vCPUs started later wait from the start.  Returns 0 or
+ * -EOVERFLOW (VMM_PAUSE_MAX_REFS held already).  Any thread. */
+int vmm_pause_get(struct vmm *vmm, enum vmm_pause_holder who);
+
+/* Drop one of who's references; the vCPUs run again when nobody holds one.
+ * Returns 0, or -EALREADY when who holds none (nothing changes).  Any
+ * thread. */
+int vmm_pause_put(struct vmm *vmm, enum vmm_pause_holder who);
+
+/* who's references; the holders as a mask of 1 << enum vmm_pause_holder;
+ * their names ("toolstack", "device-model", "monitor"), and all holders as
+ * "toolstack,device-model" in buf ("" when none). */
+unsigned vmm_pause_refs(struct vmm *vmm, enum vmm_pause_holder who);
+unsigned vmm_pause_holders(struct vmm *vmm);
+const char *vmm_pause_holder_name(enum vmm_pause_holder who);
+void vmm_pause_describe(struct vmm *vmm, char *buf, size_t len);
 
 /* Called by a vCPU thread that found vmm->paused set: waits for the end of
  * the pause (or for the guest to stop), answering vmm_pause_sync(). */
 void vmm_pause_wait(struct vcpu *v);
+
+/* Wake every vCPU waiting in vmm_pause_wait() to look at its flags again
+ * (after vmm_stop()). */
+void vmm_pause_wake(struct vmm *vmm);
 
 /* With the vCPUs paused: have each started vCPU's own thread finish the
  * port or MMIO access it last exited for (KVM_RUN with immediate_exit set,
@@ -244,8 +285,13 @@ void vmm_pause_wait(struct vcpu *v);
 int vmm_pause_sync(struct vmm *vmm, unsigned timeout_ms);
 
 /* Whether every started vCPU is holding still in vmm_pause_wait(): none is
- * inside KVM_RUN or waiting for the device model's answer. */
+ * inside KVM_RUN or waiting for the device model's answer.  When that
+ * becomes true, vmm->hold_efd is written. */
 bool vmm_vcpus_holding(struct vmm *vmm);
+
+/* Wait until every started vCPU holds still (with a pause held).  Returns
+ * 0 or -ETIMEDOUT.  Main thread. */
+int vmm_vcpus_wait_holding(struct vmm *vmm, unsigned timeout_ms);
 
 /* The vCPU's thread is ending: it counts as holding still from now on. */
 void vmm_vcpu_gone(struct vcpu *v);
@@ -322,6 +368,9 @@ struct dm_process {
     int console_fd; /* our end of console 3 (COM1), non-blocking */
     int vcon_fd;    /* our end of the virtio console when stubvmm serves it, or -1 */
     bool reaped;
+    /* The monitor may no longer remove directories (it is locked down):
+     * the cgroup stays for sandbox_cgroup_sweep(). */
+    bool cgroup_stays;
 };
 
 /* Open the stubdm binary O_PATH: $STUBVISOR_DM, else "stubdm" next to
@@ -343,7 +392,7 @@ int dm_process_serve(struct vmm *vmm, struct dm_process *p);
 int dm_process_reap(struct dm_process *p, char *buf, size_t len);
 
 /* Kill (SIGKILL) and reap the device model if still there, and release
- * everything in *p.  Idempotent. */
+ * everything in *p (its cgroup removed unless cgroup_stays).  Idempotent. */
 void dm_process_destroy(struct dm_process *p);
 
 /* ---- inline.c ---- */

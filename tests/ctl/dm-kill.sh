@@ -21,7 +21,7 @@ paused() { "$STUBCTL" list | grep -Eq '^ka +[0-9]+ +[0-9]+ +[0-9]+ +--p---'; }
 wait_for 10 paused || fail "ka is not shown paused: $("$STUBCTL" list)"
 "$STUBCTL" list | grep -Eq '^ka-dm +[0-9]+ +[0-9]+ +0 +----c-' || fail "ka-dm not shown crashed"
 "$STUBCTL" list | grep -Eq '^kb +[0-9]+ +[0-9]+ +[0-9]+ +r-----' || fail "kb is not running"
-expect_contains "ka's log" "device model died: killed by signal 9; guest paused" "$("$STUBCTL" log ka)"
+expect_contains "ka's log" "device model died (killed by signal 9); guest paused" "$("$STUBCTL" log ka)"
 "$STUBCTL" unpause ka 2>/dev/null && fail "unpausing a guest without a device model worked"
 
 # The other guest carries on.
