@@ -27,6 +27,8 @@ struct dominfo {
     double cpu_s, dm_cpu_s;
     int dm_pid;
     char reason[200];
+    char paused_by[64];           /* "toolstack,device-model", "" for nobody */
+    unsigned seccomp, dm_seccomp; /* system calls each filter allows, 0: none */
 };
 
 static unsigned long long host_mem_mib(void)
@@ -92,6 +94,13 @@ static void get_info(struct xsc *xs, unsigned domid, struct dominfo *d)
                &d->dm_pid, &cpu, &dmcpu);
         const char *r = strstr(reply, "reason=");
         snprintf(d->reason, sizeof(d->reason), "%s", r ? r + 7 : "");
+        /* Before the reason, which runs to the end of the line. */
+        const char *p = strstr(reply, " paused_by=");
+        if (p && (!r || p < r) &&
+            sscanf(p, " paused_by=%63s seccomp=%u dm_seccomp=%u", d->paused_by, &d->seccomp,
+                   &d->dm_seccomp) >= 1 &&
+            strcmp(d->paused_by, "-") == 0)
+            d->paused_by[0] = '\0';
         d->cpu_s = (double)cpu / 1e6;
         d->dm_cpu_s = (double)dmcpu / 1e6;
         strcpy(d->state, strcmp(st, "running") == 0    ? "r-----"
@@ -108,15 +117,29 @@ static void free_info(struct dominfo *d)
     free(d->uuid);
 }
 
+/* "toolstack,device-model" as a JSON array of names. */
+static json_t *holders_json(const char *list)
+{
+    json_t *a = json_array();
+    char copy[64], *save = NULL;
+
+    snprintf(copy, sizeof(copy), "%s", list);
+    for (char *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save))
+        json_array_append_new(a, json_string(w));
+    return a;
+}
+
 static json_t *info_json(const struct dominfo *d)
 {
-    return json_pack("{s:i, s:s, s:s?, s:s, s:I, s:i, s:f, s:s, s:{s:i, s:s+, s:i, s:s, s:I, s:f}}",
-                     "domid", (int)d->domid, "name", d->name ? d->name : "", "uuid", d->uuid,
-                     "state", d->state, "memory_kib", (json_int_t)d->mem_kib, "vcpus",
-                     (int)d->vcpus, "cpu_time", d->cpu_s, "reason", d->reason, "device_model",
-                     "domid", (int)d->dm_domid, "name", d->name ? d->name : "", "-dm", "pid",
-                     d->dm_pid, "state", d->dm_state, "memory_kib", (json_int_t)d->dm_mem_kib,
-                     "cpu_time", d->dm_cpu_s);
+    return json_pack(
+        "{s:i, s:s, s:s?, s:s, s:I, s:i, s:f, s:s, s:o, s:i, s:{s:i, s:s+, s:i, s:s, "
+        "s:I, s:f, s:i}}",
+        "domid", (int)d->domid, "name", d->name ? d->name : "", "uuid", d->uuid, "state", d->state,
+        "memory_kib", (json_int_t)d->mem_kib, "vcpus", (int)d->vcpus, "cpu_time", d->cpu_s,
+        "reason", d->reason, "paused_by", holders_json(d->paused_by), "seccomp_syscalls",
+        (int)d->seccomp, "device_model", "domid", (int)d->dm_domid, "name", d->name ? d->name : "",
+        "-dm", "pid", d->dm_pid, "state", d->dm_state, "memory_kib", (json_int_t)d->dm_mem_kib,
+        "cpu_time", d->dm_cpu_s, "seccomp_syscalls", (int)d->dm_seccomp);
 }
 
 int main_list(int argc, char **argv)

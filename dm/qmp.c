@@ -19,7 +19,7 @@
 
 static struct {
     int fd, dmop_fd;
-    bool negotiated, paused;
+    bool negotiated;
     char buf[QMP_MAX_INPUT];
     size_t len;
 } q = {.fd = -1, .dmop_fd = -1};
@@ -76,13 +76,55 @@ static void reply_error(json_t *id, const char *cls, const char *desc)
     send_json(r);
 }
 
-static int dmop_simple(uint32_t op, uint32_t reason)
+static int dmop_simple(uint32_t op, uint32_t reason, struct dmop_reply *rep)
 {
     struct dmop_req req = {.op = op};
 
     if (op == DMOP_REMOTE_SHUTDOWN)
         req.u.shutdown.reason = reason;
-    return dmop_call(q.dmop_fd, &req, -1, NULL, NULL, NULL);
+    return dmop_call(q.dmop_fd, &req, -1, rep, NULL, NULL);
+}
+
+/* Who holds the guest's pauses, from the monitor (the device model's own
+ * is only one of them): query-status says paused whenever anybody does,
+ * as `stubctl list` does. */
+static void query_status(json_t *id)
+{
+    struct dmop_reply rep = {0};
+    int rc = dmop_simple(DMOP_PAUSE_STATE, 0, &rep);
+    bool paused = rc < 0 || rep.u.pause.holders != 0;
+
+    if (rc < 0) {
+        reply_error(id, "GenericError", strerror(-rc));
+        return;
+    }
+    reply_ok(id, json_pack("{s:b, s:b, s:s}", "running", !paused, "singlestep", 0, "status",
+                           paused ? "paused" : "running"));
+}
+
+/* stop takes the device model's pause reference (a second stop is no new
+ * one); cont drops it and nothing else: a pause the toolstack holds stays,
+ * and cont says so.  cont of a guest nobody pauses is fine, as in QEMU. */
+static void stop_cont(json_t *id, bool stop)
+{
+    struct dmop_reply rep = {0};
+    int rc = dmop_simple(stop ? DMOP_PAUSE_VCPUS : DMOP_UNPAUSE_VCPUS, 0, &rep);
+    uint32_t others = rep.u.pause.holders & ~DMOP_PAUSED_BY_DM;
+
+    if (rc < 0 && !(rc == -EALREADY && !stop)) {
+        reply_error(id, "GenericError", strerror(-rc));
+        return;
+    }
+    if (!stop && others) {
+        reply_error(id, "GenericError",
+                    others & DMOP_PAUSED_BY_TOOLSTACK
+                        ? "The guest stays paused: the toolstack paused it (stubctl unpause)"
+                        : "The guest stays paused: its monitor paused it");
+        return;
+    }
+    reply_ok(id, NULL);
+    if (rc == 0)
+        send_event(stop ? "STOP" : "RESUME");
 }
 
 static void greet(void)
@@ -117,28 +159,19 @@ static void command(json_t *msg)
         return;
     }
     if (strcmp(cmd, "query-status") == 0) {
-        reply_ok(id, json_pack("{s:b, s:b, s:s}", "running", !q.paused, "singlestep", 0, "status",
-                               q.paused ? "paused" : "running"));
+        query_status(id);
     } else if (strcmp(cmd, "query-version") == 0) {
         reply_ok(id, json_pack("{s:{s:i, s:i, s:i}, s:s}", "qemu", "major", 0, "minor", 1, "micro",
                                0, "package", "stubvisor"));
     } else if (strcmp(cmd, "stop") == 0 || strcmp(cmd, "cont") == 0) {
-        bool stop = cmd[0] == 's';
-        int rc = dmop_simple(stop ? DMOP_PAUSE_VCPUS : DMOP_UNPAUSE_VCPUS, 0);
-        if (rc < 0) {
-            reply_error(id, "GenericError", strerror(-rc));
-            return;
-        }
-        q.paused = stop;
-        reply_ok(id, NULL);
-        send_event(stop ? "STOP" : "RESUME");
+        stop_cont(id, cmd[0] == 's');
     } else if (strcmp(cmd, "system_reset") == 0 || strcmp(cmd, "quit") == 0) {
         bool reset = cmd[0] == 's';
         reply_ok(id, NULL);
         send_event(reset ? "RESET" : "SHUTDOWN");
         /* The toolstack applies on_reboot / on_poweroff. */
-        if (dmop_simple(DMOP_REMOTE_SHUTDOWN,
-                        reset ? DMOP_SHUTDOWN_REBOOT : DMOP_SHUTDOWN_POWEROFF) < 0)
+        if (dmop_simple(DMOP_REMOTE_SHUTDOWN, reset ? DMOP_SHUTDOWN_REBOOT : DMOP_SHUTDOWN_POWEROFF,
+                        NULL) < 0)
             log_error("qmp: %s refused", cmd);
     } else {
         char desc[96];
@@ -205,3 +238,36 @@ void qmp_handle(void)
         parse_buffer();
     }
 }
+
+#ifdef STUBVISOR_TEST_HOOKS
+/* A hostile device model (dm-argv `-fault unpause`, test builds): every
+ * HOSTILE_UNPAUSE_MS it asks the monitor to unpause the guest, whoever
+ * paused it.  The monitor must refuse (it holds no pause of its own) and
+ * the toolstack's pause must stand (tests/ctl/pause-owners.sh). */
+#define HOSTILE_UNPAUSE_MS 20
+static int hostile_timer = -1;
+static unsigned hostile_refused;
+
+static void hostile_unpause(struct dm *dm, void *opaque)
+{
+    struct dmop_req req = {.op = DMOP_UNPAUSE_VCPUS};
+    int rc = dmop_call(DMFD_DMOP, &req, -1, NULL, NULL, NULL);
+
+    (void)opaque;
+    if (rc == -EALREADY && hostile_refused++ % 100 == 0)
+        log_info("fault injection: unpause refused %u times", hostile_refused);
+    else if (rc != -EALREADY)
+        log_info("fault injection: unpause answered %d", rc);
+    dm_timer_set(dm, hostile_timer, dm_now_ns() + HOSTILE_UNPAUSE_MS * 1000000ull);
+}
+
+int qmp_fault_unpause(struct dm *dm)
+{
+    hostile_timer = dm_timer_add(dm, hostile_unpause, NULL);
+    if (hostile_timer < 0)
+        return hostile_timer;
+    dm_timer_set(dm, hostile_timer, dm_now_ns() + HOSTILE_UNPAUSE_MS * 1000000ull);
+    log_info("fault injection: unpausing the guest every %d ms", HOSTILE_UNPAUSE_MS);
+    return 0;
+}
+#endif

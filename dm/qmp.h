@@ -16,4 +16,11 @@ int qmp_init(int dmop_fd);
 /* The channel is readable: take one packet and answer it. */
 void qmp_handle(void);
 
+#ifdef STUBVISOR_TEST_HOOKS
+struct dm;
+/* Test builds: behave like a hostile device model that keeps sending
+ * unpause dm_ops (a timer of dm's; call at set-up).  0 or -errno. */
+int qmp_fault_unpause(struct dm *dm);
+#endif
+
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dm/qmp.h"
 #include "dm/state.h"
 #include "dm/state_rec.h"
 #include "dm/store_dm.h"
@@ -30,6 +31,9 @@ static struct {
     /* Test builds: how many saves still to answer "error" (-fail-save N),
      * so that the toolstack's failure path can be tested end to end. */
     unsigned fail_saves;
+    /* Test builds: a hostile device model that keeps unpausing (-fault
+     * unpause; dm/qmp.c). */
+    bool fault_unpause;
     unsigned target;
     char dm_path[64]; /* "device-model/<target>", relative to our domain */
     struct dm *dm;
@@ -152,6 +156,12 @@ static int parse_args(char **words, unsigned n, uint64_t ram_size, struct dm_sto
         } else if (strcmp(w, "-selfcheck") == 0) {
             if (sd.nselfcheck < DM_MAX_SELFCHECKS)
                 sd.selfcheck[sd.nselfcheck++] = strdup(v);
+        } else if (strcmp(w, "-fault") == 0) {
+            if (strcmp(v, "unpause") != 0) {
+                log_error("dm-argv: -fault %s: expected unpause", v);
+                return -EINVAL;
+            }
+            sd.fault_unpause = true;
         } else if (strcmp(w, "-fail-save") == 0) {
             if (parse_uint_word(v, 1000, &sd.fail_saves) < 0) {
                 log_error("dm-argv: -fail-save %s: expected a count", v);
@@ -268,6 +278,10 @@ static int write_state(const char *value)
 void store_dm_attach(struct dm *dm, struct virtio_devices *vdevs, void (*drain)(void *),
                      void *opaque)
 {
+#ifdef STUBVISOR_TEST_HOOKS
+    if (sd.fault_unpause && qmp_fault_unpause(dm) < 0)
+        log_error("fault injection: no timer for unpause");
+#endif
     sd.dm = dm;
     sd.vdevs = vdevs;
     sd.drain = drain;

@@ -493,6 +493,65 @@ static void test_resample_irqfd_kvm(void **state)
     vmm_destroy(&vmm);
 }
 
+/* The device model's pause is one reference of its own: a second PAUSE is
+ * no new one, UNPAUSE drops only it, never the toolstack's or the
+ * monitor's, and every reply says who holds a pause. */
+static void test_pause_owners(void **state)
+{
+    struct fixture *f = *state;
+    struct vmm *vmm = &f->vmm;
+    struct dmop_reply rep;
+    int fds[FDIO_MAX_FDS];
+    size_t n;
+
+    assert_int_equal(call(vmm, (struct dmop_req){.op = DMOP_UNPAUSE_VCPUS}, -1), -EALREADY);
+    assert_int_equal(vmm_pause_get(vmm, VMM_PAUSE_TOOLSTACK), 0);
+    assert_true(atomic_load(&vmm->paused));
+    /* A hostile device model's unpause: refused, the toolstack's stands. */
+    dmop_dispatch(vmm, &(struct dmop_req){.op = DMOP_UNPAUSE_VCPUS}, -1, &rep, fds, &n);
+    assert_int_equal(rep.rc, -EALREADY);
+    assert_int_equal(rep.u.pause.holders, DMOP_PAUSED_BY_TOOLSTACK);
+    assert_int_equal(rep.u.pause.toolstack_refs, 1);
+    assert_true(atomic_load(&vmm->paused));
+
+    /* QMP stop, twice: one reference of the device model's. */
+    assert_int_equal(call(vmm, (struct dmop_req){.op = DMOP_PAUSE_VCPUS}, -1), 0);
+    dmop_dispatch(vmm, &(struct dmop_req){.op = DMOP_PAUSE_VCPUS}, -1, &rep, fds, &n);
+    assert_int_equal(rep.rc, 0);
+    assert_int_equal(rep.u.pause.holders, DMOP_PAUSED_BY_TOOLSTACK | DMOP_PAUSED_BY_DM);
+    assert_int_equal(vmm_pause_refs(vmm, VMM_PAUSE_DM), 1);
+
+    /* The toolstack's unpause leaves the device model's pause. */
+    assert_int_equal(vmm_pause_put(vmm, VMM_PAUSE_TOOLSTACK), 0);
+    assert_int_equal(vmm_pause_put(vmm, VMM_PAUSE_TOOLSTACK), -EALREADY);
+    assert_true(atomic_load(&vmm->paused));
+    dmop_dispatch(vmm, &(struct dmop_req){.op = DMOP_PAUSE_STATE}, -1, &rep, fds, &n);
+    assert_int_equal(rep.rc, 0);
+    assert_int_equal(rep.u.pause.holders, DMOP_PAUSED_BY_DM);
+
+    /* QMP cont: nobody holds one, the guest may run. */
+    assert_int_equal(call(vmm, (struct dmop_req){.op = DMOP_UNPAUSE_VCPUS}, -1), 0);
+    assert_false(atomic_load(&vmm->paused));
+    assert_int_equal(vmm_pause_holders(vmm), 0);
+
+    /* A dead device model's monitor pause is no device model's to end. */
+    assert_int_equal(vmm_pause_get(vmm, VMM_PAUSE_MONITOR), 0);
+    assert_int_equal(call(vmm, (struct dmop_req){.op = DMOP_UNPAUSE_VCPUS}, -1), -EALREADY);
+    assert_true(atomic_load(&vmm->paused));
+    char who[64];
+    vmm_pause_describe(vmm, who, sizeof(who));
+    assert_string_equal(who, "monitor");
+    assert_int_equal(vmm_pause_put(vmm, VMM_PAUSE_MONITOR), 0);
+
+    /* Counted, with a bound. */
+    for (unsigned i = 0; i < VMM_PAUSE_MAX_REFS; i++)
+        assert_int_equal(vmm_pause_get(vmm, VMM_PAUSE_TOOLSTACK), 0);
+    assert_int_equal(vmm_pause_get(vmm, VMM_PAUSE_TOOLSTACK), -EOVERFLOW);
+    for (unsigned i = 0; i < VMM_PAUSE_MAX_REFS; i++)
+        assert_int_equal(vmm_pause_put(vmm, VMM_PAUSE_TOOLSTACK), 0);
+    assert_false(atomic_load(&vmm->paused));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -505,6 +564,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_eventfds, setup, teardown),
         cmocka_unit_test(test_eventfds_kvm),
         cmocka_unit_test(test_resample_irqfd_kvm),
+        cmocka_unit_test_setup_teardown(test_pause_owners, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
