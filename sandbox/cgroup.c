@@ -404,17 +404,6 @@ int sandbox_cgroup_cpu_read(const struct sandbox_child *child, int fd, uint64_t 
     return 0;
 }
 
-int sandbox_cgroup_cpu_usage(const struct sandbox_child *child, uint64_t *usec)
-{
-    int fd = sandbox_cgroup_cpu_open(child), rc;
-
-    if (fd < 0)
-        return fd;
-    rc = sandbox_cgroup_cpu_read(child, fd, usec);
-    close(fd);
-    return rc;
-}
-
 void sandbox_cgroup_sweep(void)
 {
     char parent[SANDBOX_CGROUP_PATH_MAX];

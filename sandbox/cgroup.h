@@ -24,10 +24,10 @@ int sandbox_cgroup_create(struct sandbox_child *child, const char *name, uint64_
 /* Move process pid into the child's cgroup(s).  Returns 0 or -errno. */
 int sandbox_cgroup_attach(const struct sandbox_child *child, pid_t pid);
 
-/* CPU time of everything in the cgroup, in microseconds.  -ENOENT when the
- * child has no cgroup with CPU accounting.  The file it comes from can be
- * opened ahead (the caller closes it) and read again and again. */
-int sandbox_cgroup_cpu_usage(const struct sandbox_child *child, uint64_t *usec);
+/* CPU time of everything in the cgroup, in microseconds: open the file it
+ * comes from (a descriptor for the caller to close), then read it, again
+ * and again.  Both -ENOENT when the child has no cgroup with CPU
+ * accounting. */
 int sandbox_cgroup_cpu_open(const struct sandbox_child *child);
 int sandbox_cgroup_cpu_read(const struct sandbox_child *child, int fd, uint64_t *usec);
 

@@ -186,19 +186,27 @@ static int complete_io(struct vcpu *v)
     return -EBUSY;
 }
 
+/* timeout_ms from now, for pthread_cond_timedwait (CLOCK_REALTIME). */
+static struct timespec deadline_in(unsigned timeout_ms)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_REALTIME, &t);
+    t.tv_sec += timeout_ms / 1000;
+    t.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (t.tv_nsec >= 1000000000L) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000L;
+    }
+    return t;
+}
+
 int vmm_pause_sync(struct vmm *vmm, unsigned timeout_ms)
 {
-    struct timespec deadline;
+    struct timespec deadline = deadline_in(timeout_ms);
     unsigned gen;
     int rc = 0;
 
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += timeout_ms / 1000;
-    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000L;
-    }
     pthread_mutex_lock(&pause_lock);
     gen = ++sync_gen;
     pthread_cond_broadcast(&pause_cond);
@@ -254,16 +262,9 @@ bool vmm_vcpus_holding(struct vmm *vmm)
 
 int vmm_vcpus_wait_holding(struct vmm *vmm, unsigned timeout_ms)
 {
-    struct timespec deadline;
+    struct timespec deadline = deadline_in(timeout_ms);
     int rc = 0;
 
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += timeout_ms / 1000;
-    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000L;
-    }
     pthread_mutex_lock(&pause_lock);
     while (!all_holding(vmm) && rc == 0)
         if (pthread_cond_timedwait(&pause_cond, &pause_lock, &deadline) == ETIMEDOUT)

@@ -7,18 +7,8 @@
 need_kvm
 placement=$1
 need_placement "$placement"
-echo_elf=$(need_guest echo)
 
-mkfifo "$TEST_TMP/in"
-timeout 60 "$STUBVISOR_BIN/stubvmm" --kernel "$echo_elf" --dm "$placement" \
-    <"$TEST_TMP/in" >"$TEST_TMP/out" 2>"$TEST_TMP/err" &
-vmm_pid=$!
-track_pid "$vmm_pid"
-exec 3>"$TEST_TMP/in" # keep the guest's input open: it waits for us
-printf 'abc' >&3
-wait_for 20 grep -q abc "$TEST_TMP/out" || fail "the guest never echoed"
-# $! is timeout's pid; stubvmm is its child.
-real_vmm=$(pgrep -P "$vmm_pid" -x stubvmm) || fail "no stubvmm process"
+echo_start --dm "$placement"
 dm=$(dm_pid_of "$real_vmm") || fail "no stubdm process"
 kill -9 "$dm"
 

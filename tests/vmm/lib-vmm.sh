@@ -29,3 +29,31 @@ dm_pid_of() {
     done
     return 1
 }
+
+# echo_start ARGS...: stubvmm running echo.elf with ARGS, its input on fd 3
+# (a fifo), its output in $TEST_TMP/out, its messages in $TEST_TMP/err.
+# Returns once the guest has echoed; then $vmm_pid is timeout's pid and
+# $real_vmm stubvmm's (timeout's child).
+echo_start() {
+    echo_elf=$(need_guest echo)
+    mkfifo "$TEST_TMP/in"
+    timeout 60 "$STUBVISOR_BIN/stubvmm" --kernel "$echo_elf" "$@" \
+        <"$TEST_TMP/in" >"$TEST_TMP/out" 2>"$TEST_TMP/err" &
+    vmm_pid=$!
+    track_pid "$vmm_pid"
+    exec 3>"$TEST_TMP/in" # keep the guest's input open: it waits for us
+    printf 'x' >&3
+    wait_for 20 grep -q x "$TEST_TMP/out" || fail "the guest never echoed: $(cat "$TEST_TMP/err")"
+    real_vmm=$(pgrep -P "$vmm_pid" -x stubvmm) || fail "no stubvmm process"
+}
+
+# echo_finish WHAT: end echo_start's guest with 'q'; it must exit 0.
+echo_finish() {
+    printf 'q' >&3
+    exec 3>&-
+    set +e
+    wait "$vmm_pid"
+    rc=$?
+    set -e
+    expect_eq "$1: exit status" 0 "$rc"
+}

@@ -11,18 +11,9 @@
 need_kvm
 placement=$1
 need_placement "$placement"
-echo_elf=$(need_guest echo)
 hello=$(need_guest hello)
 
-mkfifo "$TEST_TMP/in"
-timeout 60 "$STUBVISOR_BIN/stubvmm" --kernel "$echo_elf" --dm "$placement" --vcpus 2 \
-    <"$TEST_TMP/in" >"$TEST_TMP/out" 2>"$TEST_TMP/err" &
-vmm_pid=$!
-track_pid "$vmm_pid"
-exec 3>"$TEST_TMP/in"
-printf 'x' >&3
-wait_for 20 grep -q x "$TEST_TMP/out" || fail "the guest never echoed: $(cat "$TEST_TMP/err")"
-real_vmm=$(pgrep -P "$vmm_pid" -x stubvmm) || fail "no stubvmm process"
+echo_start --dm "$placement" --vcpus 2
 for task in /proc/"$real_vmm"/task/*; do
     status=$(cat "$task/status")
     field() { printf '%s\n' "$status" | awk -v k="$1:" '$1 == k {print $2}'; }
@@ -32,13 +23,7 @@ done
 [ "$(ls /proc/"$real_vmm"/task | wc -l)" -ge 3 ] || fail "expected the main thread and 2 vCPUs"
 printf 'still here\n' >&3
 wait_for 20 grep -q 'still here' "$TEST_TMP/out" || fail "no echo under the filter"
-printf 'q' >&3
-exec 3>&-
-set +e
-wait "$vmm_pid"
-rc=$?
-set -e
-expect_eq "exit status under the filter" 0 "$rc"
+echo_finish "under the filter"
 
 # A forbidden call after the lockdown: killed by SIGSYS (31), not refused.
 set +e

@@ -6,17 +6,8 @@
 . "$STUBVISOR_SRC/tests/vmm/lib-vmm.sh"
 need_kvm
 need_placement stubdom
-echo_elf=$(need_guest echo)
 
-mkfifo "$TEST_TMP/in"
-timeout 60 "$STUBVISOR_BIN/stubvmm" --kernel "$echo_elf" --dm stubdom \
-    <"$TEST_TMP/in" >"$TEST_TMP/out" 2>"$TEST_TMP/err" &
-vmm_pid=$!
-track_pid "$vmm_pid"
-exec 3>"$TEST_TMP/in"
-printf 'x' >&3
-wait_for 20 grep -q x "$TEST_TMP/out" || fail "the guest never echoed: $(cat "$TEST_TMP/err")"
-real_vmm=$(pgrep -P "$vmm_pid" -x stubvmm) || fail "no stubvmm process"
+echo_start --dm stubdom
 dm=$(dm_pid_of "$real_vmm") || fail "no stubdm process"
 status=$(cat "/proc/$dm/status")
 
@@ -37,12 +28,5 @@ for fd in /proc/"$dm"/fd/*; do
 done
 expect_eq "process name" stubdm "$(cat "/proc/$dm/comm")"
 
-# Let the guest finish normally.
-printf 'q' >&3
-exec 3>&-
-set +e
-wait "$vmm_pid"
-rc=$?
-set -e
-expect_eq "exit status" 0 "$rc"
+echo_finish "the guest after the checks"
 pass
