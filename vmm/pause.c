@@ -30,7 +30,6 @@
  * returns at once), and waits for all of them. */
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -40,8 +39,6 @@
 #include "lib/log.h"
 
 #include "vmm/vmm.h"
-
-#define SIG_KICK SIGUSR1 /* vcpu.c's */
 
 static pthread_mutex_t pause_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t pause_cond = PTHREAD_COND_INITIALIZER;
@@ -60,13 +57,9 @@ const char *vmm_pause_holder_name(enum vmm_pause_holder who)
 
 static void kick_vcpus(struct vmm *vmm)
 {
-    for (unsigned i = 0; i < vmm->nr_vcpus; i++) {
-        struct vcpu *v = &vmm->vcpus[i];
-        if (!v->started)
-            continue;
-        v->run->immediate_exit = 1;
-        pthread_kill(v->thread, SIG_KICK);
-    }
+    for (unsigned i = 0; i < vmm->nr_vcpus; i++)
+        if (vmm->vcpus[i].started)
+            vmm_kick_vcpu(&vmm->vcpus[i]);
 }
 
 int vmm_pause_get(struct vmm *vmm, enum vmm_pause_holder who)

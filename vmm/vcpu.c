@@ -150,6 +150,14 @@ int vmm_start_vcpus(struct vmm *vmm)
     return rc;
 }
 
+void vmm_kick_vcpu(struct vcpu *v)
+{
+    /* immediate_exit first, then the signal: whether the thread is in
+     * KVM_RUN or about to enter it, it comes back out. */
+    v->run->immediate_exit = 1;
+    pthread_kill(v->thread, SIG_KICK);
+}
+
 void vmm_join_vcpus(struct vmm *vmm)
 {
     uint64_t one = 1;
@@ -160,10 +168,7 @@ void vmm_join_vcpus(struct vmm *vmm)
         struct vcpu *v = &vmm->vcpus[i];
         if (!v->started)
             continue;
-        /* immediate_exit first, then the signal: whether the thread is in
-         * KVM_RUN or about to enter it, it comes back out. */
-        v->run->immediate_exit = 1;
-        pthread_kill(v->thread, SIG_KICK);
+        vmm_kick_vcpu(v);
         if (v->efd >= 0 && write(v->efd, &one, sizeof(one)) < 0)
             log_debug("waking vCPU %u: %s", i, strerror(errno));
     }

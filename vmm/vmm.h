@@ -240,6 +240,10 @@ int pvh_load(struct vmm *vmm, const uint8_t *image, size_t size, const char *cmd
 /* Start one thread per vCPU.  Returns 0 or -errno. */
 int vmm_start_vcpus(struct vmm *vmm);
 
+/* Make a started vCPU's thread leave KVM_RUN, or not enter it: sets
+ * immediate_exit, then signals the thread.  Any thread. */
+void vmm_kick_vcpu(struct vcpu *v);
+
 /* Ask every vCPU to leave KVM_RUN and any wait for the device model, then
  * join the threads.  Called from the main thread after vmm_stop(). */
 void vmm_join_vcpus(struct vmm *vmm);
