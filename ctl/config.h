@@ -46,7 +46,7 @@ enum lifecycle_action {
     ACTION_PRESERVE /* keep it (paused, resources held) for inspection */
 };
 
-/* Where the device model runs; DESIGN.md §2. */
+/* Where the device model runs; docs/design.md §2. */
 enum dm_placement {
     PLACEMENT_STUBDOM, /* sandboxed process, its own domain "<name>-dm" */
     PLACEMENT_PROCESS, /* unsandboxed process, like a dom0 qemu-dm */

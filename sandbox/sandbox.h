@@ -1,5 +1,5 @@
 /* The stub domain sandbox: how the monitor spawns a device model, and how the
- * device model locks itself down once it is set up (DESIGN.md §5,
+ * device model locks itself down once it is set up (docs/design.md §7,
  * docs/sandbox.md).
  *
  * Typical use in the monitor (single-threaded spawn from the main thread,
