@@ -298,8 +298,12 @@ void vmm_pause_wait(struct vcpu *v)
     }
     v->holding = false;
     pthread_mutex_unlock(&pause_lock);
-    if (!atomic_load(&vmm->stopping))
+    if (!atomic_load(&vmm->stopping)) {
+        /* Then the caller looks at the flags again: a pause that begins
+         * now either is seen there or sets immediate_exit after this. */
         v->run->immediate_exit = 0;
+        atomic_thread_fence(memory_order_seq_cst);
+    }
 }
 
 _Static_assert(DMOP_PAUSED_BY_TOOLSTACK == 1u << VMM_PAUSE_TOOLSTACK &&
