@@ -34,6 +34,10 @@ struct sandbox_filter {
  * (TSYNC), with no_new_privs.  Returns 0 or -errno (also kept in f->rc). */
 int sandbox_filter_init(struct sandbox_filter *f);
 
+/* The same without libseccomp: the rules added are only counted (cheap;
+ * sandbox_filter_load() refuses it). */
+int sandbox_filter_init_count(struct sandbox_filter *f);
+
 /* Add a rule: action (SCMP_ACT_ALLOW, SCMP_ACT_ERRNO(e)) for system call
  * nr when all n argument comparisons (struct scmp_arg_cmp, SCMP_A0() ...)
  * hold; n may be 0. */

@@ -65,7 +65,6 @@ __attribute__((used, visibility("default"))) const char *__ubsan_default_options
 
 static void build(struct sandbox_filter *f)
 {
-    sandbox_filter_init(f);
     sandbox_filter_base(f);
     sandbox_filter_allow_list(f, thread_calls, sizeof(thread_calls) / sizeof(thread_calls[0]));
     sandbox_filter_refuse_list(f, EPERM, refused, sizeof(refused) / sizeof(refused[0]));
@@ -83,6 +82,7 @@ int sandbox_lockdown(void)
     struct sandbox_filter f;
     int rc;
 
+    sandbox_filter_init(&f);
     build(&f);
     rc = sandbox_filter_load(&f);
     sandbox_filter_dispose(&f);
@@ -94,6 +94,7 @@ int sandbox_lockdown_count(void)
     struct sandbox_filter f;
     int rc;
 
+    sandbox_filter_init_count(&f);
     build(&f);
     rc = f.rc < 0 ? f.rc : (int)sandbox_filter_count(&f);
     sandbox_filter_dispose(&f);
