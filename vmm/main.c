@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lib/fdio.h"
 #include "lib/log.h"
@@ -177,6 +178,11 @@ int main(int argc, char **argv)
     struct monitor_options o;
 
     log_set_program("stubvmm");
+    /* Descriptors 0-2 are stdio whatever we open later (COM1 on stdio,
+     * messages on stderr): a closed one is /dev/null. */
+    for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; fd++)
+        if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", fd ? O_WRONLY : O_RDONLY) != fd)
+            return EXIT_SYSTEM;
     monitor_options_init(&o);
     if (argc > 1 && strcmp(argv[1], "--managed") == 0)
         parse_managed(argc, argv, &o);
