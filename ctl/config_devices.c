@@ -12,6 +12,7 @@
 #include <sys/un.h>
 
 #include "ctl/config_internal.h"
+#include "lib/mac.h"
 
 #define FAIL(w, err, ...) cfg_fail((err), (w)->origin, (w)->line, (w)->key, __VA_ARGS__)
 #define WARN(w, err, ...) cfg_warn((err), (w)->origin, (w)->line, (w)->key, __VA_ARGS__)
@@ -363,30 +364,6 @@ void cfg_disk_dispose(struct disk_spec *disk)
 
 /* ---- vif ---- */
 
-int cfg_parse_mac(const char *text, unsigned char mac[6])
-{
-    for (int i = 0; i < 6; i++) {
-        const char *p = text + 3 * i;
-        int hi, lo;
-        if (!p[0] || !p[1])
-            return -EINVAL;
-        hi = (p[0] >= '0' && p[0] <= '9')   ? p[0] - '0'
-             : (p[0] >= 'a' && p[0] <= 'f') ? p[0] - 'a' + 10
-             : (p[0] >= 'A' && p[0] <= 'F') ? p[0] - 'A' + 10
-                                            : -1;
-        lo = (p[1] >= '0' && p[1] <= '9')   ? p[1] - '0'
-             : (p[1] >= 'a' && p[1] <= 'f') ? p[1] - 'a' + 10
-             : (p[1] >= 'A' && p[1] <= 'F') ? p[1] - 'A' + 10
-                                            : -1;
-        if (hi < 0 || lo < 0)
-            return -EINVAL;
-        if (p[2] != (i == 5 ? '\0' : ':'))
-            return -EINVAL;
-        mac[i] = (unsigned char)(hi * 16 + lo);
-    }
-    return 0;
-}
-
 /* xl's vif parameters that mean nothing here; they are accepted with a
  * warning so that existing configs still load. */
 static const char *const vif_ignored[] = {
@@ -476,7 +453,7 @@ int cfg_parse_vif(const struct cfg_where *w, const char *spec, struct vif_spec *
         }
         switch (k) {
         case K_MAC:
-            if (cfg_parse_mac(value, vif->mac)) {
+            if (mac_parse(value, vif->mac) < 0) {
                 rc = FAIL(w, err,
                           "bad MAC address %s: expected six hex pairs like 00:16:3e:12:34:56",
                           cfg_quote(q, sizeof(q), value));

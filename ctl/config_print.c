@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ctl/config.h"
+#include "lib/mac.h"
 
 /* An open_memstream with a sticky error. */
 struct out {
@@ -100,11 +101,12 @@ static void put_vifs(struct out *o, const struct domain_config *c)
     for (size_t i = 0; i < c->nvifs; i++) {
         const struct vif_spec *v = &c->vifs[i];
         char mac[32] = "", mtu[24] = "", bridge[64] = "", backend[160];
-        const uint8_t *m = v->mac;
 
-        if (v->mac_set)
-            snprintf(mac, sizeof(mac), "mac=%02x:%02x:%02x:%02x:%02x:%02x, ", m[0], m[1], m[2],
-                     m[3], m[4], m[5]);
+        if (v->mac_set) {
+            char text[MAC_STRLEN];
+            mac_format(v->mac, text);
+            snprintf(mac, sizeof(mac), "mac=%s, ", text);
+        }
         if (v->mtu)
             snprintf(mtu, sizeof(mtu), ", mtu=%u", v->mtu);
         if (v->backend == VIF_BACKEND_TAP && v->bridge)

@@ -55,6 +55,7 @@
 #include "lib/dmfds.h"
 #include "lib/fdio.h"
 #include "lib/log.h"
+#include "lib/mac.h"
 
 #define MAX_VMM_MEMORY_MIB 3072 /* stubvmm keeps RAM below the PCI hole */
 #define RESTART_LIMIT      5    /* restarts within RESTART_WINDOW s, then destroy */
@@ -183,9 +184,9 @@ static int write_nodes(struct xsc *xs, uint32_t tx, struct guest *g)
             argv[nargs++] = drives[k];
         }
         for (size_t k = 0; k < c->nvifs; k++) {
-            const uint8_t *m = c->vifs[k].mac;
-            snprintf(nics[k], sizeof(nics[k]), "virtio,mac=%02x:%02x:%02x:%02x:%02x:%02x", m[0],
-                     m[1], m[2], m[3], m[4], m[5]);
+            char mac[MAC_STRLEN];
+            mac_format(c->vifs[k].mac, mac);
+            snprintf(nics[k], sizeof(nics[k]), "virtio,mac=%s", mac);
             argv[nargs++] = "-nic";
             argv[nargs++] = nics[k];
         }
@@ -359,7 +360,7 @@ static int spawn_vmm(struct guest *g, int dm_end, char *err, size_t errlen)
         snprintf(dfd, sizeof(dfd), "4");
         const char *argv[42 + 2 * CONFIG_MAX_DISKS + 4 * CONFIG_MAX_VIFS];
         char disks[CONFIG_MAX_DISKS][PATH_MAX + 4], nics[CONFIG_MAX_VIFS][PATH_MAX + 8];
-        char macs[CONFIG_MAX_VIFS][18];
+        char macs[CONFIG_MAX_VIFS][MAC_STRLEN];
         int n = 0;
         argv[n++] = "stubvmm";
         argv[n++] = "--managed";
@@ -375,13 +376,11 @@ static int spawn_vmm(struct guest *g, int dm_end, char *err, size_t errlen)
         }
         for (size_t k = 0; k < c->nvifs; k++) {
             const struct vif_spec *v = &c->vifs[k];
-            const uint8_t *m = v->mac;
             if (v->backend == VIF_BACKEND_SOCKET)
                 snprintf(nics[k], sizeof(nics[k]), "unix:%s", v->socket_path);
             else
                 snprintf(nics[k], sizeof(nics[k]), "tap:%s", v->tap_name);
-            snprintf(macs[k], sizeof(macs[k]), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2],
-                     m[3], m[4], m[5]);
+            mac_format(v->mac, macs[k]);
             argv[n++] = "--nic", argv[n++] = nics[k];
             argv[n++] = "--mac", argv[n++] = macs[k];
         }
