@@ -152,7 +152,7 @@ static void send_bad_dmops(struct ioreq_server *s)
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct dmop_req req = bad[i];
         if (req.op == DMOP_MAP_IO_RANGE_TO_IOREQ_SERVER)
-            req.u.range.id = s->id;
+            req.u.range.id = s->host.server_id;
         int rc = dmop_call(s->dmop_fd, &req, -1, NULL, NULL, NULL);
         if (rc < 0)
             refused++;
@@ -353,7 +353,7 @@ int main(int argc, char **argv)
     ram = map_guest_ram(&ram_size);
     if (ioreq_server_connect(&server) < 0)
         die(EXIT_SYSTEM, "cannot set up the ioreq server");
-    dm = dm_new(&dm_host_dmop_ops, &server, ram, ram_size);
+    dm = dm_new(dmop_host_ops(true), &server.host, ram, ram_size);
     if (!dm)
         die(EXIT_SYSTEM, "out of memory");
     if (dm_events_enable(dm) < 0)

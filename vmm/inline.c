@@ -1,7 +1,8 @@
 /* The inline placement: the device model runs inside stubvmm, on the vCPU
- * thread that exited, like QEMU's and kvmtool's devices.  Its host ops build
- * the same dm_op messages stubdm sends and hand them to dmop_dispatch(), so
- * what a device may do is checked the same way in every placement.  One
+ * thread that exited, like QEMU's and kvmtool's devices.  Its host ops are
+ * dm/dmop_host.c's, the same dm_op requests stubdm sends, with
+ * dmop_dispatch() as the transport, so what a device may do is checked the
+ * same way in every placement.  One
  * mutex serialises the device model between vCPUs and the serial input. */
 #include <errno.h>
 #include <fcntl.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "dm/devices.h"
+#include "dm/dmop_host.h"
 #include "dm/state.h"
 #include "dm/virtio/setup.h"
 #include "lib/fdio.h"
@@ -18,100 +20,40 @@
 #include "vmm/vmm.h"
 
 struct vmm_inline {
+    struct dmop_host host;
     struct dm *dm;
     struct dm_devices devices;
     struct virtio_devices *virtio;
     pthread_mutex_t lock;
 };
 
-static int call(struct vmm *vmm, const struct dmop_req *req, int fd)
+/* The transport of dm/dmop_host.h: a call to the dispatcher that serves
+ * the dm_op socket.  dmop_dispatch() consumes the descriptors it is given
+ * while the device keeps its own, so it gets duplicates, as a socket would
+ * carry. */
+static int dispatch_call(void *transport, const struct dmop_req *req, const int *fds, size_t nfds,
+                         struct dmop_reply *rep)
 {
-    struct dmop_reply rep;
-    int fds[FDIO_MAX_FDS];
-    size_t nfds;
+    int in[2] = {-1, -1}, out[FDIO_MAX_FDS];
+    size_t nout = 0;
 
-    dmop_dispatch(vmm, req, fd, &rep, fds, &nfds);
-    return rep.rc;
+    if (nfds > 2)
+        return -EINVAL;
+    for (size_t i = 0; i < nfds; i++) {
+        in[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 0);
+        if (in[i] < 0) {
+            int rc = -errno;
+            close_quietly(in[0]);
+            return rc;
+        }
+    }
+    dmop_dispatch_fds(transport, req, in, nfds, rep, out, &nout);
+    return rep->rc;
 }
 
-static int host_map(void *h, int type, uint64_t start, uint64_t end, uint32_t flags)
+static int inline_console_write(void *transport, unsigned idx, const void *buf, size_t len)
 {
-    struct dmop_req req = {.op = DMOP_MAP_IO_RANGE_TO_IOREQ_SERVER};
-
-    req.u.range.type = (uint32_t)type;
-    req.u.range.start = start;
-    req.u.range.end = end;
-    req.u.range.flags = (flags & DM_TRAP_POSTED) ? DMOP_RANGE_POSTED : 0;
-    return call(h, &req, -1);
-}
-
-static int host_unmap(void *h, int type, uint64_t start, uint64_t end)
-{
-    struct dmop_req req = {.op = DMOP_UNMAP_IO_RANGE_FROM_IOREQ_SERVER};
-
-    req.u.range.type = (uint32_t)type;
-    req.u.range.start = start;
-    req.u.range.end = end;
-    return call(h, &req, -1);
-}
-
-static int host_isa_irq(void *h, unsigned irq, int level)
-{
-    struct dmop_req req = {.op = DMOP_SET_ISA_IRQ_LEVEL};
-
-    req.u.isa_irq.isa_irq = irq > 255 ? 255 : (uint8_t)irq;
-    req.u.isa_irq.level = level ? 1 : 0;
-    return call(h, &req, -1);
-}
-
-static int host_msi(void *h, uint64_t addr, uint32_t data)
-{
-    struct dmop_req req = {.op = DMOP_INJECT_MSI};
-
-    req.u.msi.addr = addr;
-    req.u.msi.data = data;
-    return call(h, &req, -1);
-}
-
-/* dmop_dispatch consumes the descriptor it is given; the device keeps its
- * own, so hand over a duplicate. */
-static int dup_or_none(int fd, bool deassign)
-{
-    return deassign || fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 0);
-}
-
-static int host_ioeventfd(void *h, int type, uint64_t addr, uint32_t len, int fd, bool deassign)
-{
-    struct dmop_req req = {.op = DMOP_IOEVENTFD};
-
-    req.u.ioeventfd.type = (uint32_t)type;
-    req.u.ioeventfd.addr = addr;
-    req.u.ioeventfd.len = len;
-    req.u.ioeventfd.flags = deassign ? DMOP_FD_DEASSIGN : 0;
-    return call(h, &req, dup_or_none(fd, deassign));
-}
-
-static int host_irqfd(void *h, unsigned gsi, int fd, bool deassign)
-{
-    struct dmop_req req = {.op = DMOP_IRQFD};
-
-    req.u.irqfd.gsi = gsi;
-    req.u.irqfd.flags = deassign ? DMOP_FD_DEASSIGN : 0;
-    return call(h, &req, dup_or_none(fd, deassign));
-}
-
-static int host_shutdown(void *h, unsigned reason, unsigned status)
-{
-    struct dmop_req req = {.op = DMOP_REMOTE_SHUTDOWN};
-
-    req.u.shutdown.reason = reason;
-    req.u.shutdown.status = status;
-    return call(h, &req, -1);
-}
-
-static int host_console_write(void *h, unsigned idx, const void *buf, size_t len)
-{
-    struct vmm *vmm = h;
+    struct vmm *vmm = transport;
 
     if (idx == DM_COM1_CONSOLE)
         return write_full(vmm->out_fd, buf, len) < 0 ? -errno : 0;
@@ -122,9 +64,9 @@ static int host_console_write(void *h, unsigned idx, const void *buf, size_t len
     return send_full(vmm->vcon_fd, buf, len) < 0 ? -errno : 0;
 }
 
-static ssize_t host_console_read(void *h, unsigned idx, void *buf, size_t len)
+static ssize_t inline_console_read(void *transport, unsigned idx, void *buf, size_t len)
 {
-    struct vmm *vmm = h;
+    struct vmm *vmm = transport;
     int fd = idx == DM_COM1_CONSOLE ? vmm->in_fd : idx == DM_VIRTIO_CONSOLE ? vmm->vcon_fd : -1;
     ssize_t r;
 
@@ -142,21 +84,8 @@ static ssize_t host_console_read(void *h, unsigned idx, void *buf, size_t len)
     return r;
 }
 
-static const struct dm_host_ops inline_ops = {
-    .map_range = host_map,
-    .unmap_range = host_unmap,
-    .set_isa_irq = host_isa_irq,
-    .inject_msi = host_msi,
-    .ioeventfd = host_ioeventfd,
-    .irqfd = host_irqfd,
-    .shutdown = host_shutdown,
-    .console_write = host_console_write,
-    .console_read = host_console_read,
-};
-
 int inline_dm_create(struct vmm *vmm)
 {
-    struct dmop_req req = {.op = DMOP_CREATE_IOREQ_SERVER};
     struct vmm_inline *in = calloc(1, sizeof(*in));
     int rc;
 
@@ -164,10 +93,16 @@ int inline_dm_create(struct vmm *vmm)
         return -ENOMEM;
     pthread_mutex_init(&in->lock, NULL);
     vmm->inl = in;
-    rc = call(vmm, &req, -1);
+    in->host = (struct dmop_host){
+        .call = dispatch_call,
+        .transport = vmm,
+        .console_write = inline_console_write,
+        .console_read = inline_console_read,
+    };
+    rc = dmop_host_create_server(&in->host, false);
     if (rc < 0)
         goto fail;
-    in->dm = dm_new(&inline_ops, vmm, vmm->ram, vmm->ram_size);
+    in->dm = dm_new(dmop_host_ops(false), &in->host, vmm->ram, vmm->ram_size);
     if (!in->dm) {
         rc = -ENOMEM;
         goto fail;
@@ -204,9 +139,7 @@ int inline_dm_create(struct vmm *vmm)
             goto fail;
         }
     }
-    req = (struct dmop_req){.op = DMOP_SET_IOREQ_SERVER_STATE};
-    req.u.state.enabled = 1;
-    rc = call(vmm, &req, -1);
+    rc = dmop_host_enable_server(&in->host);
     if (rc < 0)
         goto fail;
     return 0;

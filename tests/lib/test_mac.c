@@ -28,9 +28,16 @@ static void test_roundtrip(void **state)
 static void test_refused(void **state)
 {
     static const char *const bad[] = {
-        "",           "00:16:3e:0a:ff",      "00:16:3e:0a:ff:7c:", "00:16:3e:0a:ff:7c0",
-        "0:16:3e:0a:ff:7c", "00-16-3e-0a-ff-7c", "00:16:3e:0a:ff:7g", " 00:16:3e:0a:ff:7c",
-        "00:16:3e:0a:ff:7",  "00:16:3e:0a:f:7c",
+        "",
+        "00:16:3e:0a:ff",
+        "00:16:3e:0a:ff:7c:",
+        "00:16:3e:0a:ff:7c0",
+        "0:16:3e:0a:ff:7c",
+        "00-16-3e-0a-ff-7c",
+        "00:16:3e:0a:ff:7g",
+        " 00:16:3e:0a:ff:7c",
+        "00:16:3e:0a:ff:7",
+        "00:16:3e:0a:f:7c",
     };
     uint8_t mac[6] = {1, 2, 3, 4, 5, 6};
 
