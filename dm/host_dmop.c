@@ -60,15 +60,11 @@ static int socket_call(void *transport, const struct dmop_req *req, const int *f
     return dmop_call_fds(s->dmop_fd, req, fds, nfds, rep, NULL, NULL);
 }
 
-/* Consoles 0-3 are descriptors DMFD_CONSOLE0 + idx, handed over at spawn;
- * the virtio console's comes after the disks and NICs. */
+/* Consoles 0-3 are descriptors DMFD_CONSOLE0 + idx, handed over at spawn. */
 static int console_fd(const struct ioreq_server *s, unsigned idx)
 {
-    if (idx <= 3)
-        return DMFD_CONSOLE0 + (int)idx;
-    if (idx == DM_VIRTIO_CONSOLE && s->virtio_console_fd > 0)
-        return s->virtio_console_fd;
-    return -1;
+    (void)s;
+    return idx <= 3 ? DMFD_CONSOLE0 + (int)idx : -1;
 }
 
 static int socket_console_write(void *transport, unsigned idx, const void *buf, size_t len)

@@ -95,7 +95,6 @@ static void parse_args(int argc, char **argv, struct options *o)
             o->virtio.rng = true;
         } else if (strcmp(a, "--virtio-console") == 0) {
             o->virtio.console = true;
-            o->virtio.console_idx = DM_VIRTIO_CONSOLE;
         } else if (strncmp(a, "--fault=", 8) == 0) {
 #ifdef STUBVISOR_TEST_HOOKS
             const char *f = a + 8;
@@ -214,10 +213,8 @@ static noreturn void serve(struct ioreq_server *s, struct dm *dm, int epfd, unsi
 {
     uint64_t last_work = spin_now_ns(), last_poll = 0, poll_ns = (uint64_t)poll_us * 1000;
     struct spin_budget spin;
-    /* Console input: COM1 and the virtio console. */
-    struct console_in cons[2] = {{DMFD_CONSOLE3, DM_COM1_CONSOLE, false, true},
-                                 {s->virtio_console_fd > 0 ? s->virtio_console_fd : -1,
-                                  DM_VIRTIO_CONSOLE, false, s->virtio_console_fd > 0}};
+    /* Console input: COM1. */
+    struct console_in cons[1] = {{DMFD_CONSOLE3, DM_COM1_CONSOLE, false, true}};
     bool polling = false;
 
     spin_budget_init(&spin, (uint64_t)spin_us * 1000);
@@ -232,7 +229,7 @@ static noreturn void serve(struct ioreq_server *s, struct dm *dm, int epfd, unsi
         if (n < 0)
             die(EXIT_SYSTEM, "stubvmm broke the ioreq protocol; stopping");
         if (n > 0) {
-            consoles_retry(dm, epfd, cons, 2);
+            consoles_retry(dm, epfd, cons, 1);
             uint64_t now = spin_now_ns();
             spin_budget_update(&spin, now - last_work);
             last_work = now;
@@ -258,7 +255,7 @@ static noreturn void serve(struct ioreq_server *s, struct dm *dm, int epfd, unsi
             dm_timer_poll(dm); /* a busy guest must not starve the timers */
         if ((iter & 63) == 0) {
             dm_events_run(dm); /* queue kicks (ioeventfds) while we spin */
-            consoles_retry(dm, epfd, cons, 2);
+            consoles_retry(dm, epfd, cons, 1);
             if (!polling) {
                 dm_pollers_run(dm, poll_ns == 0, &polling); /* kicked queues */
                 last_poll = spin_now_ns();
@@ -282,8 +279,8 @@ static noreturn void serve(struct ioreq_server *s, struct dm *dm, int epfd, unsi
                     uint64_t count;
                     if (read(fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
                         die(EXIT_SYSTEM, "notify eventfd: %s", strerror(errno));
-                } else if (fd == cons[0].fd || fd == cons[1].fd) {
-                    struct console_in *c = &cons[fd == cons[0].fd ? 0 : 1];
+                } else if (fd == cons[0].fd) {
+                    struct console_in *c = &cons[0];
                     if (dm_console_poll_one(dm, c->idx)) {
                         c->paused = true;
                         epoll_set(epfd, EPOLL_CTL_MOD, fd, 0);
@@ -306,7 +303,7 @@ static noreturn void serve(struct ioreq_server *s, struct dm *dm, int epfd, unsi
             }
         }
         atomic_store_explicit(&s->page->dm_sleeping, 0, memory_order_relaxed);
-        consoles_retry(dm, epfd, cons, 2);
+        consoles_retry(dm, epfd, cons, 1);
         if (!polling) { /* kicks came: poll those queues (poll_us 0: kicks on) */
             dm_pollers_run(dm, poll_ns == 0, &polling);
             last_poll = spin_now_ns();
@@ -391,9 +388,9 @@ int main(int argc, char **argv)
         if (fcntl(DMFD_DISK0 + (int)i, F_GETFD) < 0)
             die(EXIT_USAGE, "disk or NIC descriptor %d is missing", DMFD_DISK0 + (int)i);
     if (opt.virtio.console) {
-        server.virtio_console_fd = DMFD_DISK0 + (int)(opt.virtio.nr_disks + opt.virtio.nr_nics);
-        if (fcntl(server.virtio_console_fd, F_GETFD) < 0)
-            die(EXIT_USAGE, "virtio console descriptor %d is missing", server.virtio_console_fd);
+        opt.virtio.console_fd = DMFD_DISK0 + (int)(opt.virtio.nr_disks + opt.virtio.nr_nics);
+        if (fcntl(opt.virtio.console_fd, F_GETFD) < 0)
+            die(EXIT_USAGE, "virtio console descriptor %d is missing", opt.virtio.console_fd);
     }
     opt.virtio.kick_eventfds = true;
     struct virtio_devices *vdevs = virtio_devices_new(dm, &devices.pci, &opt.virtio);
@@ -405,8 +402,6 @@ int main(int argc, char **argv)
     epfd = epoll_create1(EPOLL_CLOEXEC);
     if (epfd < 0 || epoll_set(epfd, EPOLL_CTL_ADD, server.notify_fd, EPOLLIN) < 0 ||
         epoll_set(epfd, EPOLL_CTL_ADD, DMFD_CONSOLE3, EPOLLIN | EPOLLRDHUP) < 0 ||
-        (server.virtio_console_fd > 0 &&
-         epoll_set(epfd, EPOLL_CTL_ADD, server.virtio_console_fd, EPOLLIN | EPOLLRDHUP) < 0) ||
         epoll_set(epfd, EPOLL_CTL_ADD, DMFD_DMOP, EPOLLRDHUP) < 0 ||
         epoll_set(epfd, EPOLL_CTL_ADD, dm_events_enable(dm), EPOLLIN) < 0 ||
         (dm_timer_fd(dm) >= 0 && epoll_set(epfd, EPOLL_CTL_ADD, dm_timer_fd(dm), EPOLLIN) < 0) ||

@@ -34,9 +34,6 @@ struct ioreq_server {
     int vcpu_fd[IOREQ_MAX_VCPUS]; /* us -> vCPU v */
     uint32_t buf_read;            /* our own copy of the ring's read pointer */
     enum dm_fault fault;
-    /* The virtio console's descriptor (DM_VIRTIO_CONSOLE; lib/dmfds.h), or
-     * 0 when there is none (0 is never one of ours). */
-    int virtio_console_fd;
 };
 
 /* One dm_op round trip on fd: send req (with attach_fd unless it is -1),

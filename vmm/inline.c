@@ -55,24 +55,20 @@ static int inline_console_write(void *transport, unsigned idx, const void *buf, 
 {
     struct vmm *vmm = transport;
 
-    if (idx == DM_COM1_CONSOLE)
-        return write_full(vmm->out_fd, buf, len) < 0 ? -errno : 0;
-    if (idx != DM_VIRTIO_CONSOLE)
+    if (idx != DM_COM1_CONSOLE)
         return -EBADF;
-    if (vmm->vcon_fd < 0)
-        return 0; /* a port with no host side */
-    return send_full(vmm->vcon_fd, buf, len) < 0 ? -errno : 0;
+    return write_full(vmm->out_fd, buf, len) < 0 ? -errno : 0;
 }
 
 static ssize_t inline_console_read(void *transport, unsigned idx, void *buf, size_t len)
 {
     struct vmm *vmm = transport;
-    int fd = idx == DM_COM1_CONSOLE ? vmm->in_fd : idx == DM_VIRTIO_CONSOLE ? vmm->vcon_fd : -1;
+    int fd = idx == DM_COM1_CONSOLE ? vmm->in_fd : -1;
     ssize_t r;
 
     if (fd < 0)
         return 0;
-    /* Under the toolstack these are sockets whose other direction the vCPUs
+    /* Under the toolstack this is a socket whose other direction the vCPUs
      * write with blocking sends: read without blocking. */
     r = recv(fd, buf, len, MSG_DONTWAIT);
     if (r < 0 && errno == ENOTSOCK)
@@ -80,7 +76,7 @@ static ssize_t inline_console_read(void *transport, unsigned idx, void *buf, siz
     if (r < 0)
         return errno == EAGAIN ? 0 : -errno;
     if (r == 0 && len > 0) /* the main loop stops polling it */
-        atomic_store(fd == vmm->in_fd ? &vmm->in_eof : &vmm->vcon_eof, true);
+        atomic_store(&vmm->in_eof, true);
     return r;
 }
 
@@ -117,7 +113,7 @@ int inline_dm_create(struct vmm *vmm)
             .nr_nics = vmm->nr_nics,
             .rng = vmm->virtio_rng,
             .console = vmm->virtio_console,
-            .console_idx = DM_VIRTIO_CONSOLE,
+            .console_fd = vmm->vcon_fd,
         };
         for (unsigned i = 0; i < vmm->nr_disks; i++)
             cfg.disks[i] = (struct virtio_disk_spec){vmm->disk_fd[i], vmm->disk_ro[i]};
@@ -133,6 +129,8 @@ int inline_dm_create(struct vmm *vmm)
         }
         /* The devices own the descriptors now. */
         vmm->nr_disks = vmm->nr_nics = 0;
+        if (vmm->virtio_console)
+            vmm->vcon_fd = -1;
         in->virtio = virtio_devices_new(in->dm, &in->devices.pci, &cfg);
         if (!in->virtio) {
             rc = -EINVAL;
@@ -171,25 +169,15 @@ void inline_dm_access(struct vmm *vmm, uint32_t type, uint64_t addr, uint8_t *da
     pthread_mutex_unlock(&in->lock);
 }
 
-static bool console_poll(struct vmm *vmm, unsigned idx)
+bool inline_dm_console_poll(struct vmm *vmm)
 {
     struct vmm_inline *in = vmm->inl;
     bool full;
 
     pthread_mutex_lock(&in->lock);
-    full = dm_console_poll_one(in->dm, idx);
+    full = dm_console_poll_one(in->dm, DM_COM1_CONSOLE);
     pthread_mutex_unlock(&in->lock);
     return full;
-}
-
-bool inline_dm_console_poll(struct vmm *vmm)
-{
-    return console_poll(vmm, DM_COM1_CONSOLE);
-}
-
-bool inline_dm_vcon_poll(struct vmm *vmm)
-{
-    return console_poll(vmm, DM_VIRTIO_CONSOLE);
 }
 
 int inline_dm_events_fd(struct vmm *vmm)

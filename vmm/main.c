@@ -259,7 +259,6 @@ struct relay {
     size_t len, off;
     bool in_eof;
     bool dm_full;
-    bool vcon_full; /* inline: the virtio console had no room */
 };
 
 /* Copy what the device model wrote to COM1 to our output. */
@@ -307,7 +306,7 @@ static void dm_died(struct vmm *vmm, struct dm_process *p)
     vmm_stop(vmm, VMM_EXIT_DM_FAILED);
 }
 
-enum { P_STOP, P_SIG, P_PIDFD, P_DMOP, P_CONS, P_IN, P_TIMER, P_EVENTS, P_VCON, P_COUNT };
+enum { P_STOP, P_SIG, P_PIDFD, P_DMOP, P_CONS, P_IN, P_TIMER, P_EVENTS, P_COUNT };
 
 /* The main loop.  With until_ready it returns once the device model has
  * enabled its ioreq server (true) or failed (false); otherwise it runs until
@@ -341,8 +340,6 @@ static bool main_loop(struct vmm *vmm, struct dm_process *p, int sigfd, struct r
         if (!p && !until_ready) { /* inline: the device model's timers and NIC back ends */
             pf[P_TIMER] = (struct pollfd){.fd = inline_dm_timer_fd(vmm), .events = POLLIN};
             pf[P_EVENTS] = (struct pollfd){.fd = inline_dm_events_fd(vmm), .events = POLLIN};
-            if (!r->vcon_full && !atomic_load(&vmm->vcon_eof))
-                pf[P_VCON] = (struct pollfd){.fd = vmm->vcon_fd, .events = POLLIN};
         }
         if (until_ready) {
             struct timespec now;
@@ -356,7 +353,7 @@ static bool main_loop(struct vmm *vmm, struct dm_process *p, int sigfd, struct r
                 return false;
             }
         }
-        if (!p && (r->dm_full || r->vcon_full)) /* inline device full: retry soon */
+        if (!p && r->dm_full) /* inline device full: retry soon */
             timeout = 5;
         if (p && !until_ready) /* a tick to flush posted writes (ioreq.c) */
             timeout = VMM_POSTED_FLUSH_MS;
@@ -395,8 +392,6 @@ static bool main_loop(struct vmm *vmm, struct dm_process *p, int sigfd, struct r
             if (pf[P_IN].revents & (POLLHUP | POLLERR) && !(pf[P_IN].revents & POLLIN))
                 r->in_eof = true;
         }
-        if (!p && !until_ready && (pf[P_VCON].revents || r->vcon_full))
-            r->vcon_full = inline_dm_vcon_poll(vmm);
         if (pf[P_TIMER].revents & POLLIN)
             inline_dm_timer_poll(vmm);
         if (pf[P_EVENTS].revents & POLLIN)

@@ -403,12 +403,12 @@ uint64_t managed_dm_cpu(struct managed *m)
     return m->dm_cpu_us;
 }
 
-enum { P_STOP, P_SIG, P_PIDFD, P_DMOP, P_IN, P_TIMER, P_EVENTS, P_VCON, P_FIXED };
+enum { P_STOP, P_SIG, P_PIDFD, P_DMOP, P_IN, P_TIMER, P_EVENTS, P_FIXED };
 
 void managed_loop(struct managed *m)
 {
     struct vmm *vmm = &m->vmm;
-    bool inl = m->g.placement == PLACEMENT_INLINE, in_full = false, vcon_full = false;
+    bool inl = m->g.placement == PLACEMENT_INLINE, in_full = false;
 
     while (!m->quit) {
         struct pollfd pf[P_FIXED + MANAGED_MAX_POLL];
@@ -430,14 +430,12 @@ void managed_loop(struct managed *m)
         pf[P_STOP] = (struct pollfd){.fd = vmm->stop_efd, .events = POLLIN};
         pf[P_SIG] = (struct pollfd){.fd = m->sigfd, .events = POLLIN};
         if (inl) {
-            /* The UART's input, its timers and the NIC back ends. */
+            /* The UART's input, its timers, the devices' descriptors. */
             if (!atomic_load(&vmm->in_eof))
                 pf[P_IN] = (struct pollfd){.fd = vmm->in_fd, .events = POLLIN};
             pf[P_TIMER] = (struct pollfd){.fd = inline_dm_timer_fd(vmm), .events = POLLIN};
             pf[P_EVENTS] = (struct pollfd){.fd = inline_dm_events_fd(vmm), .events = POLLIN};
-            if (!vcon_full && !atomic_load(&vmm->vcon_eof))
-                pf[P_VCON] = (struct pollfd){.fd = vmm->vcon_fd, .events = POLLIN};
-            if (in_full || vcon_full)
+            if (in_full)
                 timeout = 5; /* a device was full: retry soon */
         } else if (m->dm_alive) {
             pf[P_PIDFD] = (struct pollfd){.fd = m->dm.child.pidfd, .events = POLLIN};
@@ -467,8 +465,6 @@ void managed_loop(struct managed *m)
         }
         if (inl && ((pf[P_IN].revents & POLLIN) || in_full))
             in_full = inline_dm_console_poll(vmm);
-        if (inl && (pf[P_VCON].revents || vcon_full))
-            vcon_full = inline_dm_vcon_poll(vmm);
         if (pf[P_TIMER].revents & POLLIN)
             inline_dm_timer_poll(vmm);
         if (pf[P_EVENTS].revents & POLLIN)

@@ -157,10 +157,9 @@ struct vmm {
     uint8_t nic_mac[DMFD_MAX_NICS][6];
     bool virtio_rng, virtio_console;
     /* The virtio console's descriptor on the device model's side (a stream
-     * socket: handed to stubdm after the disks and NICs, or used by the
-     * inline device model), -1 for a port with no host side. */
+     * socket: handed to stubdm after the disks and NICs, or to the inline
+     * device model), -1 for a port with no host side. */
     int vcon_fd;
-    atomic_bool vcon_eof; /* inline: vcon_fd reached its end */
 
     /* Serial: the guest's COM1 output goes to out_fd; in_fd feeds it. */
     int in_fd, out_fd;
@@ -370,8 +369,6 @@ int inline_dm_load(struct vmm *vmm, const uint8_t *blob, size_t len);
 /* Feed guest serial input (stdin became readable, or a retry).  Returns
  * true if the device is full and input is left waiting. */
 bool inline_dm_console_poll(struct vmm *vmm);
-/* The same for the virtio console's input (vmm->vcon_fd). */
-bool inline_dm_vcon_poll(struct vmm *vmm);
 
 /* The descriptor the main loop polls for the inline devices' watched
  * descriptors (-1 if none), and the call to make when it is readable

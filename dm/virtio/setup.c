@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/fdio.h"
 #include "lib/log.h"
 
 #define CLASS_STORAGE_OTHER 0x018000
@@ -72,6 +73,7 @@ struct virtio_devices *virtio_devices_new(struct dm *dm, struct pci_bus *bus,
     v = calloc(1, sizeof(*v));
     if (!v)
         goto fail;
+    v->console_fd = -1;
     for (unsigned i = 0; i < cfg->nr_disks; i++)
         if ((rc = add_disk(v, dm, bus, cfg, &cfg->disks[i], &slot)) < 0)
             goto fail;
@@ -79,7 +81,8 @@ struct virtio_devices *virtio_devices_new(struct dm *dm, struct pci_bus *bus,
         if ((rc = add_nic(v, dm, bus, cfg, &cfg->nics[i], &slot)) < 0)
             goto fail;
     if (cfg->console) {
-        if ((rc = virtio_console_init(&v->console, dm, cfg->console_idx)) < 0 ||
+        v->console_fd = cfg->console_fd;
+        if ((rc = virtio_console_init(&v->console, dm, cfg->console_fd)) < 0 ||
             (rc = virtio_pci_init(&v->console_pci, bus, slot++ << 3, &v->console.vdev,
                                   CLASS_COMM_OTHER, VIRTIO_PCI_TRANSITIONAL | kick_flag(cfg))) < 0)
             goto fail;
@@ -98,6 +101,8 @@ fail:
         close(cfg->disks[j].fd);
     for (unsigned j = v ? v->nr_nics : 0; j < cfg->nr_nics; j++)
         close(cfg->nics[j].fd);
+    if (cfg->console && (!v || v->console_fd != cfg->console_fd))
+        close_quietly(cfg->console_fd);
     virtio_devices_free(v);
     return NULL;
 }
@@ -110,5 +115,6 @@ void virtio_devices_free(struct virtio_devices *v)
         disk_close(&v->disks[i]);
     for (unsigned i = 0; i < v->nr_nics; i++)
         net_backend_close(&v->backends[i]);
+    close_quietly(v->console_fd);
     free(v);
 }

@@ -36,8 +36,8 @@ struct virtio_config {
     unsigned nr_disks;
     struct virtio_nic_spec nics[VIRTIO_MAX_NICS];
     unsigned nr_nics;
-    bool console;         /* one virtio-console port ... */
-    unsigned console_idx; /* ... on this device-model console */
+    bool console;   /* one virtio-console port ... */
+    int console_fd; /* ... over this descriptor (-1: no host side) */
     bool rng;
     bool kick_eventfds; /* queue kicks through ioeventfds (needs dm_events_enable) */
 };
@@ -52,13 +52,15 @@ struct virtio_devices {
     struct virtio_pci net_pci[VIRTIO_MAX_NICS];
     struct virtio_console console;
     struct virtio_pci console_pci;
+    int console_fd; /* the console's descriptor, -1: none */
     struct virtio_rng rng;
     struct virtio_pci rng_pci;
 };
 
-/* Create the devices of cfg on bus.  The disks' and NICs' descriptors
- * belong to the devices afterwards (closed by virtio_devices_free), also
- * on failure.  Returns NULL (logged) on failure. */
+/* Create the devices of cfg on bus.  The disks', NICs' and console's
+ * descriptors belong to the devices afterwards (closed by
+ * virtio_devices_free), also on failure.  Returns NULL (logged) on
+ * failure. */
 struct virtio_devices *virtio_devices_new(struct dm *dm, struct pci_bus *bus,
                                           const struct virtio_config *cfg);
 void virtio_devices_free(struct virtio_devices *v);

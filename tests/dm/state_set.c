@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "lib/dmop.h"
+#include "lib/fdio.h"
 #include "tests/platform/fake_host.h"
 
 static uint8_t *ram;
@@ -40,10 +41,13 @@ uint8_t *set_ram(void)
 struct state_set *set_new(const struct set_cfg *cfg)
 {
     struct state_set *s = calloc(1, sizeof(*s));
+
+    if (s)
+        s->console_peer = -1;
     struct virtio_config vc = {.rng = cfg->rng,
                                .kick_eventfds = cfg->kick_eventfds,
                                .console = cfg->console,
-                               .console_idx = 5};
+                               .console_fd = -1};
 
     if (!s || !set_ram())
         goto fail;
@@ -67,6 +71,13 @@ struct state_set *set_new(const struct set_cfg *cfg)
             vc.nics[i].mac[k] = mac[k];
         vc.nr_nics++;
     }
+    if (cfg->console) { /* its host side: a socket nobody writes to */
+        int sv[2];
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+            goto fail;
+        s->console_peer = sv[1];
+        vc.console_fd = sv[0];
+    }
     if (vc.nr_disks || vc.nr_nics || vc.rng || vc.console) {
         s->v = virtio_devices_new(s->dm, &s->devs.pci, &vc);
         if (!s->v)
@@ -84,6 +95,7 @@ void set_free(struct state_set *s)
     if (!s)
         return;
     virtio_devices_free(s->v);
+    close_quietly(s->console_peer);
     if (s->dm)
         dm_free(s->dm);
     free(s);

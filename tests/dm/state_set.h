@@ -17,6 +17,7 @@ struct state_set {
     struct dm *dm;
     struct dm_devices devs;
     struct virtio_devices *v; /* NULL: no virtio devices */
+    int console_peer;         /* the virtio console's host side, or -1 */
 };
 
 /* What a set gets: disks (each a dup of disk_fd), NICs (socketpair ends,
@@ -28,7 +29,7 @@ struct set_cfg {
     uint8_t mac_base;
     bool rng;
     bool kick_eventfds; /* queue notifications through ioeventfds */
-    bool console;       /* a virtio-console on device-model console 5 */
+    bool console;       /* a virtio-console (its host side: console_peer) */
     bool msi_routes;    /* the host offers MSI routes (irqfds), as stubvmm does */
 };
 

@@ -371,7 +371,7 @@ static void test_console_held_buffer(void **state)
     desc(0, Q_DATA, 64, VRING_DESC_F_WRITE, 0);
     put16(Q_AVAIL + 4, 0);
     put16(Q_AVAIL + 2, 1);
-    dm_console_poll(a->dm); /* takes the buffer; no input comes */
+    virtio_console_receive(&a->v->console); /* takes the buffer; no input comes */
     assert_true(a->v->console.rx_held);
     assert_int_equal(a->v->console.vdev.vq[0].last_avail, 1);
     save(a, &blob, &len);
@@ -381,7 +381,7 @@ static void test_console_held_buffer(void **state)
     assert_non_null(b);
     assert_int_equal(dm_state_load(b->dm, &b->devs, b->v, blob, len), 0);
     assert_int_equal(b->v->console.vdev.vq[0].last_avail, 0);
-    dm_console_poll(b->dm);
+    virtio_console_receive(&b->v->console);
     assert_true(b->v->console.rx_held);
     assert_int_equal(b->v->console.rx.head, 0);
     free(blob);
