@@ -51,11 +51,11 @@
 #include <unistd.h>
 
 #include "ctl/config.h"
+#include "ctl/dm_argv.h"
 #include "ctl/stubctl.h"
 #include "lib/dmfds.h"
 #include "lib/fdio.h"
 #include "lib/log.h"
-#include "lib/mac.h"
 
 #define MAX_VMM_MEMORY_MIB 3072 /* stubvmm keeps RAM below the PCI hole */
 #define RESTART_LIMIT      5    /* restarts within RESTART_WINDOW s, then destroy */
@@ -69,7 +69,8 @@ struct guest {
     char uuid[CONFIG_UUID_STRLEN];
     char dir[PATH_MAX], log[PATH_MAX];
     pid_t vmm_pid;
-    int status_fd; /* read end of stubvmm's status pipe */
+    int status_fd;         /* read end of stubvmm's status pipe */
+    struct ctl_dm_argv dm; /* the devices: dm-argv and stubvmm's descriptor options */
 };
 
 static int perms(struct xsc *xs, uint32_t tx, const char *path, uint32_t owner, char other,
@@ -157,57 +158,29 @@ static int write_nodes(struct xsc *xs, uint32_t tx, struct guest *g)
     rc = rc ?: xsc_write_str(xs, tx, path, c->name);
     snprintf(path, sizeof(path), "%s/uuid", vm);
     rc = rc ?: xsc_write_str(xs, tx, path, g->uuid);
+    /* The devices: every placement's description, the DM's to read. */
+    snprintf(path, sizeof(path), "%s/image/dm-argv", vm);
+    rc = rc ?: perms(xs, tx, path, 0, 'n', D, D ? 'r' : 0);
+    for (unsigned i = 0; i < g->dm.nr_words && rc == 0; i++) {
+        snprintf(path, sizeof(path), "%s/image/dm-argv/%03u", vm, i);
+        rc = perms(xs, tx, path, 0, 'n', D, D ? 'r' : 0);
+        rc = rc ?: xsc_write_str(xs, tx, path, g->dm.words[i]);
+    }
     if (D == 0)
         return rc; /* inline: no device model domain */
-    snprintf(path, sizeof(path), "%s/image/dm-argv", vm);
-    rc = rc ?: perms(xs, tx, path, 0, 'n', D, 'r');
-    {
-        char mem[24], smp[16];
-        snprintf(mem, sizeof(mem), "%llu", (unsigned long long)c->memory_mib);
-        snprintf(smp, sizeof(smp), "%u", c->vcpus);
-        const char *serial = c->nserials && c->serials[0].kind == SERIAL_NULL ? "null" : "console";
-        /* Devices as -drive / -nic words, in the order stubvmm hands the
-         * descriptors over (disks, then NICs). */
-        char drives[CONFIG_MAX_DISKS][48], nics[CONFIG_MAX_VIFS][40];
-        const char *argv[11 + 2 * (CONFIG_MAX_DISKS + CONFIG_MAX_VIFS)] = {
-            "stubdm", "-name", c->name, "-m", mem, "-smp", smp, "-serial", serial};
-        unsigned nargs = 9, i;
-        if (g->restore_fd >= 0) {
-            /* The device state arrives on console 2 (seed 001's -loadvm). */
-            argv[nargs++] = "-incoming";
-            argv[nargs++] = "console2";
-        }
-        for (size_t k = 0; k < c->ndisks; k++) {
-            snprintf(drives[k], sizeof(drives[k]), "if=virtio,format=raw,readonly=%s",
-                     c->disks[k].readonly ? "on" : "off");
-            argv[nargs++] = "-drive";
-            argv[nargs++] = drives[k];
-        }
-        for (size_t k = 0; k < c->nvifs; k++) {
-            char mac[MAC_STRLEN];
-            mac_format(c->vifs[k].mac, mac);
-            snprintf(nics[k], sizeof(nics[k]), "virtio,mac=%s", mac);
-            argv[nargs++] = "-nic";
-            argv[nargs++] = nics[k];
-        }
-        for (i = 0; i < nargs && rc == 0; i++) {
-            snprintf(path, sizeof(path), "%s/image/dm-argv/%03u", vm, i);
-            rc = perms(xs, tx, path, 0, 'n', D, 'r');
-            rc = rc ?: xsc_write_str(xs, tx, path, argv[i]);
-        }
 #ifdef STUBVISOR_TEST_HOOKS
-        /* Test builds: more words for the device model (e.g. -selfcheck). */
-        const char *extra = getenv("STUBVISOR_TEST_DM_ARGS");
-        char *copy = extra ? strdup(extra) : NULL, *save = NULL;
-        for (char *w = copy ? strtok_r(copy, " ", &save) : NULL; w && rc == 0 && i < 64;
-             w = strtok_r(NULL, " ", &save), i++) {
-            snprintf(path, sizeof(path), "%s/image/dm-argv/%03u", vm, i);
-            rc = perms(xs, tx, path, 0, 'n', D, 'r');
-            rc = rc ?: xsc_write_str(xs, tx, path, w);
-        }
-        free(copy);
-#endif
+    /* Test builds: more words for the device model (e.g. -selfcheck). */
+    const char *extra = getenv("STUBVISOR_TEST_DM_ARGS");
+    char *copy = extra ? strdup(extra) : NULL, *save = NULL;
+    unsigned i = g->dm.nr_words;
+    for (char *w = copy ? strtok_r(copy, " ", &save) : NULL; w && rc == 0 && i < 64;
+         w = strtok_r(NULL, " ", &save), i++) {
+        snprintf(path, sizeof(path), "%s/image/dm-argv/%03u", vm, i);
+        rc = perms(xs, tx, path, 0, 'n', D, 'r');
+        rc = rc ?: xsc_write_str(xs, tx, path, w);
     }
+    free(copy);
+#endif
 
     /* The device model's domain: dom0's, readable by the DM. */
     snprintf(path, sizeof(path), "/local/domain/%u", D);
@@ -358,9 +331,7 @@ static int spawn_vmm(struct guest *g, int dm_end, char *err, size_t errlen)
             dup2(restore, 5);
         snprintf(sfd, sizeof(sfd), "3");
         snprintf(dfd, sizeof(dfd), "4");
-        const char *argv[42 + 2 * CONFIG_MAX_DISKS + 4 * CONFIG_MAX_VIFS];
-        char disks[CONFIG_MAX_DISKS][PATH_MAX + 4], nics[CONFIG_MAX_VIFS][PATH_MAX + 8];
-        char macs[CONFIG_MAX_VIFS][MAC_STRLEN];
+        const char *argv[32 + 2 * CTL_DM_ARGV_MAX];
         int n = 0;
         argv[n++] = "stubvmm";
         argv[n++] = "--managed";
@@ -369,21 +340,9 @@ static int spawn_vmm(struct guest *g, int dm_end, char *err, size_t errlen)
             argv[n++] = "--kernel", argv[n++] = c->kernel;
         else
             argv[n++] = "--firmware", argv[n++] = c->firmware;
-        for (size_t k = 0; k < c->ndisks; k++) {
-            snprintf(disks[k], sizeof(disks[k]), "%s%s", c->disks[k].target,
-                     c->disks[k].readonly ? ",ro" : "");
-            argv[n++] = "--disk", argv[n++] = disks[k];
-        }
-        for (size_t k = 0; k < c->nvifs; k++) {
-            const struct vif_spec *v = &c->vifs[k];
-            if (v->backend == VIF_BACKEND_SOCKET)
-                snprintf(nics[k], sizeof(nics[k]), "unix:%s", v->socket_path);
-            else
-                snprintf(nics[k], sizeof(nics[k]), "tap:%s", v->tap_name);
-            mac_format(v->mac, macs[k]);
-            argv[n++] = "--nic", argv[n++] = nics[k];
-            argv[n++] = "--mac", argv[n++] = macs[k];
-        }
+        /* The descriptors the devices take, in dm-argv's order. */
+        for (unsigned k = 0; k < g->dm.nr_vmm_args; k++)
+            argv[n++] = g->dm.vmm_args[k];
         argv[n++] = "--memory", argv[n++] = mem;
         argv[n++] = "--vcpus", argv[n++] = vcpus;
         if (c->kernel)
@@ -395,12 +354,13 @@ static int spawn_vmm(struct guest *g, int dm_end, char *err, size_t errlen)
         argv[n++] = "--preserve", argv[n++] = preserve;
         if (c->nserials && c->serials[0].kind == SERIAL_FILE)
             argv[n++] = "--serial-file", argv[n++] = c->serials[0].path;
-        if (c->virtio_console)
-            argv[n++] = "--virtio-console";
-        if (c->virtio_rng)
-            argv[n++] = "--rng";
         if (g->restore_fd >= 0)
             argv[n++] = "--restore-fd", argv[n++] = "5";
+        if (!g->dm_domid) { /* inline: the devices are stubvmm's to build */
+            argv[n++] = "--";
+            for (unsigned k = 0; k < g->dm.nr_words; k++)
+                argv[n++] = g->dm.words[k];
+        }
         argv[n] = NULL;
         execv(prog, (char **)argv);
         fprintf(stderr, "stubctl: exec %s: %s\n", prog, strerror(errno));
@@ -499,6 +459,13 @@ static int start_guest(struct xsc *xs, struct guest *g, char *err, size_t errlen
     g->vmm_pid = 0;
     g->status_fd = -1;
     config_uuid_format(g->cfg->uuid, g->uuid);
+    ctl_dm_argv_dispose(&g->dm); /* a restart builds them afresh */
+    rc = ctl_dm_argv_build(&g->dm, g->cfg,
+                           g->restore_fd >= 0 && g->cfg->placement != PLACEMENT_INLINE);
+    if (rc < 0) {
+        snprintf(err, errlen, "describing the devices: %s", strerror(-rc));
+        return rc;
+    }
     snprintf(g->log, sizeof(g->log), "%s/%s.log", ctl_logdir(), g->cfg->name);
     rc = allocate(xs, g, err, errlen);
     if (rc < 0)
@@ -627,6 +594,7 @@ static noreturn void supervisor(struct guest *g, int report_fd)
     if (rc == 0)
         supervise(xs, g);
     xsc_close(xs);
+    ctl_dm_argv_dispose(&g->dm);
     config_dispose(g->cfg);
     _exit(rc == 0 ? 0 : EXIT_SYSTEM);
 }

@@ -6,7 +6,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "dm/devices.h"
 #include "dm/server.h"
 #include "lib/dmfds.h"
 #include "lib/fdio.h"

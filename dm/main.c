@@ -3,12 +3,13 @@
  * opens /dev/kvm and, once set up, asks the sandbox to lock it down before
  * it reads the first request.
  *
- * usage: stubdm [--lockdown] [--spin-us=N] [--fault=NAME] [--disk=rw|ro]...
- *               [--nic=MAC]... [--rng] [--virtio-console]
+ * usage: stubdm [--lockdown] [--spin-us=N] [--poll-us=N] [--fault=NAME] --store
+ *        stubdm [--lockdown] [--spin-us=N] [--poll-us=N] [--fault=NAME] [WORD...]
  *
- * Each --disk is a virtio-blk disk, each --nic a virtio-net NIC; their
- * descriptors follow DMFD_DISK0: the disks in order, then the NICs, then
- * with --virtio-console the virtio console's (lib/dmfds.h).
+ * The process flags come first.  The guest's description is dm-argv
+ * (dm/argv.h): with --store the words in the store, otherwise the words
+ * that follow the flags (stubvmm without a toolstack passes them so).  The
+ * -device words' descriptors follow DMFD_DISK0, in the words' order.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,11 +24,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dm/devices.h"
+#include "dm/argv.h"
+#include "dm/machine.h"
 #include "dm/qmp.h"
 #include "dm/server.h"
 #include "dm/store_dm.h"
-#include "dm/virtio/setup.h"
+#include "dm/uart.h"
 #include "lib/dmfds.h"
 #include "lib/log.h"
 #include "lib/spin.h"
@@ -39,26 +41,30 @@
 
 struct options {
     bool lockdown;
-    bool store; /* arguments and commands come through DMFD_STORE */
+    bool store; /* the words and commands come through DMFD_STORE */
     unsigned spin_us, poll_us;
     enum dm_fault fault;
-    struct virtio_config virtio;
+    /* The words after the flags, with "stubdm" in front (argv[first - 1]
+     * is overwritten with it). */
+    const char *const *words;
+    unsigned nr_words;
 };
 
 static noreturn void usage(void)
 {
     die(EXIT_USAGE,
-        "usage: stubdm [--lockdown] [--spin-us=N] [--poll-us=N] [--fault=NAME] [--disk=rw|ro]... "
-        "[--nic=MAC]... [--rng] [--virtio-console] "
-        "(run by stubvmm with descriptors 3..%d)",
+        "usage: stubdm [--lockdown] [--spin-us=N] [--poll-us=N] [--fault=NAME] "
+        "(--store | [WORD...]) (run by stubvmm with descriptors 3..%d)",
         DMFD_CONSOLE3);
 }
 
 static void parse_args(int argc, char **argv, struct options *o)
 {
+    int i = 1;
+
     o->spin_us = SPIN_DM_DEFAULT_US;
     o->poll_us = DEFAULT_POLL_US;
-    for (int i = 1; i < argc; i++) {
+    for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
         const char *a = argv[i];
         char *end;
         if (strcmp(a, "--lockdown") == 0) {
@@ -75,26 +81,6 @@ static void parse_args(int argc, char **argv, struct options *o)
             if (*end || end == a + 10 || v > 100000)
                 usage();
             o->poll_us = (unsigned)v;
-        } else if (strcmp(a, "--disk=rw") == 0 || strcmp(a, "--disk=ro") == 0) {
-            struct virtio_config *v = &o->virtio;
-            if (v->nr_disks == VIRTIO_MAX_DISKS)
-                usage();
-            v->disks[v->nr_disks++].read_only = strcmp(a, "--disk=ro") == 0;
-        } else if (strncmp(a, "--nic=", 6) == 0) {
-            struct virtio_config *v = &o->virtio;
-            unsigned m[6];
-            char extra;
-            if (v->nr_nics == VIRTIO_MAX_NICS ||
-                sscanf(a + 6, "%2x:%2x:%2x:%2x:%2x:%2x%c", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5],
-                       &extra) != 6)
-                usage();
-            for (int k = 0; k < 6; k++)
-                v->nics[v->nr_nics].mac[k] = (uint8_t)m[k];
-            v->nr_nics++;
-        } else if (strcmp(a, "--rng") == 0) {
-            o->virtio.rng = true;
-        } else if (strcmp(a, "--virtio-console") == 0) {
-            o->virtio.console = true;
         } else if (strncmp(a, "--fault=", 8) == 0) {
 #ifdef STUBVISOR_TEST_HOOKS
             const char *f = a + 8;
@@ -117,11 +103,11 @@ static void parse_args(int argc, char **argv, struct options *o)
             usage();
         }
     }
-    /* Descriptors from DMFD_DISK0: the disks, then the NICs. */
-    for (unsigned i = 0; i < o->virtio.nr_disks; i++)
-        o->virtio.disks[i].fd = DMFD_DISK0 + (int)i;
-    for (unsigned i = 0; i < o->virtio.nr_nics; i++)
-        o->virtio.nics[i].fd = DMFD_DISK0 + (int)(o->virtio.nr_disks + i);
+    if (o->store && i < argc)
+        die(EXIT_USAGE, "--store: the words come from the store, not the command line");
+    argv[i - 1] = "stubdm";
+    o->words = (const char *const *)argv + i - 1;
+    o->nr_words = (unsigned)(argc - i + 1);
 }
 
 /* Test hook: every one of these must be refused by stubvmm. */
@@ -328,10 +314,39 @@ static void drain_requests(void *opaque)
             break;
 }
 
+/* The devices of cfg, their descriptors from DMFD_DISK0 on, in the
+ * words' order: every one must be there.  Dies on failure. */
+static struct dm_machine *build_machine(struct dm *dm, const struct dm_config *cfg,
+                                        unsigned nr_vcpus)
+{
+    int fds[DM_MAX_DEVICES * DM_DEV_MAX_FDS];
+    unsigned n = dm_config_nr_fds(cfg);
+    struct dm_fd_list list;
+    struct dm_machine_params p = {.nr_vcpus = nr_vcpus, .kick_eventfds = true};
+    struct dm_machine *m;
+
+    if (n > sizeof(fds) / sizeof(fds[0]))
+        die(EXIT_USAGE, "dm-argv: the devices take too many descriptors");
+    for (unsigned i = 0; i < n; i++) {
+        fds[i] = DMFD_DISK0 + (int)i;
+        if (fcntl(fds[i], F_GETFD) < 0)
+            die(EXIT_USAGE, "descriptor %d is missing: the -device words take %u from %d on",
+                fds[i], n, DMFD_DISK0);
+    }
+    dm_fd_list_init(&list, fds, n);
+    p.fds = &list.src;
+    m = dm_machine_new(dm, cfg, &p);
+    if (!m)
+        die(EXIT_SYSTEM, "cannot set up the devices");
+    dm_machine_log(m);
+    return m;
+}
+
 int main(int argc, char **argv)
 {
     struct ioreq_server server = {.dmop_fd = DMFD_DMOP};
-    struct dm_devices devices;
+    struct dm_machine *machine;
+    struct dm_config cfg;
     struct options opt = {0};
     uint64_t ram_size;
     void *ram;
@@ -357,47 +372,20 @@ int main(int argc, char **argv)
         die(EXIT_SYSTEM, "epoll: %s", strerror(errno));
     if (opt.fault == DM_FAULT_BAD_DMOPS)
         send_bad_dmops(&server);
-    if (dm_devices_setup(dm, &devices) < 0)
-        die(EXIT_SYSTEM, "cannot set up the devices");
-    dm_devices_set_nr_vcpus(&devices, server.nr_vcpus);
     if (opt.store) {
-        /* Under the toolstack the devices come from dm-argv, not the
-         * command line: the descriptors are in the same order. */
-        struct dm_store_args args;
         if (fcntl(DMFD_STORE, F_GETFD) < 0)
             die(EXIT_USAGE, "--store: descriptor %d is missing", DMFD_STORE);
-        if (store_dm_init(&devices, ram_size, &args) < 0)
+        if (store_dm_init(&cfg) < 0)
             die(EXIT_USAGE, "cannot take my arguments from the store");
-        if (args.nr_disks || args.nr_nics) {
-            struct virtio_config *v = &opt.virtio;
-            if (v->nr_disks || v->nr_nics)
-                die(EXIT_USAGE, "devices both on the command line and in the store");
-            for (unsigned i = 0; i < args.nr_disks; i++) {
-                v->disks[i].read_only = args.disk_ro[i];
-                v->disks[i].fd = DMFD_DISK0 + (int)i;
-            }
-            v->nr_disks = args.nr_disks;
-            for (unsigned i = 0; i < args.nr_nics; i++) {
-                memcpy(v->nics[i].mac, args.nic_mac[i], 6);
-                v->nics[i].fd = DMFD_DISK0 + (int)(args.nr_disks + i);
-            }
-            v->nr_nics = args.nr_nics;
-        }
+    } else {
+        char err[512];
+        if (dm_config_parse(&cfg, opt.words, opt.nr_words, err, sizeof(err)) < 0)
+            die(EXIT_USAGE, "%s", err);
     }
-    for (unsigned i = 0; i < opt.virtio.nr_disks + opt.virtio.nr_nics; i++)
-        if (fcntl(DMFD_DISK0 + (int)i, F_GETFD) < 0)
-            die(EXIT_USAGE, "disk or NIC descriptor %d is missing", DMFD_DISK0 + (int)i);
-    if (opt.virtio.console) {
-        opt.virtio.console_fd = DMFD_DISK0 + (int)(opt.virtio.nr_disks + opt.virtio.nr_nics);
-        if (fcntl(opt.virtio.console_fd, F_GETFD) < 0)
-            die(EXIT_USAGE, "virtio console descriptor %d is missing", opt.virtio.console_fd);
-    }
-    opt.virtio.kick_eventfds = true;
-    struct virtio_devices *vdevs = virtio_devices_new(dm, &devices.pci, &opt.virtio);
-    if (!vdevs)
-        die(EXIT_SYSTEM, "cannot set up the virtio devices");
+    machine = build_machine(dm, &cfg, server.nr_vcpus);
+    dm_config_dispose(&cfg);
     drain_ctx = (struct drain_ctx){&server, dm};
-    store_dm_attach(dm, vdevs, drain_requests, &drain_ctx);
+    store_dm_attach(machine, drain_requests, &drain_ctx);
 
     epfd = epoll_create1(EPOLL_CLOEXEC);
     if (epfd < 0 || epoll_set(epfd, EPOLL_CTL_ADD, server.notify_fd, EPOLLIN) < 0 ||

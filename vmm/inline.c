@@ -11,10 +11,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "dm/devices.h"
 #include "dm/dmop_host.h"
+#include "dm/machine.h"
 #include "dm/state.h"
-#include "dm/virtio/setup.h"
+#include "dm/uart.h"
 #include "lib/fdio.h"
 #include "lib/log.h"
 #include "vmm/vmm.h"
@@ -22,8 +22,7 @@
 struct vmm_inline {
     struct dmop_host host;
     struct dm *dm;
-    struct dm_devices devices;
-    struct virtio_devices *virtio;
+    struct dm_machine *machine;
     pthread_mutex_t lock;
 };
 
@@ -80,6 +79,44 @@ static ssize_t inline_console_read(void *transport, unsigned idx, void *buf, siz
     return r;
 }
 
+/* The devices of the words stubvmm was given, the same words a device
+ * model of its own reads, with the descriptors it opened.  The machine owns
+ * the descriptors afterwards. */
+static int build_machine(struct vmm *vmm, struct vmm_inline *in)
+{
+    struct dm_config cfg;
+    struct dm_fd_list fds;
+    struct dm_machine_params p = {.nr_vcpus = vmm->nr_vcpus, .fds = &fds.src};
+    char err[512];
+    int rc;
+
+    if (!vmm->dm_words)
+        dm_config_init(&cfg); /* the PC machine alone */
+    else if ((rc = dm_config_parse(&cfg, (const char *const *)vmm->dm_words, vmm->nr_dm_words, err,
+                                   sizeof(err))) < 0) {
+        log_error("%s", err);
+        return rc;
+    }
+    if (dm_config_nr_fds(&cfg) != vmm->nr_dev_fds) {
+        log_error("dm-argv: the devices take %u descriptors, %u were opened",
+                  dm_config_nr_fds(&cfg), vmm->nr_dev_fds);
+        dm_config_dispose(&cfg);
+        return -EINVAL;
+    }
+    dm_fd_list_init(&fds, vmm->dev_fds, vmm->nr_dev_fds);
+    vmm->nr_dev_fds = 0; /* the machine's, whatever happens */
+    in->machine = dm_machine_new(in->dm, &cfg, &p);
+    dm_config_dispose(&cfg);
+    if (!in->machine) {
+        /* What it did not take is still ours to close. */
+        for (unsigned i = fds.next; i < fds.nr; i++)
+            close(fds.fds[i]);
+        return -EINVAL;
+    }
+    dm_machine_log(in->machine);
+    return 0;
+}
+
 int inline_dm_create(struct vmm *vmm)
 {
     struct vmm_inline *in = calloc(1, sizeof(*in));
@@ -103,40 +140,15 @@ int inline_dm_create(struct vmm *vmm)
         rc = -ENOMEM;
         goto fail;
     }
-    rc = dm_devices_setup(in->dm, &in->devices);
+    /* Kicks stay on the vCPU thread (the trap); the devices' descriptors
+     * (NIC back ends, the virtio console) are watched by the main loop. */
+    if (dm_events_enable(in->dm) < 0) {
+        rc = -errno;
+        goto fail;
+    }
+    rc = build_machine(vmm, in);
     if (rc < 0)
         goto fail;
-    dm_devices_set_nr_vcpus(&in->devices, vmm->nr_vcpus);
-    if (vmm->nr_disks || vmm->nr_nics || vmm->virtio_rng || vmm->virtio_console) {
-        struct virtio_config cfg = {
-            .nr_disks = vmm->nr_disks,
-            .nr_nics = vmm->nr_nics,
-            .rng = vmm->virtio_rng,
-            .console = vmm->virtio_console,
-            .console_fd = vmm->vcon_fd,
-        };
-        for (unsigned i = 0; i < vmm->nr_disks; i++)
-            cfg.disks[i] = (struct virtio_disk_spec){vmm->disk_fd[i], vmm->disk_ro[i]};
-        for (unsigned i = 0; i < vmm->nr_nics; i++) {
-            cfg.nics[i].fd = vmm->nic_fd[i];
-            memcpy(cfg.nics[i].mac, vmm->nic_mac[i], 6);
-        }
-        /* Queue kicks stay on the vCPU thread (the trap); only NIC back
-         * ends are watched, by the main loop. */
-        if (dm_events_enable(in->dm) < 0) {
-            rc = -errno;
-            goto fail;
-        }
-        /* The devices own the descriptors now. */
-        vmm->nr_disks = vmm->nr_nics = 0;
-        if (vmm->virtio_console)
-            vmm->vcon_fd = -1;
-        in->virtio = virtio_devices_new(in->dm, &in->devices.pci, &cfg);
-        if (!in->virtio) {
-            rc = -EINVAL;
-            goto fail;
-        }
-    }
     rc = dmop_host_enable_server(&in->host);
     if (rc < 0)
         goto fail;
@@ -152,7 +164,7 @@ void inline_dm_destroy(struct vmm *vmm)
 
     if (!in)
         return;
-    virtio_devices_free(in->virtio);
+    dm_machine_free(in->machine);
     dm_free(in->dm);
     pthread_mutex_destroy(&in->lock);
     free(in);
@@ -184,7 +196,7 @@ int inline_dm_events_fd(struct vmm *vmm)
 {
     struct vmm_inline *in = vmm->inl;
 
-    return in && in->virtio ? dm_events_enable(in->dm) : -1;
+    return in ? dm_events_enable(in->dm) : -1;
 }
 
 void inline_dm_events_run(struct vmm *vmm)
@@ -218,9 +230,9 @@ int inline_dm_save(struct vmm *vmm, uint8_t **blob, size_t *len)
     if (!in)
         return -ENODEV;
     pthread_mutex_lock(&in->lock);
-    rc = dm_state_quiesce(in->dm, &in->devices, in->virtio);
+    rc = dm_state_quiesce(in->machine);
     if (!rc)
-        rc = dm_state_save(in->dm, &in->devices, in->virtio, blob, len);
+        rc = dm_state_save(in->machine, blob, len);
     pthread_mutex_unlock(&in->lock);
     return rc;
 }
@@ -233,7 +245,7 @@ int inline_dm_load(struct vmm *vmm, const uint8_t *blob, size_t len)
     if (!in)
         return -ENODEV;
     pthread_mutex_lock(&in->lock);
-    rc = dm_state_load(in->dm, &in->devices, in->virtio, blob, len);
+    rc = dm_state_load(in->machine, blob, len);
     pthread_mutex_unlock(&in->lock);
     return rc;
 }

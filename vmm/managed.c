@@ -21,10 +21,16 @@
  * There is no device model to die.
  *
  * usage: stubvmm --managed --dir DIR --kernel FILE|--firmware seabios|FILE --status-fd N
- *                [--disk PATH[,ro]]... [--nic SPEC --mac XX:XX:XX:XX:XX:XX]...
+ *                [--disk PATH[,ro] | --nic SPEC | --virtio-console]...
  *                [--memory MiB] [--vcpus N] [--cmdline S] [--dm stubdom|process|inline]
  *                [--store-fd N] [--serial-file PATH] [--preserve poweroff,reboot,crash]
- *                [--restore-fd N] [--rng] [--virtio-console]
+ *                [--restore-fd N] [-- stubdm WORD...]
+ *
+ * The devices are the device model's description (dm-argv): in the store
+ * for a device model of its own (--store-fd), the words after "--"
+ * otherwise (inline).  stubvmm only opens the descriptors they take, in the
+ * order given: --disk images, --nic back ends, and --virtio-console's
+ * socket pair (its other end served on console-pv.sock).
  *
  * --restore-fd N starts the guest from a save file (lib/savefile.h) instead
  * of its boot state: checked whole first (nothing starts from a bad file),
@@ -61,10 +67,10 @@ static noreturn void managed_usage(const char *why)
     fprintf(
         stderr,
         "usage: stubvmm --managed --dir DIR --kernel FILE|--firmware seabios|FILE\n"
-        "               --status-fd N [--disk PATH[,ro]]... [--nic SPEC --mac MAC]...\n"
+        "               --status-fd N [--disk PATH[,ro] | --nic SPEC | --virtio-console]...\n"
         "               [--memory MiB] [--vcpus N] [--cmdline S] [--dm stubdom|process|inline]\n"
         "               [--store-fd N] [--serial-file PATH] [--preserve LIST]\n"
-        "               [--restore-fd N] [--rng] [--virtio-console]\n");
+        "               [--restore-fd N] [-- stubdm WORD...]\n");
     exit(EXIT_USAGE);
 }
 
@@ -92,23 +98,20 @@ static void parse(int argc, char **argv, struct managed *m)
         }
         if (strcmp(a, "--virtio-console") == 0) {
             m->virtio_console = true; /* a flag: no value */
+            vmm_guest_add_backend(&m->g, VMM_BACKEND_CONSOLE, NULL, managed_usage);
             i++;
             continue;
+        }
+        if (strcmp(a, "--") == 0) { /* the rest is the device model's */
+            m->dm_words = (const char *const *)argv + i + 1;
+            m->nr_dm_words = (unsigned)(argc - i - 1);
+            break;
         }
         if (!v)
             managed_usage("option needs a value");
         if (strcmp(a, "--dir") == 0)
             m->dir = v;
-        else if (strcmp(a, "--mac") == 0) {
-            unsigned b[6];
-            char extra;
-            if (m->nr_macs == DMFD_MAX_NICS || sscanf(v, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1],
-                                                      &b[2], &b[3], &b[4], &b[5], &extra) != 6)
-                managed_usage("--mac: expected XX:XX:XX:XX:XX:XX");
-            for (int k = 0; k < 6; k++)
-                m->macs[m->nr_macs][k] = (uint8_t)b[k];
-            m->nr_macs++;
-        } else if (strcmp(a, "--status-fd") == 0)
+        else if (strcmp(a, "--status-fd") == 0)
             m->status_fd = open_fd_arg(v, "--status-fd");
         else if (strcmp(a, "--store-fd") == 0)
             m->store_fd = open_fd_arg(v, "--store-fd");
@@ -126,8 +129,8 @@ static void parse(int argc, char **argv, struct managed *m)
     }
     if (!m->dir || !m->g.kernel == !m->g.firmware || m->status_fd < 0)
         managed_usage("--dir, --kernel or --firmware, and --status-fd are required");
-    if (m->nr_macs != m->g.nr_nics)
-        managed_usage("give one --mac per --nic");
+    if (m->g.rng)
+        managed_usage("--rng: under the toolstack the devices are dm-argv's");
 }
 
 static uint8_t *load_file(const char *path, size_t *size)
@@ -201,7 +204,7 @@ static void guest_stopped(struct managed *m)
  * console_fd, the console server's end. */
 static int inline_start(struct managed *m)
 {
-    int sp[2], vc[2];
+    int sp[2];
 
     m->dm.child.pid = 0;
     m->dm.child.pidfd = m->dm.dmop_fd = -1;
@@ -210,14 +213,7 @@ static int inline_start(struct managed *m)
     fd_set_nonblock(sp[0], 1);
     m->dm.console_fd = sp[0];
     m->vmm.in_fd = m->vmm.out_fd = sp[1]; /* blocking sends, MSG_DONTWAIT reads */
-    if (m->virtio_console) {              /* the same for the virtio console */
-        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, vc) < 0)
-            return -errno;
-        fd_set_nonblock(vc[0], 1);
-        m->dm.vcon_fd = vc[0];
-        m->vmm.vcon_fd = vc[1];
-    }
-    close_quietly(m->store_fd); /* no device model domain: unused */
+    close_quietly(m->store_fd);           /* no device model domain: unused */
     m->store_fd = -1;
     close_quietly(m->vmm.dm_qmp_fd); /* nobody answers QMP inline */
     m->vmm.dm_qmp_fd = -1;
@@ -261,16 +257,18 @@ int managed_main(int argc, char **argv)
     if (vmm_create(&m->vmm, m->g.memory_mib) < 0)
         die(EXIT_SYSTEM, "cannot create the VM");
     m->vmm.placement = m->g.placement;
-    m->vmm.virtio_rng = m->g.rng;
-    m->vmm.virtio_console = m->virtio_console;
-    m->dm.console_fd = m->dm.vcon_fd = -1;
-    for (unsigned i = 0; i < m->g.nr_disks; i++)
-        vmm_open_disk(&m->vmm, m->g.disks[i]);
-    for (unsigned i = 0; i < m->g.nr_nics; i++) {
-        m->vmm.nic_fd[i] = vmm_open_nic(m->g.nics[i]);
-        memcpy(m->vmm.nic_mac[i], m->macs[i], 6);
-        m->vmm.nr_nics = i + 1;
+    m->dm.console_fd = m->vcon_fd = -1;
+    for (unsigned i = 0; i < m->g.nr_backends; i++) {
+        const struct vmm_backend *b = &m->g.backends[i];
+        if (b->kind == VMM_BACKEND_DISK)
+            vmm_open_disk(&m->vmm, b->spec);
+        else if (b->kind == VMM_BACKEND_NIC)
+            vmm_open_nic(&m->vmm, b->spec);
+        else /* ours served on console-pv.sock */
+            m->vcon_fd = vmm_open_console(&m->vmm, NULL);
     }
+    if (m->dm_words)
+        vmm_dm_words_set(&m->vmm, m->dm_words, m->nr_dm_words);
     m->vmm.spin_us = SPIN_VCPU_DEFAULT_US;
     m->vmm.dm_spin_us = SPIN_DM_DEFAULT_US;
     m->vmm.stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -307,30 +305,11 @@ int managed_main(int argc, char **argv)
             die(EXIT_SYSTEM, "%s: %s", path, strerror(errno));
     }
     managed_restore_dm(m);
-    {
-        /* The virtio console: the device model's end goes after the disks
-         * and NICs, ours to the console server. */
-        int vc[2] = {-1, -1};
-        if (m->virtio_console) {
-            if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, vc) < 0)
-                die(EXIT_SYSTEM, "socketpair: %s", strerror(errno));
-            m->vmm.vcon_fd = vc[1];
-        }
-        if (dm_process_spawn(&m->vmm, &m->dm, exe_fd, NULL) < 0)
-            die(EXIT_SYSTEM, "cannot start the device model");
-        if (vc[0] >= 0)
-            fd_set_nonblock(vc[0], 1);
-        m->dm.vcon_fd = vc[0];
-        close_quietly(m->vmm.vcon_fd);
-        m->vmm.vcon_fd = -1;
-    }
+    if (dm_process_spawn(&m->vmm, &m->dm, exe_fd, NULL) < 0)
+        die(EXIT_SYSTEM, "cannot start the device model");
     close(exe_fd);
-    close_quietly(m->store_fd); /* the device model's now, and the disks and NICs */
-    for (unsigned i = 0; i < m->vmm.nr_disks; i++)
-        close(m->vmm.disk_fd[i]);
-    for (unsigned i = 0; i < m->vmm.nr_nics; i++)
-        close(m->vmm.nic_fd[i]);
-    m->vmm.nr_disks = m->vmm.nr_nics = 0;
+    close_quietly(m->store_fd); /* the device model's now, and its devices' descriptors */
+    vmm_dm_words_dispose(&m->vmm);
     close_quietly(m->vmm.dm_qmp_fd);
     m->vmm.dm_qmp_fd = -1;
     /* Ours stay open: `save` reads what the device model wrote. */
@@ -368,6 +347,7 @@ started:
     }
     close_quietly(m->dm_state_fd);
     close_quietly(m->dm_state2_fd);
+    close_quietly(m->vcon_fd);
     vmm_destroy(&m->vmm);
     close(m->sigfd);
     free(m);

@@ -36,9 +36,10 @@ struct managed {
     /* options: the guest's (options.h), then the toolstack's */
     struct vmm_guest_options g;
     const char *dir, *serial_file;
-    uint8_t macs[DMFD_MAX_NICS][6]; /* --mac, the i-th for the i-th --nic */
-    unsigned nr_macs;
-    bool virtio_console; /* --virtio-console: the port, on console-pv.sock */
+    bool virtio_console;         /* --virtio-console: the port, on console-pv.sock */
+    int vcon_fd;                 /* our end of it (non-blocking), or -1 */
+    const char *const *dm_words; /* after "--": the device model's, or NULL */
+    unsigned nr_dm_words;
     bool preserve_poweroff, preserve_reboot, preserve_crash;
     int status_fd, store_fd;
     int restore_fd; /* --restore-fd: a save file to start from, or -1 */
@@ -81,11 +82,6 @@ struct managed {
     char ctl_buf[MANAGED_MAX_CONTROL_CLIENTS][256];
     size_t ctl_len[MANAGED_MAX_CONTROL_CLIENTS];
 };
-
-/* main.c: open a disk (PATH[,ro]) as the VM's next disk; open a NIC back
- * end (udp:LPORT:RPORT, unix:PATH, tap:IFNAME).  Both die on error. */
-void vmm_open_disk(struct vmm *vmm, const char *spec);
-int vmm_open_nic(const char *spec);
 
 /* `stubvmm --managed ...`: never returns to the standalone path. */
 int managed_main(int argc, char **argv);

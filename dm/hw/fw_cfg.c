@@ -1,7 +1,11 @@
 /* Minimal fw_cfg: see dm/hw/fw_cfg.h. */
 #include "dm/hw/fw_cfg.h"
 
+#include <errno.h>
 #include <string.h>
+
+#include "dm/device.h"
+#include "dm/state.h"
 
 static void put_le(uint8_t *p, uint64_t v, unsigned n)
 {
@@ -35,10 +39,12 @@ static const uint8_t *item(const struct fw_cfg *f, uint32_t *len)
     case FW_CFG_FILE_DIR:
         *len = f->dir_size;
         return f->dir;
-    case FW_CFG_FILE_FIRST:
-        *len = sizeof(f->boot_fail_wait);
-        return f->boot_fail_wait;
     default:
+        if (f->select >= FW_CFG_FILE_FIRST &&
+            (unsigned)(f->select - FW_CFG_FILE_FIRST) < f->nr_files) {
+            *len = f->files[f->select - FW_CFG_FILE_FIRST].size;
+            return f->files[f->select - FW_CFG_FILE_FIRST].data;
+        }
         *len = 0;
         return NULL;
     }
@@ -72,16 +78,26 @@ static void fw_cfg_io(struct dm *dm, uint64_t addr, uint8_t *data, uint32_t size
         memset(data, 0, size);
 }
 
-static void add_file(struct fw_cfg *f, const char *name, uint16_t select, uint32_t size)
+int fw_cfg_add_file(struct fw_cfg *f, const char *name, const void *data, uint32_t size)
 {
-    uint32_t n = (f->dir_size - 4) / FW_CFG_FILE_ENTRY_SIZE;
     uint8_t *e = f->dir + f->dir_size;
 
+    if (!name[0] || strlen(name) >= FW_CFG_FILE_NAME_SIZE || (size && !data))
+        return -EINVAL;
+    for (unsigned i = 0; i < f->nr_files; i++)
+        if (strcmp((const char *)f->dir + 4 + i * FW_CFG_FILE_ENTRY_SIZE + 8, name) == 0)
+            return -EEXIST;
+    if (f->nr_files == FW_CFG_MAX_FILES)
+        return -ENOSPC;
     put_be(e, size, 4);
-    put_be(e + 4, select, 2);
+    put_be(e + 4, FW_CFG_FILE_FIRST + f->nr_files, 2);
     strncpy((char *)e + 8, name, FW_CFG_FILE_NAME_SIZE - 1);
+    f->files[f->nr_files].data = data;
+    f->files[f->nr_files].size = size;
+    f->nr_files++;
     f->dir_size += FW_CFG_FILE_ENTRY_SIZE;
-    put_be(f->dir, n + 1, 4);
+    put_be(f->dir, f->nr_files, 4);
+    return 0;
 }
 
 void fw_cfg_set_nr_cpus(struct fw_cfg *f, unsigned nr_cpus)
@@ -97,7 +113,7 @@ int fw_cfg_setup(struct fw_cfg *f, struct dm *dm, uint64_t ram_size, unsigned nr
     fw_cfg_set_nr_cpus(f, nr_cpus);
     put_le(f->boot_fail_wait, FW_CFG_BOOT_FAIL_WAIT, 4);
     f->dir_size = 4;
-    add_file(f, "etc/boot-fail-wait", FW_CFG_FILE_FIRST, sizeof(f->boot_fail_wait));
+    fw_cfg_add_file(f, "etc/boot-fail-wait", f->boot_fail_wait, sizeof(f->boot_fail_wait));
     return dm_register(dm, DM_TRAP_PIO, FW_CFG_PORT, 2, 0, fw_cfg_io, f);
 }
 
@@ -119,3 +135,46 @@ void fw_cfg_state_apply(struct fw_cfg *f, const struct fw_cfg *s)
     f->select = s->select;
     f->offset = s->offset;
 }
+
+/* ---- the device table entry ---- */
+
+static int fw_cfg_create(struct dm_dev *dev)
+{
+    struct fw_cfg *f = dev->state;
+    int rc = fw_cfg_setup(f, dev->dm, dev->machine->ram_size, dev->machine->nr_vcpus);
+
+    if (rc == 0)
+        dev->machine->fw_cfg = f;
+    return rc;
+}
+
+static void fw_cfg_save(struct dm_dev *dev, struct srec_w *w)
+{
+    fw_cfg_state_save(dev->state, w);
+}
+
+static void fw_cfg_parse(struct dm_dev *dev, void *stage, struct srec_r *r)
+{
+    *(struct fw_cfg *)stage = *(struct fw_cfg *)dev->state;
+    fw_cfg_state_parse(stage, r);
+}
+
+static void fw_cfg_apply(struct dm_dev *dev, const void *stage)
+{
+    fw_cfg_state_apply(dev->state, stage);
+}
+
+static const struct dm_device_type fw_cfg_type = {
+    .name = "fw_cfg",
+    .bus = DM_BUS_ISA,
+    .pc_default = true,
+    .order = 1, /* devices add their files to it */
+    .state_size = sizeof(struct fw_cfg),
+    .create = fw_cfg_create,
+    .state_tag = STATE_TAG_FW_CFG,
+    .stage_size = sizeof(struct fw_cfg),
+    .save = fw_cfg_save,
+    .parse = fw_cfg_parse,
+    .apply = fw_cfg_apply,
+};
+DM_DEVICE(fw_cfg_type);

@@ -6,11 +6,12 @@
  * directory (big-endian count, then 64-byte entries: big-endian size and
  * select, 56-byte name), files from 0x20.
  *
- * What we offer: the CPU counts (0x05, 0x0f), the RAM size (0x03) and one
- * file, "etc/boot-fail-wait" (little-endian u32, ms): how long SeaBIOS
- * waits after "No bootable device" before it resets the machine.  Memory
- * size and boot order still come from CMOS (no "etc/e820", no
- * "bootorder"), which SeaBIOS falls back to.
+ * What we offer: the CPU counts (0x05, 0x0f), the RAM size (0x03), the
+ * file "etc/boot-fail-wait" (little-endian u32, ms): how long SeaBIOS
+ * waits after "No bootable device" before it resets the machine, and the
+ * files devices add (fw_cfg_add_file).  Memory size and boot order come
+ * from CMOS unless a device adds "etc/e820" or "bootorder", which SeaBIOS
+ * falls back to.
  */
 #ifndef STUBVISOR_DM_HW_FW_CFG_H
 #define STUBVISOR_DM_HW_FW_CFG_H
@@ -22,7 +23,7 @@
 
 #define FW_CFG_PORT            0x510
 #define FW_CFG_BOOT_FAIL_WAIT  5000 /* ms */
-#define FW_CFG_MAX_FILES       4
+#define FW_CFG_MAX_FILES       16
 #define FW_CFG_FILE_NAME_SIZE  56
 #define FW_CFG_FILE_ENTRY_SIZE 64
 
@@ -45,6 +46,11 @@ struct fw_cfg {
     uint8_t boot_fail_wait[4];
     uint8_t dir[4 + FW_CFG_MAX_FILES * FW_CFG_FILE_ENTRY_SIZE];
     uint32_t dir_size;
+    struct {
+        const uint8_t *data;
+        uint32_t size;
+    } files[FW_CFG_MAX_FILES];
+    unsigned nr_files;
 };
 
 /* Register fw_cfg on dm with ram_size bytes of RAM and nr_cpus vCPUs.
@@ -53,6 +59,14 @@ int fw_cfg_setup(struct fw_cfg *f, struct dm *dm, uint64_t ram_size, unsigned nr
 
 /* Change the CPU count it reports. */
 void fw_cfg_set_nr_cpus(struct fw_cfg *f, unsigned nr_cpus);
+
+/* Offer a file: name (at most 55 bytes, e.g. "bootorder", "etc/acpi/rsdp")
+ * with size bytes at data, which the caller owns and keeps (and may change
+ * in place) for as long as f lives.  Devices call it at create, through
+ * dm_machine's fw_cfg (the fw_cfg device comes before them).  Returns 0,
+ * -EEXIST for a name already there, -ENOSPC past FW_CFG_MAX_FILES, or
+ * -EINVAL. */
+int fw_cfg_add_file(struct fw_cfg *f, const char *name, const void *data, uint32_t size);
 
 /* Save/restore (dm/state.h): the selected item and the read position
  * (the items themselves come from the configuration). */

@@ -8,6 +8,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "dm/device.h"
+#include "dm/state.h"
 #include "lib/fdio.h"
 #include "lib/log.h"
 
@@ -194,3 +196,66 @@ void virtio_console_release(struct virtio_console *c)
     virtq_unpop(&c->vdev.vq[RXQ]);
     c->rx_held = false;
 }
+
+/* ---- the device table entry ---- */
+
+#define CLASS_COMM_OTHER 0x078000
+
+static int con_create(struct dm_dev *dev)
+{
+    struct virtio_console_device *s = dev->state;
+    int rc = virtio_console_init(&s->con, dev->dm, dev->fds[0]);
+
+    if (rc < 0)
+        return rc;
+    return virtio_pci_dev_create(&s->pci, dev, &s->con.vdev, CLASS_COMM_OTHER);
+}
+
+static int con_quiesce(struct dm_dev *dev)
+{
+    struct virtio_console_device *s = dev->state;
+
+    virtio_pci_serve_all(&s->pci);
+    virtio_console_release(&s->con);
+    return 0;
+}
+
+/* A receive buffer held for input goes back to the ring first. */
+static void con_save(struct dm_dev *dev, struct srec_w *w)
+{
+    struct virtio_console_device *s = dev->state;
+
+    virtio_console_release(&s->con);
+    virtio_pci_state_save(&s->pci, w);
+}
+
+static void con_parse(struct dm_dev *dev, void *stage, struct srec_r *r)
+{
+    struct virtio_console_device *s = dev->state;
+
+    virtio_pci_state_parse(&s->pci, stage, r);
+}
+
+static void con_apply(struct dm_dev *dev, const void *stage)
+{
+    struct virtio_console_device *s = dev->state;
+
+    s->con.rx_held = false; /* a held buffer is the ring's again */
+    virtio_pci_state_apply(&s->pci, stage);
+}
+
+static const struct dm_device_type con_type = {
+    .name = "virtio-console",
+    .bus = DM_BUS_PCI,
+    .max_instances = 1,
+    .nr_fds = 1,
+    .state_size = sizeof(struct virtio_console_device),
+    .create = con_create,
+    .state_tag = STATE_TAG_VIRTIO_CONSOLE,
+    .stage_size = sizeof(struct virtio_pci_state),
+    .quiesce = con_quiesce,
+    .save = con_save,
+    .parse = con_parse,
+    .apply = con_apply,
+};
+DM_DEVICE(con_type);

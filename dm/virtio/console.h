@@ -16,6 +16,7 @@
 
 #include <linux/virtio_console.h>
 
+#include "dm/virtio/pci.h"
 #include "dm/virtio/virtio.h"
 
 struct virtio_console {
@@ -40,5 +41,12 @@ void virtio_console_receive(struct virtio_console *c);
 /* Before a save: give back the receive buffer held for console input
  * (the next input takes it again), so no chain is in flight. */
 void virtio_console_release(struct virtio_console *c);
+
+/* The "virtio-console" device (-device virtio-console): one descriptor,
+ * the port's host side. */
+struct virtio_console_device {
+    struct virtio_console con;
+    struct virtio_pci pci;
+};
 
 #endif
