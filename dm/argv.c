@@ -47,7 +47,7 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *out, int 
         }
     }
     for (; *s; s++, digits++) {
-        int d = *s >= '0' && *s <= '9'                ? *s - '0'
+        int d = *s >= '0' && *s <= '9'                 ? *s - '0'
                 : base == 16 && *s >= 'a' && *s <= 'f' ? *s - 'a' + 10
                 : base == 16 && *s >= 'A' && *s <= 'F' ? *s - 'A' + 10
                                                        : -1;
@@ -268,8 +268,7 @@ static int parse_global(struct dm_config *cfg, const char *w, const char *v, cha
 
     if (strcmp(w, "-name") == 0) {
         if (cfg->name[0] || !v[0] || strlen(v) > DM_NAME_MAX || !printable(v))
-            return failf(err, errlen, "expected one printable name of 1 to %d bytes",
-                         DM_NAME_MAX);
+            return failf(err, errlen, "expected one printable name of 1 to %d bytes", DM_NAME_MAX);
         strcpy(cfg->name, v);
     } else if (strcmp(w, "-m") == 0) {
         if (cfg->memory_mib || parse_uint(v, MAX_MEMORY_MIB, &n, 10) < 0 || n == 0)

@@ -34,11 +34,11 @@
 
 #include "dm/device.h"
 
-#define DM_ARGV_MAX      128 /* words */
-#define DM_WORD_MAX      4096
-#define DM_NAME_MAX      64
-#define DM_FIRMWARE_MAX  4095
-#define DM_DEVFN_AUTO    (-1)
+#define DM_ARGV_MAX     128 /* words */
+#define DM_WORD_MAX     4096
+#define DM_NAME_MAX     64
+#define DM_FIRMWARE_MAX 4095
+#define DM_DEVFN_AUTO   (-1)
 
 /* One -device word. */
 struct dm_dev_spec {

@@ -77,7 +77,9 @@ struct dm_dev_opt {
 };
 
 #define DM_OPT(key_, type_, config_, field_, max_)                                                 \
-    {.key = (key_), .type = (type_), .offset = offsetof(config_, field_), .max = (max_)}
+    {                                                                                              \
+        .key = (key_), .type = (type_), .offset = offsetof(config_, field_), .max = (max_)         \
+    }
 
 /* One device type.  Every function gets the instance; its state is
  * dev->state (state_size bytes, zeroed before create), its options

@@ -208,8 +208,8 @@ static int pick_devfn(struct dm_machine *m, const struct dm_config *cfg, unsigne
 
     if (s->devfn != DM_DEVFN_AUTO) {
         if (m->pci->devs[s->devfn] || devfn_taken(m, cfg, i + 1, (unsigned)s->devfn)) {
-            log_error("-device %s,addr=%x.%x: that function is taken", s->type->name,
-                      s->devfn >> 3, s->devfn & 7);
+            log_error("-device %s,addr=%x.%x: that function is taken", s->type->name, s->devfn >> 3,
+                      s->devfn & 7);
             return -EEXIST;
         }
         *devfn = (unsigned)s->devfn;

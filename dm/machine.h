@@ -13,16 +13,18 @@
 #include "dm/device.h"
 
 struct dm_machine_params {
-    unsigned nr_vcpus;         /* what the guest has (CMOS, fw_cfg) */
-    bool kick_eventfds;        /* virtio kicks through ioeventfds (needs dm_events_enable) */
-    struct dm_fd_source *fds;  /* the -device words' descriptors; NULL: none */
+    unsigned nr_vcpus;        /* what the guest has (CMOS, fw_cfg) */
+    bool kick_eventfds;       /* virtio kicks through ioeventfds (needs dm_events_enable) */
+    struct dm_fd_source *fds; /* the -device words' descriptors; NULL: none */
 };
 
 /* Create the PC machine's devices, then one per -device word of cfg (NULL:
  * none), in order, each taking its descriptors from p->fds.  cfg's -m and
  * -smp, when given, must be what dm and p say.  Returns the machine, owned
- * by the caller (dm must outlive it), or NULL with the reason logged:
- * nothing is left behind, and descriptors taken so far are closed. */
+ * by the caller (dm must outlive it), or NULL with the reason logged: the
+ * devices made so far are destroyed and the descriptors taken so far
+ * closed, but their traps stay registered on dm, which the caller then
+ * frees too. */
 struct dm_machine *dm_machine_new(struct dm *dm, const struct dm_config *cfg,
                                   const struct dm_machine_params *p);
 

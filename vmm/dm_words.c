@@ -198,7 +198,7 @@ void vmm_dm_words_standalone(struct vmm *vmm, const struct vmm_guest_options *o,
         if (o->backends[i].kind != VMM_BACKEND_NIC)
             continue;
         /* A locally administered address, distinct per NIC and guest. */
-        uint8_t mac[6] = {0x52, 0x54, 0x00, (uint8_t)(getpid() >> 8), (uint8_t)getpid(),
+        uint8_t mac[6] = {0x52,          0x54, 0x00, (uint8_t)(getpid() >> 8), (uint8_t)getpid(),
                           (uint8_t)nic++};
         char text[MAC_STRLEN];
         vmm_open_nic(vmm, o->backends[i].spec);

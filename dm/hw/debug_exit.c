@@ -9,8 +9,8 @@
 
 #define DEBUG_EXIT_PORT 0xf4
 
-static void debug_exit_io(struct dm *dm, uint64_t addr, uint8_t *data, uint32_t size,
-                          bool is_write, void *opaque)
+static void debug_exit_io(struct dm *dm, uint64_t addr, uint8_t *data, uint32_t size, bool is_write,
+                          void *opaque)
 {
     struct dm_dev *dev = opaque;
     struct debugcon *con = dm_machine_state(dev->machine, "isa-debugcon", 0);

@@ -230,6 +230,9 @@ static int blk_create(struct dm_dev *dev)
     char serial[VIRTIO_BLK_ID_BYTES + 1];
     int rc = disk_raw_open(&s->disk, dev->fds[0], o->readonly);
 
+    if (rc == -EINVAL)
+        log_error("virtio-blk %u: its descriptor is no regular file or block device",
+                  dev->instance);
     if (rc < 0)
         return rc;
     snprintf(serial, sizeof(serial), "stubvisor-disk%u", dev->instance);

@@ -8,6 +8,7 @@
 
 #include "dm/device.h"
 #include "dm/state.h"
+#include "lib/log.h"
 
 enum { RXQ = 0, TXQ = 1 };
 
@@ -220,6 +221,8 @@ static int net_create(struct dm_dev *dev)
     struct virtio_net_device *s = dev->state;
     int rc = net_backend_open(&s->backend, dev->fds[0]);
 
+    if (rc == -EINVAL)
+        log_error("virtio-net %u: its descriptor is no datagram socket or tap", dev->instance);
     if (rc < 0 || (rc = virtio_net_init(&s->net, dev->dm, &s->backend, o->mac)) < 0)
         return rc;
     return virtio_pci_dev_create(&s->pci, dev, &s->net.vdev, CLASS_NET_ETHERNET);
