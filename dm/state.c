@@ -124,7 +124,7 @@ static const char *pci_name(const struct pci_bus *bus, unsigned devfn, char *buf
 /* The instance a device record is for, or -1. */
 static int find_instance(const struct dm_machine *m, uint32_t tag, uint32_t key)
 {
-    for (unsigned i = 0; i < m->nr_devs; i++)
+    for (unsigned i = 0; tag && i < m->nr_devs; i++)
         if (m->devs[i]->type->state_tag == tag && record_key(m->devs[i]) == key)
             return (int)i;
     return -1;
@@ -136,7 +136,7 @@ static bool tag_known(uint32_t tag)
     size_t n;
     const struct dm_device_type *const *t = dm_device_types(&n);
 
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; tag && i < n; i++)
         if (t[i]->state_tag == tag)
             return true;
     return false;
@@ -150,7 +150,7 @@ static const char *unknown_name(const struct dm_machine *m, uint32_t tag, uint32
     const struct dm_device_type *const *types = dm_device_types(&n);
 
     (void)m;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; tag && i < n; i++) {
         const struct dm_device_type *t = types[i];
         if (t->state_tag == tag) {
             if (t->bus == DM_BUS_PCI)

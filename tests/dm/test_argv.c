@@ -29,9 +29,19 @@ static int parse(struct dm_config *cfg, const char *const *w, unsigned n, char *
 
 static void test_globals(void **state)
 {
-    static const char *const w[] = {"stubdm", "-name",    "web",  "-m",       "64",
-                                    "-smp",   "2",        "-serial", "null",  "-bios",
-                                    "/usr/share/seabios/bios.bin", "-incoming", "console2"};
+    static const char *const w[] = {"stubdm",
+                                    "-name",
+                                    "web",
+                                    "-m",
+                                    "64",
+                                    "-smp",
+                                    "2",
+                                    "-serial",
+                                    "null",
+                                    "-bios",
+                                    "/usr/share/seabios/bios.bin",
+                                    "-incoming",
+                                    "console2"};
     struct dm_config cfg;
     char err[256];
 
@@ -49,10 +59,17 @@ static void test_globals(void **state)
 
 static void test_devices(void **state)
 {
-    static const char *const w[] = {"stubdm",  "-device", "virtio-blk,readonly=on",
-                                    "-device", "virtio-net,mac=00:16:3E:01:02:03,addr=0x7",
-                                    "-device", "virtio-console", "-device", "virtio-rng,addr=1f.0",
-                                    "-device", "virtio-blk"};
+    static const char *const w[] = {"stubdm",
+                                    "-device",
+                                    "virtio-blk,readonly=on",
+                                    "-device",
+                                    "virtio-net,mac=00:16:3E:01:02:03,addr=0x7",
+                                    "-device",
+                                    "virtio-console",
+                                    "-device",
+                                    "virtio-rng,addr=1f.0",
+                                    "-device",
+                                    "virtio-blk"};
     struct dm_config cfg;
     char err[256];
 
@@ -90,7 +107,8 @@ static void test_refusals(void **state)
         {{"stubdm", "-device", ""}, "unknown device"},
         {{"stubdm", "-device", ",virtio-blk"}, "unknown device"},
         {{"stubdm", "-device", "isa-serial"}, "part of the PC machine"},
-        {{"stubdm", "-device", "virtio-blk,ro=on"}, "unknown option ro; virtio-blk takes readonly, addr"},
+        {{"stubdm", "-device", "virtio-blk,ro=on"},
+         "unknown option ro; virtio-blk takes readonly, addr"},
         {{"stubdm", "-device", "virtio-blk,readonly=yes"}, "on or off"},
         {{"stubdm", "-device", "virtio-blk,readonly=on,readonly=off"}, "given twice"},
         {{"stubdm", "-device", "virtio-blk,readonly"}, "KEY=VALUE"},
@@ -181,9 +199,9 @@ static int pipe_fd(void)
  * descriptors in the words' order. */
 static void test_machine_slots(void **state)
 {
-    static const char *const w[] = {"stubdm", "-device", "virtio-blk", "-device",
-                                    "virtio-rng", "-device", "virtio-blk,addr=4",
-                                    "-device", "virtio-console"};
+    static const char *const w[] = {"stubdm",        "-device", "virtio-blk",        "-device",
+                                    "virtio-rng",    "-device", "virtio-blk,addr=4", "-device",
+                                    "virtio-console"};
     struct dm_config cfg;
     struct dm_fd_list list;
     int disk0 = memfd_create("d0", MFD_CLOEXEC), disk1 = memfd_create("d1", MFD_CLOEXEC);
@@ -250,8 +268,8 @@ static void test_machine_refusals(void **state)
 
         assert_int_equal(parse(&cfg, cases[i].w, cases[i].n, err), 0);
         dm_fd_list_init(&list, &fd, 1);
-        assert_null(dm_machine_new(
-            dm, &cfg, &(struct dm_machine_params){.nr_vcpus = 1, .fds = &list.src}));
+        assert_null(
+            dm_machine_new(dm, &cfg, &(struct dm_machine_params){.nr_vcpus = 1, .fds = &list.src}));
         if (list.next == 1)
             assert_int_equal(fcntl(fd, F_GETFD), -1);
         else
@@ -264,9 +282,12 @@ static void test_machine_refusals(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_globals),          cmocka_unit_test(test_devices),
-        cmocka_unit_test(test_refusals),         cmocka_unit_test(test_limits),
-        cmocka_unit_test(test_table),            cmocka_unit_test(test_machine_slots),
+        cmocka_unit_test(test_globals),
+        cmocka_unit_test(test_devices),
+        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_table),
+        cmocka_unit_test(test_machine_slots),
         cmocka_unit_test(test_machine_refusals),
     };
 

@@ -493,7 +493,13 @@ static void test_corrupt_blobs(void **state)
     assert_refused(b, bad, len);
     bad[STATE_MAGIC_LEN] = STATE_VERSION - 1; /* an older device model's */
     assert_refused(b, bad, len);
-    /* An unknown tag, a second COM1. */
+    /* Tag 0 (what devices without records have), an unknown tag, a
+     * second COM1. */
+    memcpy(bad, blob, len);
+    off = find_record(bad, len, STATE_TAG_RTC, 0);
+    assert_true(off > 0);
+    memset(bad + off - STATE_REC_HDR, 0, 8); /* tag 0, instance 0 */
+    assert_refused(b, bad, len);
     memcpy(bad, blob, len);
     off = find_record(bad, len, STATE_TAG_RTC, 0);
     assert_true(off > 0);

@@ -3,6 +3,7 @@
  * the input's first byte is 0xff), and a description that parses built
  * into a machine on the fake host with one descriptor per device that
  * takes one (a small memfd: a disk, and wrong for everything else). */
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
