@@ -27,6 +27,7 @@
 #include "dm/argv.h"
 #include "dm/machine.h"
 #include "dm/qmp.h"
+#include "dm/serve.h"
 #include "dm/server.h"
 #include "dm/store_dm.h"
 #include "dm/uart.h"
@@ -162,139 +163,62 @@ static void *map_guest_ram(uint64_t *size)
     return p;
 }
 
-static int epoll_set(int epfd, int op, int fd, uint32_t events)
-{
-    struct epoll_event ev = {.events = events, .data.fd = fd};
+/* ---- the loop's sources (dm/serve.h): what each descriptor means ---- */
 
-    return epoll_ctl(epfd, op, fd, &ev);
+static void on_notify(struct dm_loop *l, struct dm_loop_source *src, uint32_t revents)
+{
+    uint64_t count;
+
+    (void)l, (void)revents;
+    if (read(src->fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+        die(EXIT_SYSTEM, "notify eventfd: %s", strerror(errno));
 }
 
-/* A console input descriptor.  One whose device is full is taken out of
- * the epoll set and retried after the guest ran (a request or a queue kick
- * may have made room). */
-struct console_in {
-    int fd;
-    unsigned idx;
-    bool paused, open;
-};
-
-static void consoles_retry(struct dm *dm, int epfd, struct console_in *cons, unsigned n)
+/* COM1's input.  While the UART is full the descriptor is not listened to;
+ * a request may have made room (com1_resume). */
+static void on_com1_input(struct dm_loop *l, struct dm_loop_source *src, uint32_t revents)
 {
-    for (unsigned i = 0; i < n; i++) {
-        if (!cons[i].paused || !cons[i].open || dm_console_poll_one(dm, cons[i].idx))
-            continue;
-        cons[i].paused = false;
-        epoll_set(epfd, EPOLL_CTL_MOD, cons[i].fd, EPOLLIN | EPOLLRDHUP);
-    }
+    if (dm_console_poll_one(l->dm, DM_COM1_CONSOLE))
+        dm_loop_pause(l, src, true);
+    else if (revents & (EPOLLRDHUP | EPOLLHUP))
+        dm_loop_remove(l, src);
 }
 
-/* The server loop: after each request spin for the adaptive budget (the
- * next request tends to come within microseconds when the guest is busy),
- * then sleep on the notify eventfd with dm_sleeping set so stubvmm knows to
- * signal.  Queues that were kicked are polled (dm_pollers_run) until
- * poll_us passed without a request on them: a guest doing back-to-back I/O
- * then needs neither kicks nor wake-ups (vhost's busy polling). */
-static noreturn void serve(struct ioreq_server *s, struct dm *dm, int epfd, unsigned spin_us,
-                           unsigned poll_us)
+static bool com1_resume(struct dm_loop *l, struct dm_loop_source *src)
 {
-    uint64_t last_work = spin_now_ns(), last_poll = 0, poll_ns = (uint64_t)poll_us * 1000;
-    struct spin_budget spin;
-    /* Console input: COM1. */
-    struct console_in cons[1] = {{DMFD_CONSOLE3, DM_COM1_CONSOLE, false, true}};
-    bool polling = false;
+    (void)src;
+    return !dm_console_poll_one(l->dm, DM_COM1_CONSOLE);
+}
 
-    spin_budget_init(&spin, (uint64_t)spin_us * 1000);
-    for (unsigned iter = 0;; iter++) {
-        if (store_dm_quiesced()) { /* between save and continue */
-            if (polling)
-                dm_pollers_run(dm, true, &polling);
-            store_dm_hold();
-            continue;
-        }
-        int n = ioreq_server_poll(s, dm);
-        if (n < 0)
-            die(EXIT_SYSTEM, "stubvmm broke the ioreq protocol; stopping");
-        if (n > 0) {
-            consoles_retry(dm, epfd, cons, 1);
-            uint64_t now = spin_now_ns();
-            spin_budget_update(&spin, now - last_work);
-            last_work = now;
-            continue;
-        }
-        if (polling) {
-            uint64_t now = spin_now_ns();
-            if (dm_pollers_run(dm, false, &polling) > 0) {
-                last_poll = now;
-                continue;
-            }
-            if (now - last_poll < poll_ns) {
-                if ((iter & 63) == 0) {
-                    dm_timer_poll(dm);
-                    dm_events_run(dm); /* back ends, other queues' kicks */
-                }
-                __builtin_ia32_pause();
-                continue;
-            }
-            dm_pollers_run(dm, true, &polling); /* idle: kicks back on */
-        }
-        if ((iter & 63) == 0)
-            dm_timer_poll(dm); /* a busy guest must not starve the timers */
-        if ((iter & 63) == 0) {
-            dm_events_run(dm); /* queue kicks (ioeventfds) while we spin */
-            consoles_retry(dm, epfd, cons, 1);
-            if (!polling) {
-                dm_pollers_run(dm, poll_ns == 0, &polling); /* kicked queues */
-                last_poll = spin_now_ns();
-            }
-        }
-        if (polling || (iter & 63) != 0 || spin_now_ns() - last_work < spin.cur_ns) {
-            __builtin_ia32_pause(); /* never sleep while a queue's kicks are off */
-            continue;
-        }
+static void on_device_fds(struct dm_loop *l, struct dm_loop_source *src, uint32_t revents)
+{
+    (void)src, (void)revents;
+    dm_events_run(l->dm); /* queue kicks, NIC back ends, the virtio console */
+}
 
-        atomic_store_explicit(&s->page->dm_sleeping, 1, memory_order_relaxed);
-        atomic_thread_fence(memory_order_seq_cst);
-        if (!ioreq_server_pending(s)) {
-            struct epoll_event evs[4];
-            int nev = epoll_wait(epfd, evs, 4, -1);
-            if (nev < 0 && errno != EINTR)
-                die(EXIT_SYSTEM, "epoll_wait: %s", strerror(errno));
-            for (int i = 0; i < nev; i++) {
-                int fd = evs[i].data.fd;
-                if (fd == s->notify_fd) {
-                    uint64_t count;
-                    if (read(fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
-                        die(EXIT_SYSTEM, "notify eventfd: %s", strerror(errno));
-                } else if (fd == cons[0].fd) {
-                    struct console_in *c = &cons[0];
-                    if (dm_console_poll_one(dm, c->idx)) {
-                        c->paused = true;
-                        epoll_set(epfd, EPOLL_CTL_MOD, fd, 0);
-                    } else if (evs[i].events & (EPOLLRDHUP | EPOLLHUP)) {
-                        c->open = false;
-                        epoll_set(epfd, EPOLL_CTL_DEL, fd, 0);
-                    }
-                } else if (fd == dm_events_enable(dm)) {
-                    dm_events_run(dm);
-                } else if (fd == dm_timer_fd(dm)) {
-                    dm_timer_poll(dm);
-                } else if (fd == DMFD_QMP) {
-                    qmp_handle();
-                } else if (fd == store_dm_fd()) {
-                    store_dm_handle();
-                } else if (fd == s->dmop_fd) {
-                    log_info("monitor went away; exiting");
-                    exit(0);
-                }
-            }
-        }
-        atomic_store_explicit(&s->page->dm_sleeping, 0, memory_order_relaxed);
-        consoles_retry(dm, epfd, cons, 1);
-        if (!polling) { /* kicks came: poll those queues (poll_us 0: kicks on) */
-            dm_pollers_run(dm, poll_ns == 0, &polling);
-            last_poll = spin_now_ns();
-        }
-    }
+static void on_timers(struct dm_loop *l, struct dm_loop_source *src, uint32_t revents)
+{
+    (void)src, (void)revents;
+    dm_timer_poll(l->dm);
+}
+
+static void on_qmp(struct dm_loop *l, struct dm_loop_source *src, uint32_t revents)
+{
+    (void)l, (void)src, (void)revents;
+    qmp_handle();
+}
+
+static void on_store(struct dm_loop *l, struct dm_loop_source *src, uint32_t revents)
+{
+    (void)l, (void)src, (void)revents;
+    store_dm_handle(); /* a store that hung up leaves the epoll set by itself */
+}
+
+static void on_monitor_gone(struct dm_loop *l, struct dm_loop_source *src, uint32_t revents)
+{
+    (void)l, (void)src, (void)revents;
+    log_info("monitor went away; exiting");
+    exit(0);
 }
 
 /* Before a save: serve what the vCPUs left waiting (posted writes in the
@@ -347,11 +271,11 @@ int main(int argc, char **argv)
     struct ioreq_server server = {.dmop_fd = DMFD_DMOP};
     struct dm_machine *machine;
     struct dm_config cfg;
+    struct dm_loop loop;
     struct options opt = {0};
     uint64_t ram_size;
     void *ram;
     struct dm *dm;
-    int epfd;
 
     prctl(PR_SET_NAME, "stubdm", 0, 0, 0);
     log_set_program("stubdm");
@@ -387,15 +311,17 @@ int main(int argc, char **argv)
     drain_ctx = (struct drain_ctx){&server, dm};
     store_dm_attach(machine, drain_requests, &drain_ctx);
 
-    epfd = epoll_create1(EPOLL_CLOEXEC);
-    if (epfd < 0 || epoll_set(epfd, EPOLL_CTL_ADD, server.notify_fd, EPOLLIN) < 0 ||
-        epoll_set(epfd, EPOLL_CTL_ADD, DMFD_CONSOLE3, EPOLLIN | EPOLLRDHUP) < 0 ||
-        epoll_set(epfd, EPOLL_CTL_ADD, DMFD_DMOP, EPOLLRDHUP) < 0 ||
-        epoll_set(epfd, EPOLL_CTL_ADD, dm_events_enable(dm), EPOLLIN) < 0 ||
-        (dm_timer_fd(dm) >= 0 && epoll_set(epfd, EPOLL_CTL_ADD, dm_timer_fd(dm), EPOLLIN) < 0) ||
-        (store_dm_fd() >= 0 && epoll_set(epfd, EPOLL_CTL_ADD, store_dm_fd(), EPOLLIN) < 0) ||
+    /* The table from descriptor to handler. */
+    if (dm_loop_init(&loop, &server, dm, opt.spin_us, opt.poll_us) < 0 ||
+        dm_loop_add(&loop, server.notify_fd, EPOLLIN, on_notify, NULL) < 0 ||
+        dm_loop_add(&loop, DMFD_CONSOLE3, EPOLLIN | EPOLLRDHUP, on_com1_input, com1_resume) < 0 ||
+        dm_loop_add(&loop, DMFD_DMOP, EPOLLRDHUP, on_monitor_gone, NULL) < 0 ||
+        dm_loop_add(&loop, dm_events_enable(dm), EPOLLIN, on_device_fds, NULL) < 0 ||
+        (dm_timer_fd(dm) >= 0 &&
+         dm_loop_add(&loop, dm_timer_fd(dm), EPOLLIN, on_timers, NULL) < 0) ||
+        (store_dm_fd() >= 0 && dm_loop_add(&loop, store_dm_fd(), EPOLLIN, on_store, NULL) < 0) ||
         (opt.store && qmp_init(DMFD_DMOP) >= 0 &&
-         epoll_set(epfd, EPOLL_CTL_ADD, DMFD_QMP, EPOLLIN) < 0))
+         dm_loop_add(&loop, DMFD_QMP, EPOLLIN, on_qmp, NULL) < 0))
         die(EXIT_SYSTEM, "epoll: %s", strerror(errno));
 
     if (opt.lockdown) {
@@ -408,5 +334,5 @@ int main(int argc, char **argv)
     if (store_dm_ready() < 0)
         die(EXIT_SYSTEM, "cannot tell the toolstack I am running");
     log_debug("serving %u vCPU(s)", server.nr_vcpus);
-    serve(&server, dm, epfd, opt.spin_us, opt.poll_us);
+    dm_loop_run(&loop);
 }
