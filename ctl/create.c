@@ -512,11 +512,13 @@ static void supervise(struct xsc *xs, struct guest *g)
 
     for (;;) {
         char line[128] = "", reason[32] = "destroy", err[512];
-        int status = 0;
+        int status = 0, why = 0;
         enum lifecycle_action action = ACTION_DESTROY;
 
-        if (status_line(g, line, sizeof(line), -1) == 0)
-            sscanf(line, "exit %31s %d", reason, &status);
+        /* "exit REASON STATUS [WHY]": WHY says what a crash was. */
+        if (status_line(g, line, sizeof(line), -1) == 0 &&
+            sscanf(line, "exit %31s %d %n", reason, &status, &why) < 2)
+            why = 0;
         waitpid(g->vmm_pid, NULL, 0);
         g->vmm_pid = 0;
         close_quietly(g->status_fd);
@@ -527,8 +529,9 @@ static void supervise(struct xsc *xs, struct guest *g)
             action = g->cfg->on_reboot;
         else if (strcmp(reason, "crash") == 0)
             action = g->cfg->on_crash;
-        log_info("domain %u (%s): %s, status %d; action %s", g->domid, g->cfg->name, reason, status,
-                 config_action_name(action));
+        log_info("domain %u (%s): %s%s%s%s, status %d; action %s", g->domid, g->cfg->name, reason,
+                 why && line[why] ? " (" : "", why ? line + why : "", why && line[why] ? ")" : "",
+                 status, config_action_name(action));
         ctl_domain_cleanup(xs, g->domid);
         if (action != ACTION_RESTART)
             return;

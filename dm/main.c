@@ -131,6 +131,7 @@ static void send_bad_dmops(struct ioreq_server *s)
         {.op = DMOP_INJECT_MSI, .u.msi = {.addr = 0x1000, .data = 0}},
         {.op = DMOP_IRQFD, .u.irqfd = {.gsi = 1000}},
         {.op = DMOP_REMOTE_SHUTDOWN, .u.shutdown = {.reason = 0, .status = 256}},
+        {.op = DMOP_REMOTE_SHUTDOWN, .u.shutdown = {.reason = DMOP_SHUTDOWN_CRASH, .status = 7}},
         {.op = DMOP_GET_IOREQ_SERVER_INFO, .u.server = {.id = 7}},
     };
     unsigned refused = 0;

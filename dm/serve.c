@@ -191,8 +191,7 @@ noreturn void dm_loop_run(struct dm_loop *l)
             housekeeping(l);
         /* Spin while within the budget; never sleep while a queue's kicks
          * are off; sleep only right after housekeeping. */
-        if (l->polling || !housekeeping_turn ||
-            spin_now_ns() - l->last_request < l->spin.cur_ns) {
+        if (l->polling || !housekeeping_turn || spin_now_ns() - l->last_request < l->spin.cur_ns) {
             __builtin_ia32_pause();
             continue;
         }

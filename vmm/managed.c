@@ -155,8 +155,10 @@ out:
 
 void managed_report_exit(struct managed *m, const char *reason, int status)
 {
-    char line[64];
-    int n = snprintf(line, sizeof(line), "exit %s %d\n", reason, status);
+    const char *why = strcmp(reason, "crash") == 0 ? m->vmm.crash_reason : NULL;
+    char line[96];
+    int n = snprintf(line, sizeof(line), "exit %s %d%s%s\n", reason, status, why ? " " : "",
+                     why ? why : "");
 
     if (m->status_fd >= 0) {
         if (write_full(m->status_fd, line, (size_t)n) < 0)
@@ -194,6 +196,8 @@ static void guest_stopped(struct managed *m)
     if (keep) {
         log_info("guest stopped (%s, status %d); preserved until destroyed", reason, st);
         m->state = strcmp(reason, "crash") == 0 ? GUEST_CRASHED : GUEST_SHUTDOWN;
+        if (m->state == GUEST_CRASHED && m->vmm.crash_reason) /* for `status` and list -l */
+            snprintf(m->reason, sizeof(m->reason), "%s", m->vmm.crash_reason);
         return;
     }
     m->quit = true;

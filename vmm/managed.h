@@ -94,7 +94,8 @@ void managed_dm_failed(struct managed *m, const char *why);
 /* The device model's CPU time in microseconds (last known once it is gone). */
 uint64_t managed_dm_cpu(struct managed *m);
 
-/* Write "exit REASON STATUS" to the status descriptor (once). */
+/* Write "exit REASON STATUS [WHY]" to the status descriptor (once); WHY is
+ * what the device model said of a crash ("guest panicked"). */
 void managed_report_exit(struct managed *m, const char *reason, int status);
 
 /* Each *_pollfds fills pf with its descriptors and returns how many; each

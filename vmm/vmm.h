@@ -143,7 +143,10 @@ struct vmm {
     /* Inline placement: the device model and the lock that serialises it. */
     struct vmm_inline *inl;
 
-    /* Stopping: the first vmm_stop() wins and sets the exit status. */
+    /* Stopping: the first vmm_stop() wins and sets the exit status.
+     * crash_reason: what the device model said of a crash ("guest
+     * panicked"), set before its stop; NULL otherwise. */
+    const char *crash_reason;
     atomic_int stopping;
     atomic_bool dm_dead;
     int exit_status;

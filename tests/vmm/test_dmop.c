@@ -120,6 +120,14 @@ static void test_validate_irqs(void **state)
     r.u.shutdown.status = 255;
     r.u.shutdown.reason = 2;
     assert_int_equal(dmop_validate(&r, RAM), -EINVAL);
+    /* A crash report says what crashed: a panic, or nothing more. */
+    r.u.shutdown.reason = DMOP_SHUTDOWN_CRASH;
+    r.u.shutdown.status = DMOP_CRASH_PANIC;
+    assert_int_equal(dmop_validate(&r, RAM), 0);
+    r.u.shutdown.status = DMOP_CRASH_UNSPECIFIED;
+    assert_int_equal(dmop_validate(&r, RAM), 0);
+    r.u.shutdown.status = DMOP_CRASH_PANIC + 1;
+    assert_int_equal(dmop_validate(&r, RAM), -EINVAL);
 }
 
 static struct dmop_req route(uint32_t action, uint32_t gsi, uint64_t addr, uint32_t data)
