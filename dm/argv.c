@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/hex.h"
 #include "lib/ioreq.h"
 #include "lib/mac.h"
 
@@ -47,11 +48,8 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *out, int 
         }
     }
     for (; *s; s++, digits++) {
-        int d = *s >= '0' && *s <= '9'                 ? *s - '0'
-                : base == 16 && *s >= 'a' && *s <= 'f' ? *s - 'a' + 10
-                : base == 16 && *s >= 'A' && *s <= 'F' ? *s - 'A' + 10
-                                                       : -1;
-        if (d < 0 || digits >= 10)
+        int d = hex_digit((unsigned char)*s);
+        if (d < 0 || d >= base || digits >= 10)
             return -EINVAL;
         v = v * (unsigned long)base + (unsigned long)d;
     }

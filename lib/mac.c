@@ -4,16 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
+#include "lib/hex.h"
 
 int mac_parse(const char *text, uint8_t mac[6])
 {
@@ -21,7 +12,7 @@ int mac_parse(const char *text, uint8_t mac[6])
 
     for (int i = 0; i < 6; i++) {
         const char *p = text + 3 * i;
-        int hi = hex_digit(p[0]), lo = hi < 0 ? -1 : hex_digit(p[1]);
+        int hi = hex_digit((unsigned char)p[0]), lo = hi < 0 ? -1 : hex_digit((unsigned char)p[1]);
         if (hi < 0 || lo < 0 || p[2] != (i == 5 ? '\0' : ':'))
             return -EINVAL;
         out[i] = (uint8_t)(hi << 4 | lo);
