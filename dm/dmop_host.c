@@ -27,13 +27,15 @@ static int host_range(void *opaque, uint32_t op, int type, uint64_t start, uint6
                       uint32_t flags)
 {
     struct dmop_host *h = opaque;
-    struct dmop_req req = {.op = op};
+    struct dmop_req req = {
+        .op = op,
+        .u.range = {.id = h->server_id,
+                    .type = (uint32_t)type,
+                    .flags = (flags & DM_TRAP_POSTED) ? DMOP_RANGE_POSTED : 0,
+                    .start = start,
+                    .end = end},
+    };
 
-    req.u.range.id = h->server_id;
-    req.u.range.type = (uint32_t)type;
-    req.u.range.flags = (flags & DM_TRAP_POSTED) ? DMOP_RANGE_POSTED : 0;
-    req.u.range.start = start;
-    req.u.range.end = end;
     return call(h, &req, NULL, 0, NULL);
 }
 
@@ -49,19 +51,18 @@ static int host_unmap(void *h, int type, uint64_t start, uint64_t end)
 
 static int host_isa_irq(void *h, unsigned irq, int level)
 {
-    struct dmop_req req = {.op = DMOP_SET_ISA_IRQ_LEVEL};
+    struct dmop_req req = {
+        .op = DMOP_SET_ISA_IRQ_LEVEL,
+        .u.isa_irq = {.isa_irq = (uint8_t)clamp_field(irq, 8), .level = level ? 1 : 0},
+    };
 
-    req.u.isa_irq.isa_irq = (uint8_t)clamp_field(irq, 8);
-    req.u.isa_irq.level = level ? 1 : 0;
     return call(h, &req, NULL, 0, NULL);
 }
 
 static int host_msi(void *h, uint64_t addr, uint32_t data)
 {
-    struct dmop_req req = {.op = DMOP_INJECT_MSI};
+    struct dmop_req req = {.op = DMOP_INJECT_MSI, .u.msi = {.addr = addr, .data = data}};
 
-    req.u.msi.addr = addr;
-    req.u.msi.data = data;
     return call(h, &req, NULL, 0, NULL);
 }
 
@@ -69,55 +70,62 @@ static int host_ioeventfd(void *opaque, int type, uint64_t addr, uint32_t len, i
                           bool deassign)
 {
     struct dmop_host *h = opaque;
-    struct dmop_req req = {.op = DMOP_IOEVENTFD};
+    struct dmop_req req = {
+        .op = DMOP_IOEVENTFD,
+        .u.ioeventfd = {.id = h->server_id,
+                        .type = (uint32_t)type,
+                        .flags = deassign ? DMOP_FD_DEASSIGN : 0,
+                        .len = len,
+                        .addr = addr},
+    };
 
-    req.u.ioeventfd.id = h->server_id;
-    req.u.ioeventfd.type = (uint32_t)type;
-    req.u.ioeventfd.addr = addr;
-    req.u.ioeventfd.len = len;
-    req.u.ioeventfd.flags = deassign ? DMOP_FD_DEASSIGN : 0;
     return call(h, &req, &fd, deassign ? 0 : 1, NULL);
 }
 
 static int host_irqfd(void *h, unsigned gsi, int fd, bool deassign)
 {
-    struct dmop_req req = {.op = DMOP_IRQFD};
+    struct dmop_req req = {
+        .op = DMOP_IRQFD,
+        .u.irqfd = {.gsi = gsi, .flags = deassign ? DMOP_FD_DEASSIGN : 0},
+    };
 
-    req.u.irqfd.gsi = gsi;
-    req.u.irqfd.flags = deassign ? DMOP_FD_DEASSIGN : 0;
     return call(h, &req, &fd, deassign ? 0 : 1, NULL);
 }
 
+/* A level-triggered irqfd takes two descriptors: the irqfd and its
+ * resample eventfd. */
 static int host_irqfd_resample(void *h, unsigned gsi, int fd, int resample_fd, bool deassign)
 {
-    struct dmop_req req = {.op = DMOP_IRQFD};
+    struct dmop_req req = {
+        .op = DMOP_IRQFD,
+        .u.irqfd = {.gsi = gsi, .flags = deassign ? DMOP_FD_DEASSIGN : DMOP_FD_RESAMPLE},
+    };
     int fds[2] = {fd, resample_fd};
 
-    req.u.irqfd.gsi = gsi;
-    req.u.irqfd.flags = deassign ? DMOP_FD_DEASSIGN : DMOP_FD_RESAMPLE;
     return call(h, &req, fds, deassign ? 0 : 2, NULL);
 }
 
 static int host_set_pci_link_route(void *h, unsigned link, unsigned irq)
 {
-    struct dmop_req req = {.op = DMOP_SET_PCI_LINK_ROUTE};
+    struct dmop_req req = {
+        .op = DMOP_SET_PCI_LINK_ROUTE,
+        .u.pci_link = {.link = (uint8_t)clamp_field(link, 8),
+                       .isa_irq = (uint8_t)clamp_field(irq, 8)},
+    };
 
-    req.u.pci_link.link = (uint8_t)clamp_field(link, 8);
-    req.u.pci_link.isa_irq = (uint8_t)clamp_field(irq, 8);
     return call(h, &req, NULL, 0, NULL);
 }
 
+/* Allocating or updating a route answers with its GSI. */
 static int host_msi_route(void *h, unsigned action, unsigned gsi, uint64_t addr, uint32_t data)
 {
-    struct dmop_req req = {.op = DMOP_MSI_ROUTE};
+    struct dmop_req req = {
+        .op = DMOP_MSI_ROUTE,
+        .u.route = {.action = action, .gsi = gsi, .addr = addr, .data = data},
+    };
     struct dmop_reply rep;
-    int rc;
+    int rc = call(h, &req, NULL, 0, &rep);
 
-    req.u.route.action = action;
-    req.u.route.gsi = gsi;
-    req.u.route.addr = addr;
-    req.u.route.data = data;
-    rc = call(h, &req, NULL, 0, &rep);
     if (rc < 0)
         return rc;
     return action == DMOP_MSI_ROUTE_FREE ? 0 : (int)rep.u.route.gsi;
@@ -125,10 +133,11 @@ static int host_msi_route(void *h, unsigned action, unsigned gsi, uint64_t addr,
 
 static int host_shutdown(void *h, unsigned reason, unsigned status)
 {
-    struct dmop_req req = {.op = DMOP_REMOTE_SHUTDOWN};
+    struct dmop_req req = {
+        .op = DMOP_REMOTE_SHUTDOWN,
+        .u.shutdown = {.reason = reason, .status = status},
+    };
 
-    req.u.shutdown.reason = reason;
-    req.u.shutdown.status = status;
     return call(h, &req, NULL, 0, NULL);
 }
 
