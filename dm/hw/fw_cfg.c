@@ -42,8 +42,9 @@ static const uint8_t *item(const struct fw_cfg *f, uint32_t *len)
     default:
         if (f->select >= FW_CFG_FILE_FIRST &&
             (unsigned)(f->select - FW_CFG_FILE_FIRST) < f->nr_files) {
-            *len = f->files[f->select - FW_CFG_FILE_FIRST].size;
-            return f->files[f->select - FW_CFG_FILE_FIRST].data;
+            const struct fw_cfg_file *file = &f->files[f->select - FW_CFG_FILE_FIRST];
+            *len = file->size;
+            return file->data;
         }
         *len = 0;
         return NULL;
@@ -80,24 +81,25 @@ static void fw_cfg_io(struct dm *dm, uint64_t addr, uint8_t *data, uint32_t size
 
 int fw_cfg_add_file(struct fw_cfg *f, const char *name, const void *data, uint32_t size)
 {
+    size_t len = strlen(name);
+    uint16_t select = (uint16_t)(FW_CFG_FILE_FIRST + f->nr_files);
     uint8_t *e = f->dir + f->dir_size;
 
-    if (!name[0] || strlen(name) >= FW_CFG_FILE_NAME_SIZE || (size && !data))
+    if (len == 0 || len >= FW_CFG_FILE_NAME_SIZE || (size && !data))
         return -EINVAL;
     for (unsigned i = 0; i < f->nr_files; i++)
         if (strcmp((const char *)f->dir + 4 + i * FW_CFG_FILE_ENTRY_SIZE + 8, name) == 0)
             return -EEXIST;
     if (f->nr_files == FW_CFG_MAX_FILES)
         return -ENOSPC;
+    f->files[f->nr_files++] = (struct fw_cfg_file){data, size};
     put_be(e, size, 4);
-    put_be(e + 4, FW_CFG_FILE_FIRST + f->nr_files, 2);
-    strncpy((char *)e + 8, name, FW_CFG_FILE_NAME_SIZE - 1);
-    f->files[f->nr_files].data = data;
-    f->files[f->nr_files].size = size;
-    f->nr_files++;
+    put_be(e + 4, select, 2);
+    memset(e + 6, 0, FW_CFG_FILE_ENTRY_SIZE - 6);
+    memcpy(e + 8, name, len);
     f->dir_size += FW_CFG_FILE_ENTRY_SIZE;
     put_be(f->dir, f->nr_files, 4);
-    return 0;
+    return select;
 }
 
 void fw_cfg_set_nr_cpus(struct fw_cfg *f, unsigned nr_cpus)
