@@ -102,14 +102,15 @@ static unsigned count_of(const struct dm_machine *m, const struct dm_device_type
     return n;
 }
 
-/* Whether a PCI function is there, or a later word asked for that devfn. */
-static bool devfn_taken(const struct dm_machine *m, const struct dm_config *cfg, unsigned from,
+/* Whether a PCI function is there, or one of the words still to come
+ * (later[0..nr)) asked for that devfn. */
+static bool devfn_taken(const struct dm_machine *m, const struct dm_dev_spec *later, unsigned nr,
                         unsigned devfn)
 {
     if (m->pci && m->pci->devs[devfn])
         return true;
-    for (unsigned i = from; cfg && i < cfg->nr_devs; i++)
-        if (cfg->devs[i].devfn == (int)devfn)
+    for (unsigned i = 0; i < nr; i++)
+        if (later[i].devfn == (int)devfn)
             return true;
     return false;
 }
@@ -201,13 +202,13 @@ static int add_platform(struct dm_machine *m)
     return 0;
 }
 
-static int pick_devfn(struct dm_machine *m, const struct dm_config *cfg, unsigned i,
-                      unsigned *devfn)
+/* Where a PCI device goes: its addr=, or the first free slot from
+ * DM_PCI_FIRST_SLOT that none of the words still to come asked for. */
+static int pick_devfn(struct dm_machine *m, const struct dm_dev_spec *s,
+                      const struct dm_dev_spec *later, unsigned nr, unsigned *devfn)
 {
-    const struct dm_dev_spec *s = &cfg->devs[i];
-
     if (s->devfn != DM_DEVFN_AUTO) {
-        if (m->pci->devs[s->devfn] || devfn_taken(m, cfg, i + 1, (unsigned)s->devfn)) {
+        if (devfn_taken(m, later, nr, (unsigned)s->devfn)) {
             log_error("-device %s,addr=%x.%x: that function is taken", s->type->name, s->devfn >> 3,
                       s->devfn & 7);
             return -EEXIST;
@@ -216,13 +217,37 @@ static int pick_devfn(struct dm_machine *m, const struct dm_config *cfg, unsigne
         return 0;
     }
     for (unsigned slot = DM_PCI_FIRST_SLOT; slot < 32; slot++) {
-        if (!devfn_taken(m, cfg, i + 1, slot << 3)) {
+        if (!devfn_taken(m, later, nr, slot << 3)) {
             *devfn = slot << 3;
             return 0;
         }
     }
     log_error("-device %s: no free PCI slot", s->type->name);
     return -ENOSPC;
+}
+
+static int place_and_add(struct dm_machine *m, const struct dm_dev_spec *s,
+                         const struct dm_dev_spec *later, unsigned nr, struct dm_fd_source *fds)
+{
+    unsigned devfn = 0;
+    int rc = s->type->bus == DM_BUS_PCI ? pick_devfn(m, s, later, nr, &devfn) : 0;
+
+    return rc ?: add_device(m, s->type, s->config, devfn, fds);
+}
+
+int dm_machine_add_device(struct dm_machine *m, const struct dm_dev_spec *spec,
+                          struct dm_fd_source *fds)
+{
+    unsigned same = 0;
+
+    for (unsigned i = 0; i < m->nr_devs; i++)
+        same += m->devs[i]->type == spec->type;
+    if (spec->type->pc_default ||
+        (spec->type->max_instances && same >= spec->type->max_instances)) {
+        log_error("-device %s: no more of these", spec->type->name);
+        return -ENOSPC;
+    }
+    return place_and_add(m, spec, NULL, 0, fds);
 }
 
 struct dm_machine *dm_machine_new(struct dm *dm, const struct dm_config *cfg,
@@ -250,13 +275,10 @@ struct dm_machine *dm_machine_new(struct dm *dm, const struct dm_config *cfg,
     }
     if ((rc = add_platform(m)) < 0)
         goto fail;
-    for (unsigned i = 0; cfg && i < cfg->nr_devs; i++) {
-        const struct dm_dev_spec *s = &cfg->devs[i];
-        unsigned devfn = 0;
-        if ((s->type->bus == DM_BUS_PCI && (rc = pick_devfn(m, cfg, i, &devfn)) < 0) ||
-            (rc = add_device(m, s->type, s->config, devfn, p->fds)) < 0)
+    for (unsigned i = 0; cfg && i < cfg->nr_devs; i++)
+        if ((rc = place_and_add(m, &cfg->devs[i], cfg->devs + i + 1, cfg->nr_devs - i - 1,
+                                p->fds)) < 0)
             goto fail;
-    }
     return m;
 fail:
     log_error("cannot set up the devices: %s", strerror(-rc));

@@ -28,6 +28,14 @@ struct dm_machine_params {
 struct dm_machine *dm_machine_new(struct dm *dm, const struct dm_config *cfg,
                                   const struct dm_machine_params *p);
 
+/* Add one device to a running machine (what hot-plug will do: a spec from
+ * dm_dev_spec_parse(), descriptors from a source of its own).  Placed and
+ * created as a -device word would be, after the ones already there.  0 or
+ * -errno (logged); on failure nothing is added and its descriptors are
+ * closed (traps it registered stay, as for dm_machine_new). */
+int dm_machine_add_device(struct dm_machine *m, const struct dm_dev_spec *spec,
+                          struct dm_fd_source *fds);
+
 /* Every device's destroy(), then their descriptors closed.  NULL is fine. */
 void dm_machine_free(struct dm_machine *m);
 

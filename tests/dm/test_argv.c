@@ -248,6 +248,38 @@ static void test_machine_slots(void **state)
     dm_free(dm);
 }
 
+/* A device added to a running machine (as hot-plug will): the first free
+ * slot, its descriptor from a source of its own; the type's limit holds. */
+static void test_machine_add(void **state)
+{
+    static const char *const w[] = {"stubdm", "-device", "virtio-rng,addr=3"};
+    struct dm_config cfg;
+    struct dm_dev_spec spec;
+    struct dm_fd_list list;
+    struct dm *dm = fake_dm_new(16u << 20);
+    struct dm_machine *m;
+    char err[256];
+    int sp[2];
+
+    (void)state;
+    assert_int_equal(parse(&cfg, w, N(w), err), 0);
+    m = dm_machine_new(dm, &cfg, &(struct dm_machine_params){.nr_vcpus = 1});
+    assert_non_null(m);
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+    dm_fd_list_init(&list, &sp[0], 1);
+    assert_int_equal(dm_dev_spec_parse(&spec, "virtio-console", err, sizeof(err)), 0);
+    assert_int_equal(dm_machine_add_device(m, &spec, &list.src), 0);
+    assert_int_equal(dm_machine_find(m, "virtio-console", 0)->devfn, 4 << 3);
+    assert_int_equal(dm_machine_find(m, "virtio-console", 0)->fds[0], sp[0]);
+    assert_non_null(m->pci->devs[4 << 3]);
+    assert_int_equal(dm_machine_add_device(m, &spec, &list.src), -ENOSPC); /* one at most */
+    dm_dev_spec_dispose(&spec);
+    dm_machine_free(m);
+    close(sp[1]);
+    dm_config_dispose(&cfg);
+    dm_free(dm);
+}
+
 /* A machine that cannot be built: NULL, and the descriptors it took closed. */
 static void test_machine_refusals(void **state)
 {
@@ -296,6 +328,7 @@ int main(void)
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_machine_slots),
         cmocka_unit_test(test_machine_refusals),
+        cmocka_unit_test(test_machine_add),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
