@@ -181,6 +181,10 @@ struct dm_machine {
     /* The instances, in creation order. */
     struct dm_dev *devs[DM_MAX_DEVICES];
     unsigned nr_devs;
+    /* Instances whose create failed: kept (unused) until the machine goes,
+     * since what they registered may still point at their state. */
+    struct dm_dev *failed[DM_MAX_DEVICES];
+    unsigned nr_failed;
 };
 
 /* Every registered type, in link order (tests, docs); n gets the count. */

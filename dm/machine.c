@@ -124,7 +124,7 @@ static int add_device(struct dm_machine *m, const struct dm_device_type *t, cons
     char name[64];
     int rc;
 
-    if (m->nr_devs == DM_MAX_DEVICES) {
+    if (m->nr_devs == DM_MAX_DEVICES || m->nr_failed == DM_MAX_DEVICES) {
         log_error("%s: more than %d devices", t->name, DM_MAX_DEVICES);
         return -ENOSPC;
     }
@@ -166,7 +166,14 @@ static int add_device(struct dm_machine *m, const struct dm_device_type *t, cons
     rc = t->create(dev);
     if (rc < 0) {
         log_error("%s: %s", dm_dev_name(dev, name, sizeof(name)), strerror(-rc));
-        dev_free(dev);
+        /* What create registered before it failed (traps, watches) may
+         * still point at the state: it lives on, unused, until the
+         * machine goes; only the descriptors go now. */
+        for (unsigned i = 0; i < DM_DEV_MAX_FDS; i++) {
+            close_quietly(dev->fds[i]);
+            dev->fds[i] = -1;
+        }
+        m->failed[m->nr_failed++] = dev;
         return rc;
     }
     m->devs[m->nr_devs++] = dev;
@@ -296,6 +303,8 @@ void dm_machine_free(struct dm_machine *m)
             dev->type->destroy(dev);
         dev_free(dev);
     }
+    for (unsigned i = 0; i < m->nr_failed; i++)
+        dev_free(m->failed[i]);
     free(m);
 }
 

@@ -24,15 +24,17 @@ struct dm_machine_params {
  * by the caller (dm must outlive it), or NULL with the reason logged: the
  * devices made so far are destroyed and the descriptors taken so far
  * closed, but their traps stay registered on dm, which the caller then
- * frees too. */
+ * frees too (the device model does not go on without its devices). */
 struct dm_machine *dm_machine_new(struct dm *dm, const struct dm_config *cfg,
                                   const struct dm_machine_params *p);
 
 /* Add one device to a running machine (what hot-plug will do: a spec from
  * dm_dev_spec_parse(), descriptors from a source of its own).  Placed and
  * created as a -device word would be, after the ones already there.  0 or
- * -errno (logged); on failure nothing is added and its descriptors are
- * closed (traps it registered stay, as for dm_machine_new). */
+ * -errno (logged); on failure the device is not added and its descriptors
+ * are closed, but what its create registered before it failed stays,
+ * pointing at state that is kept (unused) until the machine goes: check
+ * what can be checked (the descriptors' kinds) before. */
 int dm_machine_add_device(struct dm_machine *m, const struct dm_dev_spec *spec,
                           struct dm_fd_source *fds);
 
