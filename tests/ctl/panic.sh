@@ -7,7 +7,8 @@
 #      the crash kernel it announced first let it go on;
 #   2. on_crash = "destroy": the guest goes, the supervisor's line says
 #      "crash (guest panicked)" and "action destroy";
-#   3. a standalone stubvmm ends with status 101 (a crash), saying why.
+#   3. on_crash = "restart": created again, until the restart limit;
+#   4. a standalone stubvmm ends with status 101 (a crash), saying why.
 . "$STUBVISOR_SRC/tests/lib.sh"
 . "$STUBVISOR_SRC/tests/ctl/lib-ctl.sh"
 . "$STUBVISOR_SRC/tests/vmm/lib-vmm.sh"
@@ -40,6 +41,18 @@ wait_for 60 sh -c "! \"$STUBCTL\" list | grep -Eq '^pgone '" || fail "pgone stil
 wait_for 10 grep -q "action destroy" "$TEST_TMP/log/pgone.log" || fail "no supervisor line"
 expect_contains "the supervisor's line" "(pgone): crash (guest panicked), status 101; action destroy" \
     "$(cat "$TEST_TMP/log/pgone.log")"
+
+# on_crash = "restart": created again after each panic, until the
+# supervisor's limit (5 restarts a minute) ends it.
+write_cfg "$TEST_TMP/again.cfg" pagain panic.elf 'on_crash = "restart"' \
+    "device_model_placement = \"$placement\""
+timeout 60 "$STUBCTL" create "$TEST_TMP/again.cfg" || fail "create pagain"
+wait_for 120 grep -q "not restarting it again" "$TEST_TMP/log/pagain.log" ||
+    fail "pagain was not restarted up to the limit: $(cat "$TEST_TMP/log/pagain.log")"
+log=$(cat "$TEST_TMP/log/pagain.log")
+expect_contains "restart's line" "(pagain): crash (guest panicked), status 101; action restart" "$log"
+expect_contains "a restart" "pagain restarted as domain" "$log"
+wait_for 30 sh -c "! \"$STUBCTL\" list | grep -Eq '^pagain '" || fail "pagain still listed"
 
 rc=0
 timeout 60 "$STUBVISOR_BIN/stubvmm" --kernel "$STUBVISOR_GUESTS/panic.elf" --dm "$placement" \
