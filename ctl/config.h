@@ -150,6 +150,13 @@ void config_error_dispose(struct config_error *err);
  * (all zero), and config_dispose on it is harmless. */
 int config_parse_file(const char *path, struct domain_config *cfg, struct config_error *err);
 
+/* The same with command-line overrides ("KEY=VALUE", as for
+ * config_apply_override) taken as if appended to the file, before any
+ * check: an override can supply what the file lacks (a kernel, a
+ * firmware), and the config is built once, from the whole. */
+int config_parse_file_with(const char *path, char *const *overrides, size_t noverrides,
+                           struct domain_config *cfg, struct config_error *err);
+
 /* Parse `len` bytes of text (need not be NUL-terminated, may contain
  * anything).  `name` is what messages call the text.  Relative paths resolve
  * against `base_dir`, or are kept as written when it is NULL.  Same results
@@ -179,6 +186,8 @@ void config_dispose(struct domain_config *cfg);
  * /vm/<uuid> paths. */
 #define CONFIG_UUID_STRLEN 37
 void config_uuid_format(const uint8_t uuid[16], char out[CONFIG_UUID_STRLEN]);
+/* The reverse: 8-4-4-4-12 hex digits (either case).  0 or -EINVAL. */
+int config_uuid_parse(const char *text, uint8_t uuid[16]);
 
 /* Names used in messages and by the toolstack when it prints a config. */
 const char *config_action_name(enum lifecycle_action action);

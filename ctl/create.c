@@ -156,6 +156,12 @@ static int write_nodes(struct xsc *xs, uint32_t tx, struct guest *g)
     rc = rc ?: xsc_write_str(xs, tx, path, c->name);
     snprintf(path, sizeof(path), "%s/uuid", vm);
     rc = rc ?: xsc_write_str(xs, tx, path, g->uuid);
+    /* When it started, as libxl writes it (`stubctl uptime`). */
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    snprintf(path, sizeof(path), "%s/start_time", vm);
+    snprintf(val, sizeof(val), "%lld.%02ld", (long long)now.tv_sec, now.tv_nsec / 10000000);
+    rc = rc ?: xsc_write_str(xs, tx, path, val);
     if (D == 0)
         return rc; /* inline: no device model domain */
     snprintf(path, sizeof(path), "%s/image/dm-argv", vm);
@@ -561,6 +567,14 @@ static void supervise(struct xsc *xs, struct guest *g)
             action = g->cfg->on_reboot;
         else if (strcmp(reason, "crash") == 0)
             action = g->cfg->on_crash;
+        /* `stubctl rename` changed the store's name: a restart keeps it. */
+        char *renamed = ctl_read_dom(xs, g->domid, "name");
+        if (renamed && strcmp(renamed, g->cfg->name) != 0) {
+            free(g->cfg->name);
+            g->cfg->name = renamed;
+            renamed = NULL;
+        }
+        free(renamed);
         log_info("domain %u (%s): %s, status %d; action %s", g->domid, g->cfg->name, reason, status,
                  config_action_name(action));
         ctl_domain_cleanup(xs, g->domid);
@@ -753,27 +767,28 @@ int main_create(int argc, char **argv)
     int opt, rc = EXIT_USAGE;
 
     optind = 1;
-    while ((opt = getopt(argc, argv, "+cph")) != -1) {
+    while ((opt = ctl_getopt(argc, argv, "cp", "create")) != -1) {
         if (opt == 'c')
             console = true;
         else if (opt == 'p')
             paused = true;
         else
-            return cmd_usage("create");
+            return ctl_opt_exit(opt);
     }
     if (optind >= argc)
         return cmd_usage("create");
-    config_error_init(&cerr);
-    if (config_parse_file(argv[optind], &cfg, &cerr) < 0)
-        goto config_failed;
     for (int i = optind + 1; i < argc; i++) {
         if (!strchr(argv[i], '=')) {
             fprintf(stderr, "stubctl: %s: expected KEY=VALUE\n", argv[i]);
-            goto out;
+            return EXIT_USAGE;
         }
-        if (config_apply_override(&cfg, argv[i], &cerr) < 0)
-            goto config_failed;
     }
+    fprintf(stderr, "Parsing config from %s\n", argv[optind]);
+    config_error_init(&cerr);
+    /* The overrides take part in every check, as with xl. */
+    if (config_parse_file_with(argv[optind], argv + optind + 1, (size_t)(argc - optind - 1), &cfg,
+                               &cerr) < 0)
+        goto config_failed;
     for (size_t i = 0; i < cerr.nwarnings; i++)
         fprintf(stderr, "stubctl: warning: %s\n", cerr.warnings[i]);
     /* What this stubvmm cannot do yet is refused before anything exists. */

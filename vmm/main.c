@@ -33,6 +33,7 @@
 
 #include "lib/fdio.h"
 #include "lib/log.h"
+#include "lib/version.h"
 #include "vmm/firmware.h"
 #include "vmm/managed.h"
 #include "vmm/options.h"
@@ -437,6 +438,7 @@ int main(int argc, char **argv)
     size_t image_size;
     int exe_fd = -1, sigfd, status;
 
+    version_option(argc, argv, "stubvmm");
     log_set_program("stubvmm");
     if (argc > 1 && strcmp(argv[1], "--managed") == 0)
         return managed_main(argc, argv); /* under the toolstack: managed.c */

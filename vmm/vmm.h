@@ -67,8 +67,9 @@ struct vcpu {
     /* vmm_pause_sync(): the last request this thread answered, and how. */
     unsigned sync_seen;
     int sync_rc;
-    bool holding; /* in vmm_pause_wait(), or gone */
-    bool gone;    /* the thread has ended */
+    bool holding;      /* in vmm_pause_wait(), or gone */
+    bool gone;         /* the thread has ended */
+    _Atomic pid_t tid; /* the thread's id once it runs, for `vcpus` (control.c) */
 };
 
 /* A range an ioreq server claimed (inclusive bounds). */
