@@ -30,8 +30,9 @@ static int renamed_config(unsigned domid, const char *name, char **text, size_t 
     config_error_init(&cerr);
     /* Only the name's own characters: anything else could be config
      * syntax (a ';' and another key) in the override below. */
-    if (!*name || strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
-                      strlen(name) ||
+    if (!*name ||
+        strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
+            strlen(name) ||
         strlen(name) > CONFIG_MAX_NAME) {
         snprintf(err, errlen, "'%s' is not a domain name: 1 to %d of A-Z a-z 0-9 _ . -", name,
                  CONFIG_MAX_NAME);
@@ -64,8 +65,8 @@ out:
 static int rename_in_store(struct xsc *xs, unsigned domid, const char *name, char *err,
                            size_t errlen)
 {
-    char *vm = ctl_read_dom(xs, domid, "vm"), *dmid = ctl_read_dom(xs, domid,
-                                                                  "image/device-model-domid");
+    char *vm = ctl_read_dom(xs, domid, "vm"),
+         *dmid = ctl_read_dom(xs, domid, "image/device-model-domid");
     char path[256], dmname[CONFIG_MAX_NAME + 4];
     unsigned dm = 0;
     int rc = -EAGAIN;

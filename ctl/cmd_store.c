@@ -20,8 +20,8 @@
 #include <unistd.h>
 
 #include "ctl/dominfo.h"
-#include "lib/log.h"
 #include "lib/fdio.h"
+#include "lib/log.h"
 
 #define STORE_STOP_TIMEOUT 10 /* seconds for the store to exit */
 

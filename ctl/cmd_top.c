@@ -113,8 +113,7 @@ static void frame(struct top *t)
             d->vcpus);
         if (d->dm_domid) {
             snprintf(dmname, sizeof(dmname), "%s-dm", d->name ? d->name : "");
-            row(t, dmname, d->dm_domid, d->dm_state, d->dm_cpu_s, d->dm_rss_kib, d->dm_mem_kib,
-                0);
+            row(t, dmname, d->dm_domid, d->dm_state, d->dm_cpu_s, d->dm_rss_kib, d->dm_mem_kib, 0);
         }
         ctl_dominfo_dispose(&doms[i]);
     }
@@ -182,8 +181,7 @@ int main_top(int argc, char **argv)
             }
         } else if (opt == 'd') {
             if (!parse_number(optarg, 0.1, 86400, &delay)) {
-                fprintf(stderr, "stubctl top: -d takes seconds (0.1 to 86400), not '%s'\n",
-                        optarg);
+                fprintf(stderr, "stubctl top: -d takes seconds (0.1 to 86400), not '%s'\n", optarg);
                 return cmd_usage("top");
             }
         } else {

@@ -9,9 +9,9 @@
 #include "ctl/stubctl.h"
 
 struct dominfo {
-    unsigned domid, dm_domid; /* dm_domid 0: inline, no stub domain */
-    char *name, *uuid;        /* malloc'd; NULL when the store has none */
-    char placement[16];       /* stubdom, process, inline */
+    unsigned domid, dm_domid;               /* dm_domid 0: inline, no stub domain */
+    char *name, *uuid;                      /* malloc'd; NULL when the store has none */
+    char placement[16];                     /* stubdom, process, inline */
     unsigned long long mem_kib, dm_mem_kib; /* memory/target of each */
     unsigned vcpus;
     char state[8], dm_state[8]; /* xl's six letters, "r-----" */

@@ -6,10 +6,10 @@
 #include <stdint.h>
 
 struct proc_sched {
-    char state;         /* the kernel's letter: R running, S sleeping, ... */
-    int cpu;            /* the CPU it last ran on */
-    uint64_t cpu_us;    /* user + system time */
-    char affinity[64];  /* the CPUs it may run on, as a list: "0-3,6" */
+    char state;        /* the kernel's letter: R running, S sleeping, ... */
+    int cpu;           /* the CPU it last ran on */
+    uint64_t cpu_us;   /* user + system time */
+    char affinity[64]; /* the CPUs it may run on, as a list: "0-3,6" */
 };
 
 /* Read /proc/<which>/stat and /proc/<which>/status, where which is "PID"
