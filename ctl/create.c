@@ -52,6 +52,7 @@
 
 #include "ctl/config.h"
 #include "ctl/stubctl.h"
+#include "ctl/vif.h"
 #include "lib/dmfds.h"
 #include "lib/fdio.h"
 #include "lib/log.h"
@@ -68,7 +69,8 @@ struct guest {
     char uuid[CONFIG_UUID_STRLEN];
     char dir[PATH_MAX], log[PATH_MAX];
     pid_t vmm_pid;
-    int status_fd; /* read end of stubvmm's status pipe */
+    int status_fd;         /* read end of stubvmm's status pipe */
+    struct vif_names vifs; /* the tap each tap vif opens (ctl/vif.c) */
 };
 
 static int perms(struct xsc *xs, uint32_t tx, const char *path, uint32_t owner, char other,
@@ -385,7 +387,7 @@ static int spawn_vmm(struct guest *g, int dm_end, char *err, size_t errlen)
             if (v->backend == VIF_BACKEND_SOCKET)
                 snprintf(nics[k], sizeof(nics[k]), "unix:%s", v->socket_path);
             else
-                snprintf(nics[k], sizeof(nics[k]), "tap:%s", v->tap_name);
+                snprintf(nics[k], sizeof(nics[k]), "tap:%s", g->vifs.name[k]);
             snprintf(macs[k], sizeof(macs[k]), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2],
                      m[3], m[4], m[5]);
             argv[n++] = "--nic", argv[n++] = nics[k];
@@ -517,6 +519,7 @@ static int start_guest(struct xsc *xs, struct guest *g, char *err, size_t errlen
         goto fail;
     }
     rc = keep_config(g, err, errlen);
+    rc = rc ?: vif_up(xs, g->domid, g->cfg, &g->vifs, err, errlen);
     rc = rc ?: introduce(xs, g, &dm_end, err, errlen);
     rc = rc ?: spawn_vmm(g, dm_end, err, errlen);
     close_quietly(dm_end);
@@ -659,15 +662,15 @@ static int check_devices(const char *file, struct domain_config *cfg)
         struct vif_spec *v = &cfg->vifs[i];
         if (v->backend == VIF_BACKEND_NONE) {
             fprintf(stderr,
-                    "stubctl: %s: vif %zu: no back end (give backend=tap:NAME or "
-                    "backend=socket:PATH)\n",
+                    "stubctl: %s: vif %zu: backend=none is not supported yet (leave backend= "
+                    "out for a tap on a bridge, or give backend=socket:PATH)\n",
                     file, i);
             return -EINVAL;
         }
-        if (v->backend == VIF_BACKEND_TAP && (!v->tap_name || v->bridge)) {
+        if (v->backend == VIF_BACKEND_TAP && !v->tap_name && !vif_is_bridged(v)) {
             fprintf(stderr,
-                    "stubctl: %s: vif %zu: a tap needs its name (vifname= or "
-                    "backend=tap:NAME); bridge= is not supported yet\n",
+                    "stubctl: %s: vif %zu: a tap on no bridge needs its name (vifname= or "
+                    "backend=tap:NAME)\n",
                     file, i);
             return -EINVAL;
         }
@@ -680,7 +683,7 @@ static int check_devices(const char *file, struct domain_config *cfg)
             v->mac_set = true;
         }
     }
-    return 0;
+    return vif_check(file, cfg);
 }
 
 int ctl_check_config(const char *what, struct domain_config *cfg)

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "ctl/stubctl.h"
+#include "ctl/vif.h"
 #include "lib/fdio.h"
 #include "lib/savefile.h"
 
@@ -316,6 +317,7 @@ void ctl_domain_cleanup(struct xsc *xs, unsigned domid)
     char dir[PATH_MAX], path[PATH_MAX + 32];
     unsigned dm;
 
+    vif_down(xs, domid); /* its taps, before the nodes that name them go */
     if (dmid && ctl_parse_domid(dmid, &dm) && dm != 0) {
         if (xsc_release(xs, dm) < 0)
             snprintf(path, sizeof(path), "/local/domain/%u", dm), xsc_rm(xs, 0, path);

@@ -259,7 +259,11 @@ static void test_vif_forms(void **state)
     struct config_error err;
     parse_ok(text, &cfg, &err);
     assert_int_equal(cfg.nvifs, 4);
-    assert_int_equal(cfg.vifs[0].backend, VIF_BACKEND_NONE);
+    /* xl's default: a tap on xenbr0, plugged in by the toolstack. */
+    assert_int_equal(cfg.vifs[0].backend, VIF_BACKEND_TAP);
+    assert_string_equal(cfg.vifs[0].bridge, "xenbr0");
+    assert_null(cfg.vifs[0].tap_name);
+    assert_null(cfg.vifs[0].script);
     assert_true(cfg.vifs[0].mac_set);
     assert_int_equal(cfg.vifs[1].backend, VIF_BACKEND_SOCKET);
     assert_string_equal(cfg.vifs[1].socket_path, "/cfg/run/net.sock");
@@ -268,10 +272,12 @@ static void test_vif_forms(void **state)
     assert_int_equal(cfg.vifs[2].backend, VIF_BACKEND_TAP);
     assert_string_equal(cfg.vifs[2].tap_name, "vm0");
     assert_string_equal(cfg.vifs[2].bridge, "br0");
-    assert_true(
-        has_warning(&err, "web.cfg:5: vif: script= is ignored: stubvisor runs no hotplug scripts"));
+    /* A bare script name is an installed script, as in Xen's script dir. */
+    assert_string_equal(cfg.vifs[2].script, CONFIG_SCRIPT_DIR "/vif-bridge");
+    /* backend=tap:NAME alone: the tap as it is, on no bridge. */
     assert_int_equal(cfg.vifs[3].backend, VIF_BACKEND_TAP);
     assert_string_equal(cfg.vifs[3].tap_name, "vm1");
+    assert_null(cfg.vifs[3].bridge);
     assert_true(has_warning(&err, "web.cfg:6: vif: ip= is not supported, ignored"));
     assert_true(has_warning(&err, "web.cfg:6: vif: unknown vif parameter \"colour\", ignored"));
     dispose(&cfg, &err);
