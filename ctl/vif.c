@@ -164,8 +164,7 @@ static int run_script(const char *script, const char *action, unsigned domid, un
         dup2(null, STDIN_FILENO);
         if (setenv("script", script, 1) || setenv("XENBUS_TYPE", "vif", 1) ||
             setenv("XENBUS_PATH", path, 1) || setenv("XENBUS_BASE_PATH", "backend", 1) ||
-            setenv("netdev", "", 1) || setenv("vif", tap, 1) ||
-            setenv("XENSTORED_PATH", store, 1))
+            setenv("netdev", "", 1) || setenv("vif", tap, 1) || setenv("XENSTORED_PATH", store, 1))
             _exit(127);
         execl(script, script, action, "type_if=vif", (char *)NULL);
         fprintf(stderr, "stubctl: %s: %s\n", script, strerror(errno));
@@ -196,8 +195,8 @@ static int run_script(const char *script, const char *action, unsigned domid, un
 
 /* ---- the store ---- */
 
-static int write_node(struct xsc *xs, uint32_t tx, unsigned domid, unsigned devid,
-                      const char *leaf, const char *value)
+static int write_node(struct xsc *xs, uint32_t tx, unsigned domid, unsigned devid, const char *leaf,
+                      const char *value)
 {
     char path[128];
 
@@ -269,8 +268,7 @@ static int write_backends(struct xsc *xs, unsigned domid, const struct domain_co
  * transaction: a vif another guest adds meanwhile makes it retry. */
 static void prune_empty(struct xsc *xs)
 {
-    static const char *const dirs[] = {BACKEND_DIR, "/local/domain/0/backend",
-                                       "/local/domain/0"};
+    static const char *const dirs[] = {BACKEND_DIR, "/local/domain/0/backend", "/local/domain/0"};
 
     for (int attempt = 0; attempt < 50; attempt++) {
         bool abort = false;
@@ -367,8 +365,8 @@ static int plug(struct xsc *xs, unsigned domid, unsigned devid, const struct vif
     return rc;
 }
 
-int vif_up(struct xsc *xs, unsigned domid, const struct domain_config *cfg,
-           struct vif_names *names, char *err, size_t errlen)
+int vif_up(struct xsc *xs, unsigned domid, const struct domain_config *cfg, struct vif_names *names,
+           char *err, size_t errlen)
 {
     int rc;
 

@@ -41,8 +41,8 @@ int vif_check(const char *what, const struct domain_config *cfg);
 
 /* Make and plug in the bridged vifs of guest domid; names gets every
  * tap's name.  On failure what was made is undone and err says why. */
-int vif_up(struct xsc *xs, unsigned domid, const struct domain_config *cfg,
-           struct vif_names *names, char *err, size_t errlen);
+int vif_up(struct xsc *xs, unsigned domid, const struct domain_config *cfg, struct vif_names *names,
+           char *err, size_t errlen);
 
 /* Undo vif_up for guest domid from what the store says (its processes
  * are gone, or going).  Quiet; safe when there is nothing. */
