@@ -585,10 +585,12 @@ int cfg_parse_vif(const struct cfg_where *w, const char *spec, struct vif_spec *
 
     /* Which back end: explicit, or xl's: a tap on a bridge, xenbr0 unless
      * bridge= names another.  A tap with a bridge (or a script) is one
-     * the toolstack makes and plugs in (ctl/vif.c); an explicit
-     * backend=tap[:NAME] alone is a tap stubvmm opens as it is. */
+     * the toolstack makes and plugs in (ctl/vif.c); backend=tap:NAME
+     * alone is a tap stubvmm opens as it is. */
     if (!seen[K_BACKEND])
         vif->backend = VIF_BACKEND_TAP;
+    bool plain_tap = vif->backend == VIF_BACKEND_TAP && vif->tap_name && !vif->bridge &&
+                     !vif->script; /* the name came from backend=tap:NAME */
     if (vif->backend != VIF_BACKEND_TAP && (vif->bridge || vifname || vif->script)) {
         rc = FAIL(w, err, "%s only applies to a tap back end",
                   vif->bridge ? "bridge"
@@ -596,7 +598,7 @@ int cfg_parse_vif(const struct cfg_where *w, const char *spec, struct vif_spec *
                               : "script");
         goto out;
     }
-    if (vif->backend == VIF_BACKEND_TAP && !vif->bridge && (!seen[K_BACKEND] || vif->script)) {
+    if (vif->backend == VIF_BACKEND_TAP && !vif->bridge && !plain_tap) {
         vif->bridge = strdup(CONFIG_DEFAULT_BRIDGE);
         if (!vif->bridge) {
             rc = -ENOMEM;

@@ -66,12 +66,23 @@ static const struct cmd_spec cmd_table[] = {
 
 #define NCMDS (sizeof(cmd_table) / sizeof(cmd_table[0]))
 
+/* The command called name, or the one command it is a prefix of (xl
+ * takes `stubctl cr` for create too); NULL when none or several. */
 static const struct cmd_spec *find(const char *name)
 {
-    for (size_t i = 0; i < NCMDS; i++)
+    const struct cmd_spec *found = NULL;
+    size_t len = strlen(name);
+
+    for (size_t i = 0; i < NCMDS; i++) {
         if (strcmp(cmd_table[i].name, name) == 0)
             return &cmd_table[i];
-    return NULL;
+        if (len && strncmp(cmd_table[i].name, name, len) == 0) {
+            if (found)
+                return NULL;
+            found = &cmd_table[i];
+        }
+    }
+    return found;
 }
 
 static void print_usage(FILE *f, const struct cmd_spec *c)

@@ -4,6 +4,7 @@
 #   - `stubctl CMD -h`, `CMD --help` and `stubctl help CMD` print CMD's
 #     usage on stdout and exit 0, for every command;
 #   - an unknown option is named (exit 100), a missing option value too;
+#   - a command may be shortened while unambiguous (xl's rule);
 #   - create says "Parsing config from FILE", as xl does;
 #   - with no store running, list shows Domain-0 alone and exits 0, and
 #     info, uptime and vcpu-list work (xl always lists).
@@ -46,6 +47,11 @@ bad "unknown option '-q'" restore -q f
 bad "option '-i' needs a value" top -i
 bad "option '-t' needs a value" console -t
 bad "unknown option '-f'" destroy -f d
+
+# As xl: a command may be shortened while it stays unambiguous.
+expect_eq "stubctl li" "$("$STUBCTL" list | head -n1)" "$("$STUBCTL" li | head -n1)"
+st=0; "$STUBCTL" s >/dev/null 2>&1 || st=$?
+expect_eq "an ambiguous command (save, shutdown, store)" 100 "$st"
 
 # No store: Domain-0 alone, exit 0.
 st=0

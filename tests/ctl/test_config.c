@@ -283,6 +283,37 @@ static void test_vif_forms(void **state)
     dispose(&cfg, &err);
 }
 
+/* xl's vif forms: with no back end a tap on xenbr0 (or bridge=), made by
+ * the toolstack; script= with or without a path. */
+static void test_vif_bridged(void **state)
+{
+    static const char text[] = BASE "vif = [ '', 'bridge=br1, vifname=web0',\n"
+                                    "        'script=hooks/up, mac=00:16:3e:00:00:07',\n"
+                                    "        'backend=tap:t1, script=vif-custom' ]\n";
+    struct domain_config cfg;
+    struct config_error err;
+    parse_ok(text, &cfg, &err);
+    assert_int_equal(cfg.nvifs, 4);
+    for (size_t i = 0; i < cfg.nvifs; i++)
+        assert_int_equal(cfg.vifs[i].backend, VIF_BACKEND_TAP);
+    assert_string_equal(cfg.vifs[0].bridge, "xenbr0");
+    assert_null(cfg.vifs[0].tap_name);
+    assert_string_equal(cfg.vifs[1].bridge, "br1");
+    assert_string_equal(cfg.vifs[1].tap_name, "web0");
+    assert_string_equal(cfg.vifs[2].bridge, "xenbr0");
+    assert_string_equal(cfg.vifs[2].script, "/cfg/hooks/up");
+    /* A script makes even backend=tap:NAME a tap the toolstack plugs in. */
+    assert_string_equal(cfg.vifs[3].tap_name, "t1");
+    assert_string_equal(cfg.vifs[3].bridge, "xenbr0");
+    assert_string_equal(cfg.vifs[3].script, CONFIG_SCRIPT_DIR "/vif-custom");
+    assert_int_equal(err.nwarnings, 0);
+    dispose(&cfg, &err);
+    /* backend=tap without a name is the default too. */
+    parse_ok(BASE "vif = [ 'backend=tap' ]\n", &cfg, &err);
+    assert_string_equal(cfg.vifs[0].bridge, "xenbr0");
+    dispose(&cfg, &err);
+}
+
 static void test_serial_forms(void **state)
 {
     struct domain_config cfg;
@@ -582,6 +613,7 @@ int main(void)
         cmocka_unit_test(test_multiline_lists),
         cmocka_unit_test(test_disk_forms),
         cmocka_unit_test(test_vif_forms),
+        cmocka_unit_test(test_vif_bridged),
         cmocka_unit_test(test_serial_forms),
         cmocka_unit_test(test_placement),
         cmocka_unit_test(test_firmware_and_type),
