@@ -452,7 +452,7 @@ int main(int argc, char **argv)
     if (o.g.placement != PLACEMENT_INLINE) {
         exe_fd = dm_exe_open();
         if (exe_fd < 0)
-            die(EXIT_SYSTEM, "cannot find the device model (set STUBVISOR_DM)");
+            die(EXIT_SYSTEM, "cannot find the device model (stubdm, next to stubvmm)");
     }
     if (o.g.firmware)
         image = read_kernel("firmware", firmware_path(o.g.firmware), &image_size);

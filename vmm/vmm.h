@@ -325,9 +325,9 @@ struct dm_process {
     bool reaped;
 };
 
-/* Open the stubdm binary O_PATH: $STUBVISOR_DM, else "stubdm" next to
- * /proc/self/exe.  Done early, before any untrusted input.  Returns the
- * descriptor or -errno (logged). */
+/* Open the stubdm binary O_PATH: "stubdm" next to /proc/self/exe (the
+ * installation puts both in libexec/stubvisor).  Done early, before any untrusted input.  Returns
+ * the descriptor or -errno (logged). */
 int dm_exe_open(void);
 
 /* Spawn stubdm from exe_fd at the placement's sandbox level with its
