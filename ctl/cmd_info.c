@@ -146,56 +146,48 @@ static void uptime_row(bool short_form, const char *name, unsigned id, double se
     }
 }
 
+struct uptime_opts {
+    bool short_form;
+    double wall; /* now, seconds since 1970 */
+};
+
+static void uptime_rows(struct xsc *xs, const struct dominfo *d, bool guest, bool dm, void *opaque)
+{
+    const struct uptime_opts *o = opaque;
+    /* The stub domain was started with its guest. */
+    double up = d->start_time > 0 ? o->wall - d->start_time : 0;
+    char dmname[80];
+
+    if (guest)
+        uptime_row(o->short_form, d->name ? d->name : "", d->domid, up);
+    snprintf(dmname, sizeof(dmname), "%s-dm", d->name ? d->name : "");
+    if (dm)
+        uptime_row(o->short_form, dmname, d->dm_domid, up);
+}
+
 int main_uptime(int argc, char **argv)
 {
-    bool short_form = false, all;
-    unsigned *ids = NULL, count;
-    struct xsc *xs;
+    struct uptime_opts o = {0};
+    struct dom_selection sel;
     struct timespec now;
-    int opt, rc = 0;
+    struct xsc *xs;
+    int opt;
 
     optind = 1;
     while ((opt = ctl_getopt(argc, argv, "s", "uptime")) != -1) {
         if (opt != 's')
             return ctl_opt_exit(opt);
-        short_form = true;
+        o.short_form = true;
     }
-    all = optind == argc;
     xs = ctl_store_try_open();
-    for (int a = optind; a < argc; a++) {
-        unsigned id;
-        if (ctl_find_any_domain(xs, argv[a], &id) < 0)
-            rc = 1;
-    }
+    ctl_select(xs, argc - optind, argv + optind, &sel);
     clock_gettime(CLOCK_REALTIME, &now);
-    double wall = (double)now.tv_sec + (double)now.tv_nsec / 1e9;
-    if (!short_form)
+    o.wall = (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+    if (!o.short_form)
         printf("%-32s %5s %s\n", "Name", "ID", "Uptime");
-    bool dom0 = all;
-    for (int a = optind; a < argc; a++)
-        dom0 = dom0 || ctl_domain_matches(argv[a], 0, "Domain-0");
-    if (dom0)
-        uptime_row(short_form, "Domain-0", 0, ctl_host_uptime());
-    count = ctl_guest_ids(xs, &ids);
-    for (unsigned i = 0; i < count; i++) {
-        struct dominfo d;
-        char dmname[80];
-        bool guest = all, dm = all;
-        ctl_dominfo_get(xs, ids[i], &d);
-        snprintf(dmname, sizeof(dmname), "%s-dm", d.name ? d.name : "");
-        for (int a = optind; a < argc; a++) {
-            guest = guest || ctl_domain_matches(argv[a], d.domid, d.name);
-            dm = dm || (d.dm_domid && ctl_domain_matches(argv[a], d.dm_domid, dmname));
-        }
-        /* The stub domain was started with its guest. */
-        double up = d.start_time > 0 ? wall - d.start_time : 0;
-        if (guest)
-            uptime_row(short_form, d.name ? d.name : "", d.domid, up);
-        if (dm && d.dm_domid)
-            uptime_row(short_form, dmname, d.dm_domid, up);
-        ctl_dominfo_dispose(&d);
-    }
-    free(ids);
+    if (sel.domain0)
+        uptime_row(o.short_form, "Domain-0", 0, ctl_host_uptime());
+    ctl_dominfo_each(xs, &sel, uptime_rows, &o);
     xsc_close(xs);
-    return rc;
+    return sel.rc;
 }

@@ -86,14 +86,29 @@ static void guest_rows(const struct list_opts *o, const struct dominfo *d, bool 
         "");
 }
 
+struct list_run {
+    const struct list_opts *o;
+    json_t *arr; /* -l: the objects; else rows are printed */
+};
+
+static void list_rows(struct xsc *xs, const struct dominfo *d, bool guest, bool dm, void *opaque)
+{
+    struct list_run *r = opaque;
+
+    if (r->arr)
+        json_array_append_new(r->arr, info_json(d));
+    else
+        guest_rows(r->o, d, guest);
+}
+
 int main_list(int argc, char **argv)
 {
     struct list_opts o = {0};
-    bool longfmt = false, dom0_asked = false;
-    unsigned *ids = NULL, count;
+    struct list_run run = {.o = &o};
+    struct dom_selection sel;
+    bool longfmt = false;
     struct xsc *xs;
-    json_t *arr = NULL;
-    int opt, rc = 0;
+    int opt;
 
     optind = 1;
     while ((opt = ctl_getopt(argc, argv, "lvn", "list")) != -1) {
@@ -108,44 +123,22 @@ int main_list(int argc, char **argv)
     }
     /* No store: no guests, Domain-0 alone. */
     xs = ctl_store_try_open();
-    for (int a = optind; a < argc; a++) {
-        unsigned id;
-        if (ctl_domain_matches(argv[a], 0, "Domain-0"))
-            dom0_asked = true;
-        else if (ctl_find_any_domain(xs, argv[a], &id) < 0)
-            rc = 1;
-    }
-    if (longfmt)
-        arr = json_array();
-    else
-        header(&o);
-    if (!longfmt && (optind == argc || dom0_asked))
-        domain0_row(&o);
-    count = ctl_guest_ids(xs, &ids);
-    for (unsigned i = 0; i < count; i++) {
-        struct dominfo d;
-        bool guest = optind == argc, dm = false;
-        char dmname[80];
-        ctl_dominfo_get(xs, ids[i], &d);
-        snprintf(dmname, sizeof(dmname), "%s-dm", d.name ? d.name : "");
-        for (int a = optind; a < argc; a++) {
-            guest = guest || ctl_domain_matches(argv[a], ids[i], d.name);
-            dm = dm || (d.dm_domid && ctl_domain_matches(argv[a], d.dm_domid, dmname));
-        }
-        if (longfmt && (guest || dm))
-            json_array_append_new(arr, info_json(&d));
-        else if (guest || dm)
-            guest_rows(&o, &d, guest);
-        ctl_dominfo_dispose(&d);
-    }
+    ctl_select(xs, argc - optind, argv + optind, &sel);
     if (longfmt) {
-        char *text = json_dumps(arr, JSON_INDENT(4));
+        run.arr = json_array();
+    } else {
+        header(&o);
+        if (sel.domain0)
+            domain0_row(&o);
+    }
+    ctl_dominfo_each(xs, &sel, list_rows, &run);
+    if (longfmt) {
+        char *text = json_dumps(run.arr, JSON_INDENT(4));
         if (text)
             puts(text);
         free(text);
-        json_decref(arr);
+        json_decref(run.arr);
     }
-    free(ids);
     xsc_close(xs);
-    return rc;
+    return sel.rc;
 }

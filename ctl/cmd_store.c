@@ -64,21 +64,32 @@ static bool is_store(int pid)
     return strcmp(comm, "stubstored") == 0;
 }
 
+/* Whether a store answers on sock (saying so when none does), and how
+ * many guests it holds. */
+static bool store_running(const char *sock, unsigned *guests)
+{
+    struct xsc *xs = ctl_store_try_open();
+    unsigned *ids = NULL;
+
+    if (!xs) {
+        printf("store: not running (nothing answers on %s)\n", sock);
+        return false;
+    }
+    *guests = ctl_guest_ids(xs, &ids);
+    free(ids);
+    xsc_close(xs);
+    return true;
+}
+
 static int store_status(void)
 {
     char sock[PATH_MAX];
-    unsigned *ids = NULL, n;
-    struct xsc *xs = ctl_store_try_open();
+    unsigned n;
     int pid;
 
     ctl_store_path(sock, sizeof(sock));
-    if (!xs) {
-        printf("store: not running (nothing answers on %s)\n", sock);
+    if (!store_running(sock, &n))
         return 1;
-    }
-    n = ctl_guest_ids(xs, &ids);
-    free(ids);
-    xsc_close(xs);
     pid = store_pid(sock);
     printf("store: running on %s", sock);
     if (pid > 0)
@@ -90,18 +101,12 @@ static int store_status(void)
 static int store_stop(bool force)
 {
     char sock[PATH_MAX];
-    unsigned *ids = NULL, n;
-    struct xsc *xs = ctl_store_try_open();
+    unsigned n;
     int pid;
 
     ctl_store_path(sock, sizeof(sock));
-    if (!xs) {
-        printf("store: not running (nothing answers on %s)\n", sock);
+    if (!store_running(sock, &n))
         return 0;
-    }
-    n = ctl_guest_ids(xs, &ids);
-    free(ids);
-    xsc_close(xs);
     if (n && !force) {
         fprintf(stderr,
                 "stubctl: %u guest%s still exist%s; destroy or save them first (or stop the "

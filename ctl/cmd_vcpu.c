@@ -97,46 +97,29 @@ static void dm_row(const struct dominfo *d)
     row(name, d->dm_domid, "-", ps.cpu, state, d->dm_cpu_s, ps.affinity);
 }
 
+static void vcpu_rows(struct xsc *xs, const struct dominfo *d, bool guest, bool dm, void *opaque)
+{
+    if (guest)
+        guest_rows(xs, d);
+    if (dm)
+        dm_row(d);
+}
+
 int main_vcpu_list(int argc, char **argv)
 {
-    bool all;
-    unsigned *ids = NULL, count;
+    struct dom_selection sel;
     struct xsc *xs;
-    int opt, rc = 0;
+    int opt;
 
     optind = 1;
     while ((opt = ctl_getopt(argc, argv, "", "vcpu-list")) != -1)
         return ctl_opt_exit(opt);
-    all = optind == argc;
     xs = ctl_store_try_open();
-    bool dom0 = all;
-    for (int a = optind; a < argc; a++) {
-        unsigned id;
-        if (ctl_find_any_domain(xs, argv[a], &id) < 0)
-            rc = 1;
-        dom0 = dom0 || ctl_domain_matches(argv[a], 0, "Domain-0");
-    }
+    ctl_select(xs, argc - optind, argv + optind, &sel);
     header();
-    if (dom0)
+    if (sel.domain0)
         domain0_rows();
-    count = ctl_guest_ids(xs, &ids);
-    for (unsigned i = 0; i < count; i++) {
-        struct dominfo d;
-        char dmname[80];
-        bool guest = all, dm = all;
-        ctl_dominfo_get(xs, ids[i], &d);
-        snprintf(dmname, sizeof(dmname), "%s-dm", d.name ? d.name : "");
-        for (int a = optind; a < argc; a++) {
-            guest = guest || ctl_domain_matches(argv[a], d.domid, d.name);
-            dm = dm || (d.dm_domid && ctl_domain_matches(argv[a], d.dm_domid, dmname));
-        }
-        if (guest)
-            guest_rows(xs, &d);
-        if (dm && d.dm_domid)
-            dm_row(&d);
-        ctl_dominfo_dispose(&d);
-    }
-    free(ids);
+    ctl_dominfo_each(xs, &sel, vcpu_rows, NULL);
     xsc_close(xs);
-    return rc;
+    return sel.rc;
 }

@@ -8,6 +8,7 @@
 
 #include "ctl/dominfo.h"
 #include "lib/log.h"
+#include "lib/procstat.h"
 
 static unsigned long long read_ull(struct xsc *xs, unsigned domid, const char *rel)
 {
@@ -149,20 +150,38 @@ bool ctl_domain_matches(const char *arg, unsigned domid, const char *name)
     return strcmp(arg, num) == 0 || (name && strcmp(arg, name) == 0);
 }
 
-/* A small /proc file into buf (NUL-terminated).  Returns bytes or -errno. */
-static ssize_t read_small(const char *path, char *buf, size_t len)
+void ctl_select(struct xsc *xs, int nargs, char **args, struct dom_selection *sel)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    ssize_t n;
+    *sel = (struct dom_selection){.nargs = nargs, .args = args, .domain0 = nargs == 0};
+    for (int a = 0; a < nargs; a++) {
+        unsigned id;
+        if (ctl_find_any_domain(xs, args[a], &id) < 0)
+            sel->rc = 1;
+        else if (id == 0)
+            sel->domain0 = true;
+    }
+}
 
-    if (fd < 0)
-        return -errno;
-    n = read(fd, buf, len - 1);
-    close(fd);
-    if (n < 0)
-        return -EIO;
-    buf[n] = '\0';
-    return n;
+void ctl_dominfo_each(struct xsc *xs, const struct dom_selection *sel, ctl_dominfo_fn *fn,
+                      void *opaque)
+{
+    unsigned *ids = NULL, count = ctl_guest_ids(xs, &ids);
+
+    for (unsigned i = 0; i < count; i++) {
+        struct dominfo d;
+        char dmname[80];
+        bool guest = sel->nargs == 0, dm = sel->nargs == 0;
+        ctl_dominfo_get(xs, ids[i], &d);
+        snprintf(dmname, sizeof(dmname), "%s-dm", d.name ? d.name : "");
+        for (int a = 0; a < sel->nargs; a++) {
+            guest = guest || ctl_domain_matches(sel->args[a], d.domid, d.name);
+            dm = dm || (d.dm_domid && ctl_domain_matches(sel->args[a], d.dm_domid, dmname));
+        }
+        if (guest || (dm && d.dm_domid))
+            fn(xs, &d, guest, dm && d.dm_domid, opaque);
+        ctl_dominfo_dispose(&d);
+    }
+    free(ids);
 }
 
 void ctl_host_memory(unsigned long long *total_kib, unsigned long long *free_kib)
@@ -171,7 +190,7 @@ void ctl_host_memory(unsigned long long *total_kib, unsigned long long *free_kib
     const char *p;
 
     *total_kib = *free_kib = 0;
-    if (read_small("/proc/meminfo", buf, sizeof(buf)) <= 0)
+    if (proc_read_small("/proc/meminfo", buf, sizeof(buf)) <= 0)
         return;
     if ((p = strstr(buf, "MemTotal:")))
         *total_kib = strtoull(p + 9, NULL, 10);
@@ -185,7 +204,7 @@ double ctl_host_cpu_s(int cpu)
     unsigned long long u = 0, n = 0, s = 0;
     const char *p;
 
-    if (read_small("/proc/stat", buf, sizeof(buf)) <= 0)
+    if (proc_read_small("/proc/stat", buf, sizeof(buf)) <= 0)
         return 0;
     if (cpu < 0)
         snprintf(want, sizeof(want), "cpu ");
@@ -206,7 +225,7 @@ unsigned ctl_host_cpus(void)
 double ctl_host_uptime(void)
 {
     char buf[128];
-    return read_small("/proc/uptime", buf, sizeof(buf)) > 0 ? strtod(buf, NULL) : 0;
+    return proc_read_small("/proc/uptime", buf, sizeof(buf)) > 0 ? strtod(buf, NULL) : 0;
 }
 
 unsigned long long ctl_process_rss_kib(int pid)
@@ -217,7 +236,7 @@ unsigned long long ctl_process_rss_kib(int pid)
     if (pid <= 0)
         return 0;
     snprintf(path, sizeof(path), "/proc/%d/statm", pid);
-    if (read_small(path, buf, sizeof(buf)) <= 0 || sscanf(buf, "%llu %llu", &size, &rss) != 2)
+    if (proc_read_small(path, buf, sizeof(buf)) <= 0 || sscanf(buf, "%llu %llu", &size, &rss) != 2)
         return 0;
     return rss * (unsigned long long)sysconf(_SC_PAGESIZE) / 1024;
 }

@@ -36,6 +36,24 @@ unsigned ctl_guest_ids(struct xsc *xs, unsigned **ids);
 /* Whether a guest given by the user (name or id) is domain id with name. */
 bool ctl_domain_matches(const char *arg, unsigned domid, const char *name);
 
+/* The domains the DOMAIN... arguments of a listing command (list, uptime,
+ * vcpu-list) name: none means every domain.  Each argument must name a
+ * domain list shows (a message and rc = 1 otherwise). */
+struct dom_selection {
+    int nargs;
+    char **args;
+    bool domain0; /* Domain-0's rows are wanted */
+    int rc;       /* 1 when an argument named no domain */
+};
+void ctl_select(struct xsc *xs, int nargs, char **args, struct dom_selection *sel);
+
+/* Call fn for every guest, ascending ids, whose rows sel wants: guest for
+ * its own, dm for its stub domain's (only when it has one). */
+typedef void ctl_dominfo_fn(struct xsc *xs, const struct dominfo *d, bool guest, bool dm,
+                            void *opaque);
+void ctl_dominfo_each(struct xsc *xs, const struct dom_selection *sel, ctl_dominfo_fn *fn,
+                      void *opaque);
+
 /* The host: memory in KiB (MemTotal, MemAvailable), CPU time of every CPU
  * in seconds (cpu = -1) or of one, the number of online CPUs, seconds
  * since boot. */

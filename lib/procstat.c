@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static int read_file(const char *path, char *buf, size_t len)
+ssize_t proc_read_small(const char *path, char *buf, size_t len)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     ssize_t n;
@@ -19,7 +19,7 @@ static int read_file(const char *path, char *buf, size_t len)
     if (n <= 0)
         return -EIO;
     buf[n] = '\0';
-    return 0;
+    return n;
 }
 
 int proc_sched_read(const char *which, struct proc_sched *out)
@@ -32,7 +32,7 @@ int proc_sched_read(const char *which, struct proc_sched *out)
     out->cpu = -1;
     snprintf(out->affinity, sizeof(out->affinity), "-");
     snprintf(path, sizeof(path), "/proc/%s/stat", which);
-    rc = read_file(path, buf, sizeof(buf));
+    rc = (int)proc_read_small(path, buf, sizeof(buf));
     if (rc < 0)
         return rc;
     /* The name in parentheses may hold anything; the fields follow the
@@ -54,7 +54,7 @@ int proc_sched_read(const char *which, struct proc_sched *out)
     out->cpu = atoi(p);
     out->cpu_us = (utime + stime) * 1000000ull / (unsigned long long)sysconf(_SC_CLK_TCK);
     snprintf(path, sizeof(path), "/proc/%s/status", which);
-    if (read_file(path, buf, sizeof(buf)) == 0 && (p = strstr(buf, "\nCpus_allowed_list:"))) {
+    if (proc_read_small(path, buf, sizeof(buf)) > 0 && (p = strstr(buf, "\nCpus_allowed_list:"))) {
         p += strlen("\nCpus_allowed_list:");
         p += strspn(p, " \t");
         snprintf(out->affinity, sizeof(out->affinity), "%.*s", (int)strcspn(p, "\n"), p);

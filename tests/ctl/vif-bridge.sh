@@ -13,13 +13,8 @@
 #      create with its reason, and nothing is left;
 #   4. a missing bridge, or an interface that is not a bridge, is refused
 #      before anything exists; a bad vif spec names FILE:LINE.
-if [ -z "${STUBVISOR_IN_NETNS:-}" ]; then
-    if ! command -v unshare >/dev/null 2>&1 || ! unshare --net true 2>/dev/null; then
-        echo "SKIP: $(basename "$0"): cannot make a network namespace here"
-        exit 77
-    fi
-    STUBVISOR_IN_NETNS=1 exec unshare --net "$0" "$@"
-fi
+. "$STUBVISOR_SRC/tests/lib-netns.sh"
+in_private_netns "$0" "$@"
 . "$STUBVISOR_SRC/tests/lib.sh"
 . "$STUBVISOR_SRC/tests/ctl/lib-ctl.sh"
 need_kvm
@@ -112,18 +107,15 @@ expect_contains "the script's reason" "no cable today" "$out"
 ip link show fataltap >/dev/null 2>&1 && fail "fataltap is still there"
 nothing_left
 
-# 4. Refused before anything exists.
-net_guest nobr "bridge=nobr0"
-out=$("$STUBCTL" create "$TEST_TMP/nobr.cfg" 2>&1) && fail "created with a missing bridge"
-expect_contains "missing bridge" "there is no bridge nobr0" "$out"
-net_guest notbr "bridge=veth1"
-out=$("$STUBCTL" create "$TEST_TMP/notbr.cfg" 2>&1) && fail "created on a veth as a bridge"
-expect_contains "not a bridge" "veth1 is not a bridge" "$out"
-net_guest model "model=e1000"
-out=$("$STUBCTL" create "$TEST_TMP/model.cfg" 2>&1) && fail "created an e1000"
-expect_contains "model refused with FILE:LINE" "$TEST_TMP/model.cfg:5: vif: model \"e1000\" is not supported" "$out"
-net_guest badscript "script=/nonexistent/vif-up"
-out=$("$STUBCTL" create "$TEST_TMP/badscript.cfg" 2>&1) && fail "created with a missing script"
-expect_contains "missing script" "script /nonexistent/vif-up" "$out"
+# 4. Refused before anything exists: refused NAME VIF-SPEC EXPECTED.
+refused() {
+    net_guest "$1" "$2"
+    out=$("$STUBCTL" create "$TEST_TMP/$1.cfg" 2>&1) && fail "created with '$2'"
+    expect_contains "refused '$2'" "$3" "$out"
+}
+refused nobr "bridge=nobr0" "there is no bridge nobr0"
+refused notbr "bridge=veth1" "veth1 is not a bridge"
+refused model "model=e1000" "$TEST_TMP/model.cfg:5: vif: model \"e1000\" is not supported"
+refused badscript "script=/nonexistent/vif-up" "script /nonexistent/vif-up"
 nothing_left
 pass

@@ -7,13 +7,8 @@
 # marked `doc-test: skip` are not run and say why, `timeout-ok` commands
 # (a console that stays attached) run for a few seconds.
 #   commands.sh BUILD-ROOT
-if [ -z "${STUBVISOR_IN_NETNS:-}" ]; then
-    if ! command -v unshare >/dev/null 2>&1 || ! unshare --net true 2>/dev/null; then
-        echo "SKIP: $(basename "$0"): cannot make a network namespace here"
-        exit 77
-    fi
-    STUBVISOR_IN_NETNS=1 exec unshare --net "$0" "$@"
-fi
+. "$STUBVISOR_SRC/tests/lib-netns.sh"
+in_private_netns "$0" "$@"
 . "$STUBVISOR_SRC/tests/lib.sh"
 . "$STUBVISOR_SRC/tests/ctl/lib-ctl.sh"
 need_kvm
