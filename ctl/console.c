@@ -30,7 +30,7 @@ int ctl_console_attach_type(struct xsc *xs, unsigned domid, bool unpause, bool p
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     struct termios saved, raw;
     bool tty = isatty(STDIN_FILENO), in_open = true, gone = false;
-    char dir[PATH_MAX];
+    char dir[PATH_MAX], buf_reply[512];
     int fd, rc = 0;
 
     ctl_domain_dir(domid, dir, sizeof(dir));
@@ -104,8 +104,12 @@ int ctl_console_attach_type(struct xsc *xs, unsigned domid, bool unpause, bool p
     if (tty)
         tcsetattr(STDIN_FILENO, TCSANOW, &saved);
     close(fd);
-    /* Its supervisor is removing it (or restarting it under a new id). */
-    if (gone && ctl_wait_released(xs, domid, STUBCTL_DESTROY_TIMEOUT) < 0)
+    /* The console closed: the guest went away (its stubvmm no longer
+     * answers; its supervisor is removing it, or restarting it under a new
+     * id), or we were turned away (it answers). */
+    int alive = gone ? ctl_control(xs, domid, "status", buf_reply, sizeof(buf_reply)) : 0;
+    if (gone && alive != 0 && alive != -EREMOTEIO &&
+        ctl_wait_released(xs, domid, STUBCTL_DESTROY_TIMEOUT) < 0)
         log_warn("domain %u is still there %d s after its console closed", domid,
                  STUBCTL_DESTROY_TIMEOUT);
     return rc;
