@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
@@ -528,9 +529,21 @@ int cfg_parse_vif(const struct cfg_where *w, const char *spec, struct vif_spec *
             break;
         }
         case K_SCRIPT:
-            rc = WARN(w, err, "script= is ignored: stubvisor runs no hotplug scripts");
-            if (rc)
+            /* A bare name is one of the installed scripts, as in Xen's
+             * XEN_SCRIPT_DIR; anything with a '/' is a path. */
+            if (!*value) {
+                rc = FAIL(w, err, "empty script");
                 goto out;
+            }
+            if (strchr(value, '/')) {
+                rc = cfg_resolve_path(w, value, &vif->script, err);
+                if (rc)
+                    goto out;
+            } else if (asprintf(&vif->script, "%s/%s", CONFIG_SCRIPT_DIR, value) < 0) {
+                vif->script = NULL;
+                rc = -ENOMEM;
+                goto out;
+            }
             break;
         default: {
             bool ignored = false;
@@ -547,12 +560,27 @@ int cfg_parse_vif(const struct cfg_where *w, const char *spec, struct vif_spec *
         }
     }
 
-    /* Which back end: explicit, or a tap when a bridge or tap name says so. */
-    if (!seen[K_BACKEND] && (vif->bridge || vifname))
+    /* Which back end: explicit, or xl's: a tap on a bridge, xenbr0 unless
+     * bridge= names another.  A tap with a bridge (or a script) is one
+     * the toolstack makes and plugs in (ctl/vif.c); backend=tap:NAME
+     * alone is a tap stubvmm opens as it is. */
+    if (!seen[K_BACKEND])
         vif->backend = VIF_BACKEND_TAP;
-    if (vif->backend != VIF_BACKEND_TAP && (vif->bridge || vifname)) {
-        rc = FAIL(w, err, "%s only applies to a tap back end", vif->bridge ? "bridge" : "vifname");
+    bool plain_tap = vif->backend == VIF_BACKEND_TAP && vif->tap_name && !vif->bridge &&
+                     !vif->script; /* the name came from backend=tap:NAME */
+    if (vif->backend != VIF_BACKEND_TAP && (vif->bridge || vifname || vif->script)) {
+        rc = FAIL(w, err, "%s only applies to a tap back end",
+                  vif->bridge ? "bridge"
+                  : vifname   ? "vifname"
+                              : "script");
         goto out;
+    }
+    if (vif->backend == VIF_BACKEND_TAP && !vif->bridge && !plain_tap) {
+        vif->bridge = strdup(CONFIG_DEFAULT_BRIDGE);
+        if (!vif->bridge) {
+            rc = -ENOMEM;
+            goto out;
+        }
     }
     if (vifname) {
         if (vif->tap_name && strcmp(vif->tap_name, vifname) != 0) {
@@ -579,6 +607,7 @@ void cfg_vif_dispose(struct vif_spec *vif)
     free(vif->tap_name);
     free(vif->bridge);
     free(vif->socket_path);
+    free(vif->script);
     memset(vif, 0, sizeof(*vif));
 }
 

@@ -53,6 +53,7 @@
 #include "ctl/config.h"
 #include "ctl/dm_argv.h"
 #include "ctl/stubctl.h"
+#include "ctl/vif.h"
 #include "lib/dmfds.h"
 #include "lib/fdio.h"
 #include "lib/log.h"
@@ -71,6 +72,7 @@ struct guest {
     pid_t vmm_pid;
     int status_fd;         /* read end of stubvmm's status pipe */
     struct ctl_dm_argv dm; /* the devices: dm-argv and stubvmm's descriptor options */
+    struct vif_names vifs; /* the tap each tap vif opens (ctl/vif.c) */
 };
 
 static int perms(struct xsc *xs, uint32_t tx, const char *path, uint32_t owner, char other,
@@ -166,6 +168,12 @@ static int write_nodes(struct xsc *xs, uint32_t tx, struct guest *g)
         rc = perms(xs, tx, path, 0, 'n', D, D ? 'r' : 0);
         rc = rc ?: xsc_write_str(xs, tx, path, g->dm.words[i]);
     }
+    /* When it started, as libxl writes it (`stubctl uptime`). */
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    snprintf(path, sizeof(path), "%s/start_time", vm);
+    snprintf(val, sizeof(val), "%lld.%02ld", (long long)now.tv_sec, now.tv_nsec / 10000000);
+    rc = rc ?: xsc_write_str(xs, tx, path, val);
     if (D == 0)
         return rc; /* inline: no device model domain */
 #ifdef STUBVISOR_TEST_HOOKS
@@ -461,7 +469,7 @@ static int start_guest(struct xsc *xs, struct guest *g, char *err, size_t errlen
     config_uuid_format(g->cfg->uuid, g->uuid);
     ctl_dm_argv_dispose(&g->dm); /* a restart builds them afresh */
     rc = ctl_dm_argv_build(&g->dm, g->cfg,
-                           g->restore_fd >= 0 && g->cfg->placement != PLACEMENT_INLINE);
+                           g->restore_fd >= 0 && g->cfg->placement != PLACEMENT_INLINE, NULL);
     if (rc < 0) {
         snprintf(err, errlen, "describing the devices: %s", strerror(-rc));
         return rc;
@@ -477,6 +485,16 @@ static int start_guest(struct xsc *xs, struct guest *g, char *err, size_t errlen
         goto fail;
     }
     rc = keep_config(g, err, errlen);
+    rc = rc ?: vif_up(xs, g->domid, g->cfg, &g->vifs, err, errlen);
+    if (rc == 0) {
+        /* The same words again, now with the taps vif_up made for stubvmm
+         * to open. */
+        ctl_dm_argv_dispose(&g->dm);
+        rc = ctl_dm_argv_build(&g->dm, g->cfg,
+                               g->restore_fd >= 0 && g->cfg->placement != PLACEMENT_INLINE, &g->vifs);
+        if (rc < 0)
+            snprintf(err, errlen, "describing the devices: %s", strerror(-rc));
+    }
     rc = rc ?: introduce(xs, g, &dm_end, err, errlen);
     rc = rc ?: spawn_vmm(g, dm_end, err, errlen);
     close_quietly(dm_end);
@@ -529,6 +547,14 @@ static void supervise(struct xsc *xs, struct guest *g)
             action = g->cfg->on_reboot;
         else if (strcmp(reason, "crash") == 0)
             action = g->cfg->on_crash;
+        /* `stubctl rename` changed the store's name: a restart keeps it. */
+        char *renamed = ctl_read_dom(xs, g->domid, "name");
+        if (renamed && strcmp(renamed, g->cfg->name) != 0) {
+            free(g->cfg->name);
+            g->cfg->name = renamed;
+            renamed = NULL;
+        }
+        free(renamed);
         log_info("domain %u (%s): %s%s%s%s, status %d; action %s", g->domid, g->cfg->name, reason,
                  why && line[why] ? " (" : "", why ? line + why : "", why && line[why] ? ")" : "",
                  status, config_action_name(action));
@@ -615,15 +641,15 @@ static int check_devices(const char *file, struct domain_config *cfg)
         struct vif_spec *v = &cfg->vifs[i];
         if (v->backend == VIF_BACKEND_NONE) {
             fprintf(stderr,
-                    "stubctl: %s: vif %zu: no back end (give backend=tap:NAME or "
-                    "backend=socket:PATH)\n",
+                    "stubctl: %s: vif %zu: backend=none is not supported yet (leave backend= "
+                    "out for a tap on a bridge, or give backend=socket:PATH)\n",
                     file, i);
             return -EINVAL;
         }
-        if (v->backend == VIF_BACKEND_TAP && (!v->tap_name || v->bridge)) {
+        if (v->backend == VIF_BACKEND_TAP && !v->tap_name && !vif_is_bridged(v)) {
             fprintf(stderr,
-                    "stubctl: %s: vif %zu: a tap needs its name (vifname= or "
-                    "backend=tap:NAME); bridge= is not supported yet\n",
+                    "stubctl: %s: vif %zu: a tap on no bridge needs its name (vifname= or "
+                    "backend=tap:NAME)\n",
                     file, i);
             return -EINVAL;
         }
@@ -636,7 +662,7 @@ static int check_devices(const char *file, struct domain_config *cfg)
             v->mac_set = true;
         }
     }
-    return 0;
+    return vif_check(file, cfg);
 }
 
 int ctl_check_config(const char *what, struct domain_config *cfg)
@@ -723,27 +749,28 @@ int main_create(int argc, char **argv)
     int opt, rc = EXIT_USAGE;
 
     optind = 1;
-    while ((opt = getopt(argc, argv, "+cph")) != -1) {
+    while ((opt = ctl_getopt(argc, argv, "cp", "create")) != -1) {
         if (opt == 'c')
             console = true;
         else if (opt == 'p')
             paused = true;
         else
-            return cmd_usage("create");
+            return ctl_opt_exit(opt);
     }
     if (optind >= argc)
         return cmd_usage("create");
-    config_error_init(&cerr);
-    if (config_parse_file(argv[optind], &cfg, &cerr) < 0)
-        goto config_failed;
     for (int i = optind + 1; i < argc; i++) {
         if (!strchr(argv[i], '=')) {
             fprintf(stderr, "stubctl: %s: expected KEY=VALUE\n", argv[i]);
-            goto out;
+            return EXIT_USAGE;
         }
-        if (config_apply_override(&cfg, argv[i], &cerr) < 0)
-            goto config_failed;
     }
+    fprintf(stderr, "Parsing config from %s\n", argv[optind]);
+    config_error_init(&cerr);
+    /* The overrides take part in every check, as with xl. */
+    if (config_parse_file_with(argv[optind], argv + optind + 1, (size_t)(argc - optind - 1), &cfg,
+                               &cerr) < 0)
+        goto config_failed;
     for (size_t i = 0; i < cerr.nwarnings; i++)
         fprintf(stderr, "stubctl: warning: %s\n", cerr.warnings[i]);
     /* What this stubvmm cannot do yet is refused before anything exists. */

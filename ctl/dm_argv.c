@@ -38,7 +38,8 @@ static int device(struct ctl_dm_argv *a, const char *desc)
     return add(a, false, "-device") ?: add(a, false, "%s", desc);
 }
 
-int ctl_dm_argv_build(struct ctl_dm_argv *a, const struct domain_config *c, bool incoming)
+int ctl_dm_argv_build(struct ctl_dm_argv *a, const struct domain_config *c, bool incoming,
+                      const struct vif_names *taps)
 {
     const char *serial = c->nserials && c->serials[0].kind == SERIAL_NULL ? "null" : "console";
     char desc[64], mac[MAC_STRLEN];
@@ -70,7 +71,7 @@ int ctl_dm_argv_build(struct ctl_dm_argv *a, const struct domain_config *c, bool
         if (rc == 0 && v->backend == VIF_BACKEND_SOCKET)
             rc = add(a, true, "unix:%s", v->socket_path);
         else if (rc == 0)
-            rc = add(a, true, "tap:%s", v->tap_name);
+            rc = add(a, true, "tap:%s", taps && taps->name[k][0] ? taps->name[k] : v->tap_name);
     }
     if (c->virtio_console && rc == 0)
         rc = device(a, "virtio-console") ?: add(a, true, "--virtio-console");

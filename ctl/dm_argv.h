@@ -10,6 +10,7 @@
 #include <stdbool.h>
 
 #include "ctl/config.h"
+#include "ctl/vif.h"
 
 #define CTL_DM_ARGV_MAX 128 /* as many words as a device model reads */
 
@@ -21,8 +22,11 @@ struct ctl_dm_argv {
 };
 
 /* Build both lists from a checked config (incoming: a restore, whose
- * device state comes on console 2).  0 or -ENOMEM/-E2BIG (nothing kept). */
-int ctl_dm_argv_build(struct ctl_dm_argv *a, const struct domain_config *c, bool incoming);
+ * device state comes on console 2).  taps (NULL: not made yet) names the
+ * tap each bridged vif's NIC opens; the words do not depend on it.  0 or
+ * -ENOMEM/-E2BIG (nothing kept). */
+int ctl_dm_argv_build(struct ctl_dm_argv *a, const struct domain_config *c, bool incoming,
+                      const struct vif_names *taps);
 void ctl_dm_argv_dispose(struct ctl_dm_argv *a);
 
 #endif

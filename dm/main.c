@@ -34,6 +34,7 @@
 #include "lib/dmfds.h"
 #include "lib/log.h"
 #include "lib/spin.h"
+#include "lib/version.h"
 #include "vmm/sandbox_api.h"
 
 /* How long a kicked queue is polled after its last request: about what a
@@ -278,6 +279,7 @@ int main(int argc, char **argv)
     void *ram;
     struct dm *dm;
 
+    version_option(argc, argv, "stubdm");
     prctl(PR_SET_NAME, "stubdm", 0, 0, 0);
     log_set_program("stubdm");
     for (int fd = DMFD_DMOP; fd <= DMFD_CONSOLE3; fd++)

@@ -15,6 +15,7 @@
 
 #include "lib/fdio.h"
 #include "lib/log.h"
+#include "lib/version.h"
 #include "store/server.h"
 
 static void usage(FILE *f)
@@ -113,6 +114,7 @@ int main(int argc, char **argv)
     int ready_fd = -1, opt;
     struct store s;
 
+    version_option(argc, argv, "stubstored");
     log_set_program("stubstored");
     store_limits_default(&limits);
     while ((opt = getopt_long(argc, argv, "s:fp:r:h", opts, NULL)) != -1) {

@@ -19,23 +19,19 @@
 
 int dm_exe_open(void)
 {
-    const char *env = getenv("STUBVISOR_DM");
-    char path[PATH_MAX];
+    char path[PATH_MAX], *slash;
+    ssize_t n;
     int fd;
 
-    if (env && *env) {
-        snprintf(path, sizeof(path), "%s", env);
-    } else {
-        ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
-        char *slash;
-        if (n < 0)
-            return -errno;
-        path[n] = '\0';
-        slash = strrchr(path, '/');
-        if (!slash || (size_t)(slash - path) + sizeof("/stubdm") > sizeof(path))
-            return -ENAMETOOLONG;
-        strcpy(slash, "/stubdm");
-    }
+    /* Where the installation (or the build tree) put it: next to us. */
+    n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+    if (n < 0)
+        return -errno;
+    path[n] = '\0';
+    slash = strrchr(path, '/');
+    if (!slash || (size_t)(slash - path) + sizeof("/stubdm") > sizeof(path))
+        return -ENAMETOOLONG;
+    strcpy(slash, "/stubdm");
     fd = open(path, O_PATH | O_CLOEXEC);
     if (fd < 0) {
         log_error("device model %s: %s", path, strerror(errno));

@@ -27,6 +27,7 @@
 
 #include "lib/fdio.h"
 #include "lib/log.h"
+#include "lib/version.h"
 #include "vmm/firmware.h"
 #include "vmm/managed.h"
 #include "vmm/options.h"
@@ -301,6 +302,7 @@ int main(int argc, char **argv)
     size_t image_size;
     int exe_fd = -1, sigfd, status;
 
+    version_option(argc, argv, "stubvmm");
     log_set_program("stubvmm");
     if (argc > 1 && strcmp(argv[1], "--managed") == 0)
         return managed_main(argc, argv); /* under the toolstack: managed.c */
@@ -314,7 +316,7 @@ int main(int argc, char **argv)
     if (o.g.placement != PLACEMENT_INLINE) {
         exe_fd = dm_exe_open();
         if (exe_fd < 0)
-            die(EXIT_SYSTEM, "cannot find the device model (set STUBVISOR_DM)");
+            die(EXIT_SYSTEM, "cannot find the device model (stubdm, next to stubvmm)");
     }
     if (o.g.firmware)
         image = read_kernel("firmware", firmware_path(o.g.firmware), &image_size);

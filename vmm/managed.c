@@ -250,7 +250,7 @@ int managed_main(int argc, char **argv)
     if (m->restore_fd >= 0)
         managed_restore_check(m);
     if (!inl && (exe_fd = dm_exe_open()) < 0)
-        die(EXIT_SYSTEM, "cannot find the device model (set STUBVISOR_DM)");
+        die(EXIT_SYSTEM, "cannot find the device model (stubdm, next to stubvmm)");
     {
         const char *path = m->g.firmware ? firmware_path(m->g.firmware) : m->g.kernel;
         image = load_file(path, &image_size);

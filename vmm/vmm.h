@@ -69,8 +69,9 @@ struct vcpu {
     /* vmm_pause_sync(): the last request this thread answered, and how. */
     unsigned sync_seen;
     int sync_rc;
-    bool holding; /* in vmm_pause_wait(), or gone */
-    bool gone;    /* the thread has ended */
+    bool holding;      /* in vmm_pause_wait(), or gone */
+    bool gone;         /* the thread has ended */
+    _Atomic pid_t tid; /* the thread's id once it runs, for `vcpus` (control.c) */
 };
 
 /* A range an ioreq server claimed (inclusive bounds). */
@@ -324,9 +325,9 @@ struct dm_process {
     bool reaped;
 };
 
-/* Open the stubdm binary O_PATH: $STUBVISOR_DM, else "stubdm" next to
- * /proc/self/exe.  Done early, before any untrusted input.  Returns the
- * descriptor or -errno (logged). */
+/* Open the stubdm binary O_PATH: "stubdm" next to /proc/self/exe (the
+ * installation puts both in libexec/stubvisor).  Done early, before any untrusted input.  Returns
+ * the descriptor or -errno (logged). */
 int dm_exe_open(void);
 
 /* Spawn stubdm from exe_fd at the placement's sandbox level with its
