@@ -258,6 +258,8 @@ int txn_remove(struct txn *t, const char *path, size_t len);
 int txn_children(struct txn *t, const char *path, size_t len, struct buf *b);
 uint64_t txn_generation(struct txn *t, const char *path, size_t len);
 int32_t txn_owned_delta(struct txn *t);
+/* Why the transaction can no longer commit (ENOMEM, ENOSPC), or 0. */
+int txn_error(const struct txn *t);
 
 /* ---- watches (watch.c) ---------------------------------------------------- */
 
