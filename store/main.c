@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -90,6 +91,20 @@ static int daemonize(void)
     return p[1];
 }
 
+/* Every client is a descriptor: take all the kernel allows (the soft limit
+ * is often 1024, about 500 guests' worth). */
+static void raise_nofile_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
+        return;
+    rlim_t was = rl.rlim_cur;
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+        log_warn("cannot raise the descriptor limit from %llu: %s", (unsigned long long)was,
+                 strerror(errno));
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -103,6 +118,7 @@ int main(int argc, char **argv)
         {"max-path-relative", required_argument, NULL, 'R'},
         {"max-path-absolute", required_argument, NULL, 'A'},
         {"max-value", required_argument, NULL, 'V'},
+        {"state-dir", required_argument, NULL, 'S'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -147,6 +163,8 @@ int main(int argc, char **argv)
         case 'V':
             limits.value = number("--max-value", optarg, 0, XS_PAYLOAD_MAX);
             break;
+        case 'S':
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -176,6 +194,7 @@ int main(int argc, char **argv)
     socket_path = absolute(socket_path);
     pid_file = absolute(pid_file);
     int notify_fd = foreground ? -1 : daemonize();
+    raise_nofile_limit();
     if (store_init(&s, &limits) != 0)
         die(EXIT_SYSTEM, "out of memory");
     if (server_open(&s, socket_path) != 0) {

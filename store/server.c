@@ -3,6 +3,12 @@
  * queued.  Level-triggered epoll; a client that stops reading its replies
  * is first paused (no more of its requests are read) and, if it falls far
  * behind, dropped (wire.c), so it cannot make the store grow without bound.
+ *
+ * Out of descriptors (EMFILE, ENFILE) or kernel memory, accept() fails
+ * while the connection stays queued, so a level-triggered listener would be
+ * ready again at once: the store would spin.  Instead it takes the listener
+ * out of the epoll set for ACCEPT_PAUSE_MS, serving its existing clients
+ * meanwhile, and says so once per ACCEPT_LOG_S with the count of refusals.
  */
 #include <errno.h>
 #include <signal.h>
@@ -13,16 +19,31 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/fdio.h"
 #include "lib/log.h"
 #include "store/server.h"
 
+#define ACCEPT_PAUSE_MS 100
+#define ACCEPT_LOG_S    10
+
 struct server {
     int epfd, listen_fd, sig_fd;
     char *path;
+    bool accept_paused;
+    long long accept_resume_ms; /* when to listen again (monotonic) */
+    long long accept_logged_ms; /* last time the condition was logged */
+    unsigned long refused;      /* accept() failures since then */
 };
+
+static long long monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* Tags that tell epoll events apart: connections use their own pointer. */
 static char tag_listen, tag_signal;
@@ -149,19 +170,58 @@ fail:
     return rc;
 }
 
+/* Stop listening for a moment: see the comment at the top. */
+static void pause_accepting(struct server *sv, int err)
+{
+    long long now = monotonic_ms();
+    sv->refused++;
+    if (!sv->accept_paused && epoll_ctl(sv->epfd, EPOLL_CTL_DEL, sv->listen_fd, NULL) == 0) {
+        sv->accept_paused = true;
+        sv->accept_resume_ms = now + ACCEPT_PAUSE_MS;
+    }
+    if (sv->accept_logged_ms == 0 || now - sv->accept_logged_ms >= ACCEPT_LOG_S * 1000) {
+        log_warn("out of descriptors or memory (%s): new clients wait; %lu refused in the "
+                 "last %d s",
+                 strerror(err), sv->refused, ACCEPT_LOG_S);
+        sv->accept_logged_ms = now;
+        sv->refused = 0;
+    }
+}
+
+static void resume_accepting(struct server *sv)
+{
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &tag_listen};
+    if (epoll_ctl(sv->epfd, EPOLL_CTL_ADD, sv->listen_fd, &ev) == 0)
+        sv->accept_paused = false;
+    else
+        sv->accept_resume_ms = monotonic_ms() + ACCEPT_PAUSE_MS;
+}
+
+/* How long epoll may sleep: forever, unless accepting is paused. */
+static int loop_timeout(struct server *sv)
+{
+    if (!sv->accept_paused)
+        return -1;
+    long long left = sv->accept_resume_ms - monotonic_ms();
+    return left > 0 ? (int)left : 0;
+}
+
 static void accept_clients(struct store *s)
 {
     struct server *sv = s->server;
     for (;;) {
         int fd = accept4(sv->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
-            if (errno != EAGAIN && errno != EINTR)
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                pause_accepting(sv, errno);
+            else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
                 log_warn("accept: %s", strerror(errno));
             return;
         }
         if (!conn_new(s, fd, 0, NULL)) {
-            log_warn("cannot take a new client: out of resources");
             close(fd);
+            pause_accepting(sv, ENOMEM);
+            return;
         }
     }
 }
@@ -251,13 +311,15 @@ int server_run(struct store *s)
     struct server *sv = s->server;
     struct epoll_event evs[64];
     for (;;) {
-        int n = epoll_wait(sv->epfd, evs, 64, -1);
+        int n = epoll_wait(sv->epfd, evs, 64, loop_timeout(sv));
         if (n < 0) {
             if (errno == EINTR)
                 continue;
             log_error("epoll_wait: %s", strerror(errno));
             return -errno;
         }
+        if (sv->accept_paused && monotonic_ms() >= sv->accept_resume_ms)
+            resume_accepting(sv);
         for (int i = 0; i < n; i++) {
             void *tag = evs[i].data.ptr;
             if (tag == &tag_listen) {

@@ -194,7 +194,7 @@ static void row(const char *name, double rate, double base)
 
 int main(void)
 {
-    struct test_store ts;
+    struct test_store ts = {0};
     if (test_store_start(&ts, NULL) != 0)
         return 1;
     struct xsc *h = xsc_open(ts.socket);

@@ -541,7 +541,7 @@ static void test_transaction_quota(void **state)
     (void)state;
     enum { QUOTA = 20, TXNS = 10, EACH = 15 };
     static const char *const args[] = {"--quota-nodes", "20", "--quota-transactions", "10", NULL};
-    struct test_store ts;
+    struct test_store ts = {0};
     char path[96];
     uint32_t tx[TXNS];
     unsigned committed = 0, nospc = 0;
