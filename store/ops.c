@@ -501,7 +501,7 @@ static int do_set_target(struct req *r)
 
 static int do_reset_watches(struct req *r)
 {
-    watch_free_all(r->c);
+    watch_reset(r->c);
     txn_free_all(r->c);
     return ack(r);
 }

@@ -24,6 +24,7 @@
 
 #include "lib/fdio.h"
 #include "lib/log.h"
+#include "store/persist.h"
 #include "store/server.h"
 
 #define ACCEPT_PAUSE_MS 100
@@ -46,7 +47,7 @@ static long long monotonic_ms(void)
 }
 
 /* Tags that tell epoll events apart: connections use their own pointer. */
-static char tag_listen, tag_signal;
+static char tag_listen, tag_signal, tag_persist;
 
 static int conn_attach(struct store *s, struct conn *c)
 {
@@ -137,6 +138,7 @@ int server_open(struct store *s, const char *path)
     sigemptyset(&mask);
     sigaddset(&mask, SIGTERM);
     sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGCHLD); /* a compaction ended (persist.c) */
     sigprocmask(SIG_BLOCK, &mask, NULL);
     signal(SIGPIPE, SIG_IGN);
     sv->sig_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -148,6 +150,10 @@ int server_open(struct store *s, const char *path)
         goto fail_errno;
     ev.data.ptr = &tag_signal;
     if (epoll_ctl(sv->epfd, EPOLL_CTL_ADD, sv->sig_fd, &ev) != 0)
+        goto fail_errno;
+    ev.data.ptr = &tag_persist;
+    if (persist_event_fd(s) >= 0 &&
+        epoll_ctl(sv->epfd, EPOLL_CTL_ADD, persist_event_fd(s), &ev) != 0)
         goto fail_errno;
     s->server = sv;
     s->conn_attach = conn_attach;
@@ -257,11 +263,12 @@ static void conn_readable(struct conn *c)
     conn_receive(c, (size_t)n);
 }
 
-/* Write what is queued for c; returns false if c was dropped. */
+/* Write what may leave of c's output (persist.c holds back what waits for
+ * the journal); returns false if c was dropped. */
 static bool conn_flush(struct conn *c)
 {
-    while (c->out_off < c->out.len) {
-        ssize_t n = send(c->fd, c->out.data + c->out_off, c->out.len - c->out_off,
+    while (c->out_off < c->out_safe) {
+        ssize_t n = send(c->fd, c->out.data + c->out_off, c->out_safe - c->out_off,
                          MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n < 0) {
             if (errno == EINTR)
@@ -275,7 +282,7 @@ static bool conn_flush(struct conn *c)
     }
     size_t pending = c->out.len - c->out_off;
     if (pending == 0) {
-        c->out.len = c->out_off = 0;
+        conn_discard_output(c);
         if (c->closing) {
             conn_kill(c);
             return false;
@@ -289,9 +296,17 @@ static bool conn_flush(struct conn *c)
     if (c->out_off > (1u << 20)) {
         memmove(c->out.data, c->out.data + c->out_off, pending);
         c->out.len = pending;
+        c->out_safe -= c->out_off;
+        for (unsigned i = 0; i < c->nmarks; i++)
+            c->marks[i].end -= c->out_off;
         c->out_off = 0;
     }
-    set_events(c, pending > CONN_OUT_PAUSE || c->closing ? EPOLLOUT : EPOLLIN | EPOLLOUT);
+    /* Wait for the socket only with something to send; stop reading a
+     * client that is far behind (or closing). */
+    uint32_t ev = pending > CONN_OUT_PAUSE || c->closing ? 0 : EPOLLIN;
+    if (c->out_safe > c->out_off)
+        ev |= EPOLLOUT;
+    set_events(c, ev);
     return true;
 }
 
@@ -306,10 +321,18 @@ static void flush_all(struct store *s)
     }
 }
 
+/* The signal that made the signalfd readable (0 if none was left). */
+static int read_signal(struct server *sv)
+{
+    struct signalfd_siginfo si;
+    return read(sv->sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si) ? (int)si.ssi_signo : 0;
+}
+
 int server_run(struct store *s)
 {
     struct server *sv = s->server;
     struct epoll_event evs[64];
+    persist_commit(s); /* a compaction may be due from the start */
     for (;;) {
         int n = epoll_wait(sv->epfd, evs, 64, loop_timeout(sv));
         if (n < 0) {
@@ -325,8 +348,15 @@ int server_run(struct store *s)
             if (tag == &tag_listen) {
                 accept_clients(s);
             } else if (tag == &tag_signal) {
-                log_info("shutting down");
-                return 0;
+                int sig = read_signal(sv);
+                if (sig == SIGTERM || sig == SIGINT) {
+                    log_info("shutting down");
+                    return 0;
+                }
+                if (sig == SIGCHLD)
+                    persist_child_exited(s);
+            } else if (tag == &tag_persist) {
+                persist_synced(s);
             } else {
                 struct conn *c = tag;
                 if (c->dead)
@@ -337,7 +367,14 @@ int server_run(struct store *s)
                     conn_readable(c);
             }
         }
-        flush_all(s);
+        /* Group commit: this round's changes go to the journal in one
+         * write and one sync; the output they hold back leaves when it is
+         * done (persist_synced).  Flushing can process requests held back
+         * for a slow client: those changes join the journal too. */
+        do {
+            persist_commit(s);
+            flush_all(s);
+        } while (persist_pending(s));
         store_reap(s);
     }
 }
@@ -347,6 +384,7 @@ void server_close(struct store *s)
     struct server *sv = s->server;
     if (!sv)
         return;
+    s->stopping = true; /* connections end; what they registered is state */
     while (s->conns)
         conn_kill(s->conns);
     store_reap(s);

@@ -110,7 +110,10 @@ struct node {
     uint64_t gen; /* tree generation of the last change to this node */
 };
 
+struct persist;
+
 struct tree {
+    struct persist *persist; /* journal of changes (persist.h), or NULL */
     struct shash index;
     struct node *root;
     uint64_t gen;       /* bumped by every change, never reused */
@@ -155,6 +158,10 @@ struct domain {
     uint32_t domid;
     uint32_t target;   /* NO_DOMID unless SET_TARGET gave one */
     struct conn *conn; /* its connection, NULL once that hung up */
+    /* Watches its connection had when the store stopped (loaded from the
+     * state): they move onto the connection it is introduced with again. */
+    struct watch *saved_watches;
+    unsigned nsaved_watches;
 };
 
 struct conn {
@@ -172,6 +179,16 @@ struct conn {
     size_t in_len;
     struct buf out;
     size_t out_off;
+    /* Output may leave only once the journal is durable up to what it was
+     * when the output was queued (persist.c): out[out_off..out_safe) may be
+     * sent; each mark holds back out[..end) until the journal is durable
+     * up to `need`. */
+    size_t out_safe;
+    struct out_mark {
+        size_t end;
+        uint64_t need;
+    } marks[4];
+    unsigned nmarks;
     int fds[CONN_MAX_FDS]; /* received with SCM_RIGHTS, not yet used */
     unsigned nfds;
     struct watch *watches;
@@ -184,6 +201,8 @@ struct conn {
 
 struct store {
     struct tree tree;
+    struct persist *persist; /* the durable state (persist.h), or NULL */
+    bool stopping;           /* shutting down: connections end, state stays */
     struct store_limits limits;
     struct conn *conns;
     struct conn *flush; /* connections with output to write */
@@ -204,13 +223,19 @@ struct conn *conn_new(struct store *s, int fd, uint32_t domid, struct domain *do
 /* Stop serving c: it is unlinked now and freed by store_reap(). */
 void conn_kill(struct conn *c);
 void store_reap(struct store *s);
-/* Queue a message for c. */
+/* Queue a message for c (it leaves once what came before it is durable). */
 void conn_send(struct conn *c, uint32_t type, uint32_t req_id, uint32_t tx_id, const void *payload,
                size_t len);
 /* Feed bytes received on c (with the descriptors that came with them).  The
  * complete messages among them are processed at once; a fragment waits for
  * the rest.  Returns 0, or -1 when c must be dropped. */
 int conn_receive(struct conn *c, size_t got);
+
+/* Output held back for the journal: release what is durable up to
+ * `durable` (the connections join s->flush). */
+void store_release_output(struct store *s, uint64_t durable);
+/* Drop c's queued output (the fuzzer and in-process benchmarks). */
+void conn_discard_output(struct conn *c);
 
 struct domain *domain_find(struct store *s, uint32_t domid);
 
@@ -265,6 +290,13 @@ int txn_error(const struct txn *t);
 
 int watch_add(struct conn *c, const char *path, const char *token, size_t strip,
               struct watch **out);
+/* The same on a bare list (a domain's saved watches): at most `limit`. */
+int watch_list_add(struct watch **head, unsigned *n, const char *path, const char *token,
+                   size_t strip, unsigned limit, struct watch **out);
+int watch_list_remove(struct watch **head, unsigned *n, const char *path, const char *token);
+void watch_list_free(struct watch **head, unsigned *n);
+/* RESET_WATCHES: drop c's watches (journaled for a domain). */
+void watch_reset(struct conn *c);
 int watch_remove(struct conn *c, const char *path, const char *token);
 void watch_free_all(struct conn *c);
 /* Fire the watches on a change of `path` whose node carries perms p/n:
@@ -278,7 +310,15 @@ void watch_fire_special(struct store *s, const char *name);
 
 /* ---- domains (domain.c) --------------------------------------------------- */
 
+/* Introduce domid with its connection fd; a domain the store knows but
+ * whose connection ended (or that it loaded from its state) is attached to
+ * fd, keeping its nodes, target and quota, and gets back its saved
+ * watches. */
 int domain_introduce(struct store *s, uint32_t domid, int fd);
+/* A domain record without a connection (loading the state); NULL on ENOMEM. */
+struct domain *domain_add(struct store *s, uint32_t domid);
+/* Drop a domain record and its saved watches, nothing else (loading). */
+void domain_forget(struct store *s, struct domain *d);
 int domain_release(struct store *s, uint32_t domid);
 int domain_set_target(struct store *s, uint32_t domid, uint32_t target);
 
