@@ -1,6 +1,7 @@
 /* stubstored: the xenstore-compatible store of stubvisor.
  *
- *   stubstored [--socket PATH] [--state-dir DIR | --volatile] [--foreground]
+ *   stubstored [--socket PATH] [--state-dir DIR | --volatile] [--compact-after BYTES]
+ *              [--foreground]
  *              [--pid-file FILE] [--ready-fd N]
  *              [--quota-nodes N] [--quota-watches N] [--quota-transactions N]
  *              [--max-path-relative N] [--max-path-absolute N] [--max-value N]
@@ -22,8 +23,8 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: stubstored [--socket PATH] [--state-dir DIR | --volatile] [--foreground]\n"
-               "                  [--pid-file FILE] [--ready-fd N]\n"
+    fprintf(f, "usage: stubstored [--socket PATH] [--state-dir DIR | --volatile]\n"
+               "                  [--compact-after BYTES] [--foreground] [--pid-file FILE] [--ready-fd N]\n"
                "                  [--quota-nodes N] [--quota-watches N] [--quota-transactions N]\n"
                "                  [--max-path-relative N] [--max-path-absolute N] [--max-value N]\n"
                "Serves the xenstore wire protocol on PATH (default\n"
@@ -125,6 +126,7 @@ int main(int argc, char **argv)
         {"max-value", required_argument, NULL, 'V'},
         {"state-dir", required_argument, NULL, 'S'},
         {"volatile", no_argument, NULL, 'v'},
+        {"compact-after", required_argument, NULL, 'C'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -132,6 +134,7 @@ int main(int argc, char **argv)
     const char *socket_path = NULL, *pid_file = NULL, *state_dir = NULL;
     char default_path[4096], default_state[4096];
     bool foreground = false, volatile_state = false;
+    uint32_t compact_bytes = 0;
     int ready_fd = -1, opt;
     struct store s;
 
@@ -175,6 +178,9 @@ int main(int argc, char **argv)
         case 'v':
             volatile_state = true;
             break;
+        case 'C':
+            compact_bytes = number("--compact-after", optarg, 1, UINT32_MAX);
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -216,7 +222,7 @@ int main(int argc, char **argv)
     if (store_init(&s, &limits) != 0)
         die(EXIT_SYSTEM, "out of memory");
     /* The state first: the socket answers only once it is all there. */
-    if (state_dir && persist_open(&s, state_dir) != 0) {
+    if (state_dir && persist_open(&s, state_dir, compact_bytes) != 0) {
         store_dispose(&s);
         return EXIT_SYSTEM;
     }

@@ -77,7 +77,6 @@
 #include "store/persist.h"
 #include "store/record.h"
 
-#define COMPACT_MIN_BYTES (4u << 20)
 #define COMPACT_MAX_FILES 8 /* journals kept before a compaction, e.g. after restarts */
 
 struct persist {
@@ -91,6 +90,7 @@ struct persist {
     uint64_t jfile_bytes;                /* in the open journal */
     unsigned journal_files;
     uint64_t compact_after;
+    uint64_t compact_min; /* compact_after is at least this */
     bool failed;
     /* The sync thread. */
     pthread_t thread;
@@ -748,7 +748,7 @@ static void maybe_compact(struct store *s)
         (p->journal_bytes < p->compact_after && p->journal_files < COMPACT_MAX_FILES))
         return;
     if (rotate(p) != 0) {
-        p->compact_after = p->journal_bytes + COMPACT_MIN_BYTES;
+        p->compact_after = p->journal_bytes + p->compact_min;
         return;
     }
     pid_t pid = fork();
@@ -756,7 +756,7 @@ static void maybe_compact(struct store *s)
         write_state(s, p->jgen, p->next_seq);
     if (pid < 0) {
         log_warn("compaction: cannot fork: %s; trying again later", strerror(errno));
-        p->compact_after = p->journal_bytes + COMPACT_MIN_BYTES;
+        p->compact_after = p->journal_bytes + p->compact_min;
         return;
     }
     log_debug("compaction: writing the state up to record %llu (pid %d)",
@@ -820,11 +820,11 @@ static void compaction_done(struct persist *p, int status)
         p->journal_bytes = p->jfile_bytes;
         p->journal_files = 1;
         uint64_t size = fstatat(p->dirfd, "state", &st, 0) == 0 ? (uint64_t)st.st_size : 0;
-        p->compact_after = size * 2 > COMPACT_MIN_BYTES ? size * 2 : COMPACT_MIN_BYTES;
+        p->compact_after = size * 2 > p->compact_min ? size * 2 : p->compact_min;
         log_debug("compaction: done, state %llu bytes", (unsigned long long)size);
     } else {
         log_warn("compaction failed (status %d); the journal grows until the next try", status);
-        p->compact_after = p->journal_bytes + COMPACT_MIN_BYTES;
+        p->compact_after = p->journal_bytes + p->compact_min;
     }
     p->child = 0;
 }
@@ -888,7 +888,7 @@ static int load(struct store *s, struct persist *p)
     }
     free(data);
     data = NULL;
-    p->compact_after = e == 0 && len * 2 > COMPACT_MIN_BYTES ? len * 2 : COMPACT_MIN_BYTES;
+    p->compact_after = e == 0 && len * 2 > p->compact_min ? len * 2 : p->compact_min;
     if ((e = list_journals(p->dirfd, &gens, &ngens)) != 0) {
         log_error("cannot list %s: %s", p->dir, strerror(-e));
         goto out;
@@ -950,7 +950,7 @@ out:
     return rc;
 }
 
-int persist_open(struct store *s, const char *dir)
+int persist_open(struct store *s, const char *dir, uint64_t compact_bytes)
 {
     struct persist *p = calloc(1, sizeof(*p));
     if (!p || !(p->dir = strdup(dir))) {
@@ -959,6 +959,7 @@ int persist_open(struct store *s, const char *dir)
         return -1;
     }
     p->dirfd = p->lockfd = p->jfd = p->event_fd = -1;
+    p->compact_min = compact_bytes ? compact_bytes : PERSIST_COMPACT_BYTES;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
     if (mkdir(dir, 0700) != 0 && errno != EEXIST) {

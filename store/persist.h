@@ -17,11 +17,16 @@
 
 /* Open (creating it, mode 0700) and lock the state folder, load the state
  * file and replay the journal into s -- freshly initialised, with no
- * connection yet -- and start a new journal.  From then on every change to
+ * connection yet -- and start a new journal.  The journal is compacted
+ * once it holds compact_bytes (0: PERSIST_COMPACT_BYTES).  From then on every change to
  * s is journaled.  0, or -1 with the reason logged: another store holds
  * the folder, or a file is damaged (nothing is half-loaded: the caller
  * must exit). */
-int persist_open(struct store *s, const char *dir);
+int persist_open(struct store *s, const char *dir, uint64_t compact_bytes);
+
+/* Journal bytes after which a compaction starts, unless the state file is
+ * larger (then twice its size); the default of persist_open(.., 0). */
+#define PERSIST_COMPACT_BYTES (4u << 20)
 
 /* Load a state file image and a journal image (either may be empty) into
  * s, as persist_open() does with files, but without a folder and without

@@ -139,7 +139,7 @@ static void remove_dir(const char *dir)
     rmdir(dir);
 }
 
-int test_store_stop(struct test_store *ts)
+int test_store_term(struct test_store *ts)
 {
     int status = -1;
     if (ts->pid > 0) {
@@ -148,6 +148,12 @@ int test_store_stop(struct test_store *ts)
             status = -1;
     }
     ts->pid = 0;
-    remove_dir(ts->dir);
     return status >= 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int test_store_stop(struct test_store *ts)
+{
+    int status = test_store_term(ts);
+    remove_dir(ts->dir);
+    return status;
 }

@@ -27,6 +27,9 @@ int test_store_start(struct test_store *ts, const char *const *extra_args);
  * kept the folder), so that it finds its state. */
 int test_store_restart(struct test_store *ts, const char *const *extra_args);
 
+/* SIGTERM it and wait; returns its exit status (or -1); the folder stays. */
+int test_store_term(struct test_store *ts);
+
 /* SIGKILL it and wait; the folder and its state stay. */
 void test_store_kill(struct test_store *ts);
 
