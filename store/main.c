@@ -24,13 +24,14 @@
 static void usage(FILE *f)
 {
     fprintf(f, "usage: stubstored [--socket PATH] [--state-dir DIR | --volatile]\n"
-               "                  [--compact-after BYTES] [--foreground] [--pid-file FILE] [--ready-fd N]\n"
+               "                  [--compact-after BYTES] [--foreground] [--pid-file FILE] "
+               "[--ready-fd N]\n"
                "                  [--quota-nodes N] [--quota-watches N] [--quota-transactions N]\n"
                "                  [--max-path-relative N] [--max-path-absolute N] [--max-value N]\n"
                "Serves the xenstore wire protocol on PATH (default\n"
                "$STUBVISOR_RUNDIR/store.sock, /run/stubvisor/store.sock when unset), keeping\n"
-               "its contents in DIR (default $STUBVISOR_RUNDIR/store) so that they survive a\n"
-               "restart; --volatile keeps them in memory only.\n");
+               "its contents in DIR (default $STUBVISOR_RUNDIR/store.state) so that they survive\n"
+               "a restart; --volatile keeps them in memory only.\n");
 }
 
 static uint32_t number(const char *opt, const char *s, uint32_t min, uint32_t max)
@@ -206,7 +207,7 @@ int main(int argc, char **argv)
         mkdir(rundir, 0755); /* bind reports it if this did not help */
     }
     if (!state_dir && !volatile_state) {
-        snprintf(default_state, sizeof(default_state), "%s/store", rundir);
+        snprintf(default_state, sizeof(default_state), "%s/store.state", rundir);
         state_dir = default_state;
         mkdir(rundir, 0755); /* persist_open reports it if this did not help */
     }

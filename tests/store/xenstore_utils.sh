@@ -105,7 +105,7 @@ set -e
 pid=$(cat "$TEST_TMP/store.pid")
 track_pid "$pid"
 [ -S "$sock" ] || fail "daemon mode: no socket once the parent returned"
-expect_eq "daemon serves the state kept in \$STUBVISOR_RUNDIR/store" "across a restart" \
+expect_eq "daemon serves the state kept in \$STUBVISOR_RUNDIR/store.state" "across a restart" \
     "$(xenstore-read /kept)"
 expect_eq "and nothing else" "kept" "$(xenstore-list /)"
 kill -TERM "$pid"
