@@ -516,6 +516,144 @@ static void test_corrupt_state_refused(void **state)
     test_store_stop(&ts);
 }
 
+/* ---- clients coming back -------------------------------------------------- */
+
+static void count_reconnection(struct xsc *h, void *opaque)
+{
+    (void)h;
+    (*(unsigned *)opaque)++;
+}
+
+/* A client of the public socket comes back by itself: the request in
+ * flight is served by the new store, its watches fire again, its lost
+ * transaction answers EAGAIN, and it says that it reconnected. */
+static void test_client_reconnects(void **state)
+{
+    (void)state;
+    struct test_store ts = {0};
+    unsigned called = 0;
+    uint32_t t;
+    char *v = NULL;
+
+    assert_int_equal(test_store_start(&ts, NULL), 0);
+    struct xsc *h = xsc_open(ts.socket);
+    assert_non_null(h);
+    struct xsc_reconnect how = {
+        .max_wait_ms = 20000, .reconnected = count_reconnection, .opaque = &called};
+    assert_int_equal(xsc_set_reconnect(h, &how), 0);
+    assert_int_equal(xsc_watch(h, "/r", "tok"), 0);
+    expect_event(h, "/r", "tok");
+    assert_int_equal(xsc_write_str(h, 0, "/r/a", "1"), 0);
+    expect_event(h, "/r/a", "tok");
+    assert_int_equal(xsc_transaction_start(h, &t), 0);
+    expect_read(h, t, "/r/a", "1");
+
+    test_store_kill(&ts);
+    assert_int_equal(test_store_restart(&ts, NULL), 0);
+    expect_read(h, 0, "/r/a", "1"); /* transparently, on a new connection */
+    assert_int_equal(xsc_reconnections(h), 1);
+    assert_int_equal(called, 1);
+    expect_event(h, "/r", "tok"); /* registered again: fires once */
+    /* The transaction died with the connection. */
+    assert_int_equal(xsc_write_str(h, t, "/r/t", "x"), -EAGAIN);
+    assert_int_equal(xsc_transaction_end(h, t, true), -EAGAIN);
+    assert_int_equal(xsc_read(h, 0, "/r/t", &v, NULL), -ENOENT);
+    /* The watch works on the new connection. */
+    struct xsc *other = xsc_open(ts.socket);
+    assert_int_equal(xsc_write_str(other, 0, "/r/b", "2"), 0);
+    expect_event(h, "/r/b", "tok");
+
+    /* Waiting for an event across a restart: the wait notices, reconnects
+     * and delivers the watch's fresh event. */
+    test_store_kill(&ts);
+    xsc_close(other);
+    assert_int_equal(test_store_restart(&ts, NULL), 0);
+    expect_event(h, "/r", "tok");
+    assert_int_equal(xsc_reconnections(h), 2);
+    /* A store that stays away: -ECONNRESET after max_wait_ms, and the next
+     * call tries again. */
+    how.max_wait_ms = 200;
+    assert_int_equal(xsc_set_reconnect(h, &how), 0);
+    test_store_kill(&ts);
+    assert_int_equal(xsc_read(h, 0, "/r/a", &v, NULL), -ECONNRESET);
+    assert_int_equal(test_store_restart(&ts, NULL), 0);
+    expect_read(h, 0, "/r/a", "1");
+    xsc_close(h);
+    assert_int_equal(test_store_stop(&ts), 0);
+}
+
+struct dom_source {
+    const char *socket;
+    uint32_t domid;
+};
+
+/* How a domain's owner gets a new connection: the toolstack introduces the
+ * domain again with a fresh socket pair (here, on its own connection). */
+static int reintroduce(void *opaque)
+{
+    struct dom_source *src = opaque;
+    int sv[2];
+    struct xsc *dom0 = xsc_open(src->socket);
+    if (!dom0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+        xsc_close(dom0);
+        return -ECONNREFUSED;
+    }
+    int rc = xsc_introduce(dom0, src->domid, sv[1]);
+    close(sv[1]);
+    xsc_close(dom0);
+    if (rc) {
+        close(sv[0]);
+        return rc;
+    }
+    return sv[0];
+}
+
+/* A domain's handle comes back through its owner's connect function and
+ * keeps its identity: nodes, watches (fired once), permissions. */
+static void test_domain_reconnects(void **state)
+{
+    (void)state;
+    struct test_store ts = {0};
+    struct dom_source src = {.domid = 7};
+    char *v = NULL;
+
+    assert_int_equal(test_store_start(&ts, NULL), 0);
+    src.socket = ts.socket;
+    struct xsc *dom0 = xsc_open(ts.socket);
+    struct xsc_perm home = {7, 'n'};
+    assert_int_equal(xsc_mkdir(dom0, 0, "/local/domain/7"), 0);
+    assert_int_equal(xsc_set_perms(dom0, 0, "/local/domain/7", &home, 1), 0);
+    xsc_close(dom0);
+    int fd = reintroduce(&src);
+    assert_true(fd >= 0);
+    struct xsc *d = xsc_adopt(fd);
+    struct xsc_reconnect how = {.max_wait_ms = 20000, .connect = reintroduce, .opaque = &src};
+    struct xsc_reconnect no_source = {.max_wait_ms = 1};
+    assert_int_equal(xsc_set_reconnect(d, &no_source), -EINVAL);
+    assert_int_equal(xsc_set_reconnect(d, &how), 0);
+    assert_int_equal(xsc_write_str(d, 0, "mine", "m"), 0);
+    assert_int_equal(xsc_watch(d, "mine", "w"), 0);
+    expect_event(d, "mine", "w");
+
+    test_store_kill(&ts);
+    assert_int_equal(test_store_restart(&ts, NULL), 0);
+    expect_read(d, 0, "mine", "m");
+    assert_int_equal(xsc_reconnections(d), 1);
+    /* The store gave the watch back (fired once); registering it again
+     * found it there and fired nothing more. */
+    expect_event(d, "mine", "w");
+    assert_int_equal(xsc_read_watch(d, 200, &(struct xsc_event *){NULL}), -ETIMEDOUT);
+    /* Still domain 7: its own nodes yes, domain 0's no. */
+    dom0 = xsc_open(ts.socket);
+    assert_int_equal(xsc_write_str(dom0, 0, "/private", "p"), 0);
+    assert_int_equal(xsc_read(d, 0, "/private", &v, NULL), -EACCES);
+    assert_int_equal(xsc_write_str(dom0, 0, "/local/domain/7/mine", "again"), 0);
+    expect_event(d, "mine", "w");
+    xsc_close(dom0);
+    xsc_close(d);
+    assert_int_equal(test_store_stop(&ts), 0);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -527,6 +665,8 @@ int main(void)
         cmocka_unit_test(test_torn_journal_tail),
         cmocka_unit_test(test_corrupt_journal_refused),
         cmocka_unit_test(test_corrupt_state_refused),
+        cmocka_unit_test(test_client_reconnects),
+        cmocka_unit_test(test_domain_reconnects),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
