@@ -34,7 +34,13 @@
  *   5. A watch fires on A's write: the event is queued needing the same
  *      position as A's reply, so a watcher never hears of a change before
  *      it is durable.
- *   6. The journal cannot be written or synced (disk full, I/O error), or
+ *   6. The state folder is on tmpfs (/run, the default, on a host): there
+ *      fdatasync() has nothing to do -- the page cache is the storage --
+ *      so a record is durable once write() returned, and the output it
+ *      held back leaves in the same round, without the sync thread.  A
+ *      crash of the store, kill -9 or an upgrade lose nothing written; the
+ *      host going down ends its guests and /run with them.
+ *   7. The journal cannot be written or synced (disk full, I/O error), or
  *      a record cannot be encoded (out of memory): the store exits (111)
  *      without releasing anything more.  What it told anyone is on disk;
  *      what it did not is lost with it, which is allowed.
@@ -68,7 +74,9 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/file.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -92,6 +100,7 @@ struct persist {
     uint64_t compact_after;
     uint64_t compact_min; /* compact_after is at least this */
     bool failed;
+    bool needs_sync; /* false on tmpfs: write() is all the durability there is */
     /* The sync thread. */
     pthread_t thread;
     bool thread_started;
@@ -360,6 +369,8 @@ static int load_state(struct store *s, const uint8_t *data, size_t len, struct r
         snprintf(why, whylen, "%s", h->journal ? "a journal, not a state file" : bad);
         return -1;
     }
+    /* A node takes some 70 bytes: size the index once, not by doubling. */
+    shash_reserve(&s->tree.index, len / 128);
     for (uint64_t n = 0;; n++) {
         size_t at = off;
         const char *problem = NULL;
@@ -589,7 +600,8 @@ static int list_journals(int dirfd, uint64_t **gens, size_t *n)
         (*gens)[(*n)++] = g;
     }
     closedir(d);
-    qsort(*gens, *n, sizeof(**gens), cmp_u64);
+    if (*n)
+        qsort(*gens, *n, sizeof(**gens), cmp_u64);
     return 0;
 }
 
@@ -659,6 +671,8 @@ static void request_sync(struct persist *p)
 /* Block until everything written is durable (rare: compaction, close). */
 static void wait_synced(struct persist *p)
 {
+    if (!p->needs_sync)
+        return;
     pthread_mutex_lock(&p->mu);
     p->sync_want = p->written;
     pthread_cond_signal(&p->cv);
@@ -772,7 +786,12 @@ void persist_commit(struct store *s)
         return;
     if (p->pending.len || p->failed) {
         write_pending(p);
-        request_sync(p);
+        if (p->needs_sync) {
+            request_sync(p);
+        } else {
+            p->durable = p->written;
+            store_release_output(s, p->durable);
+        }
     }
     maybe_compact(s);
 }
@@ -991,6 +1010,17 @@ int persist_open(struct store *s, const char *dir, uint64_t compact_bytes)
     p->journal_files++;
     p->jfile_bytes = REC_FILE_HEADER;
     p->journal_bytes += REC_FILE_HEADER;
+    /* On tmpfs (where /run is) the page cache is the storage: fdatasync()
+     * does nothing there, so a written record is as durable as it gets and
+     * the output it holds back can leave at once, without a sync thread. */
+    struct statfs fs;
+    p->needs_sync = fstatfs(p->dirfd, &fs) != 0 ||
+                    (fs.f_type != TMPFS_MAGIC && fs.f_type != RAMFS_MAGIC);
+    if (!p->needs_sync) {
+        s->persist = p;
+        s->tree.persist = p;
+        return 0;
+    }
     /* Signals are the event loop's (a signalfd): the thread takes none. */
     sigset_t all, old;
     sigfillset(&all);

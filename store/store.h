@@ -59,6 +59,8 @@ int shash_init(struct shash *h);
 void shash_dispose(struct shash *h); /* frees the bucket array only */
 struct hentry *shash_find(const struct shash *h, const char *key, size_t len);
 void shash_insert(struct shash *h, struct hentry *e); /* e->key/keylen set */
+/* Make room for n entries at once (loading a known amount). */
+void shash_reserve(struct shash *h, size_t n);
 void shash_remove(struct shash *h, struct hentry *e);
 
 /* ---- permissions (perms.c) ---------------------------------------------- */
@@ -169,7 +171,8 @@ struct conn {
     struct conn *prev, *next; /* store->conns */
     struct conn *flush_next;  /* store->flush list */
     struct conn *grave_next;  /* store->graveyard list */
-    bool in_flush, dead, closing;
+    struct conn *gated_next;  /* store->gated list */
+    bool in_flush, in_gated, dead, closing;
     int fd;
     uint32_t domid;
     struct domain *dom; /* NULL for domain 0's public connections */
@@ -206,6 +209,7 @@ struct store {
     struct store_limits limits;
     struct conn *conns;
     struct conn *flush; /* connections with output to write */
+    struct conn *gated; /* connections with output waiting for the journal */
     struct conn *graveyard;
     struct domain *domains;
     /* Server hooks; NULL when the store runs without sockets (fuzzing). */

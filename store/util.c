@@ -91,6 +91,16 @@ static void shash_grow(struct shash *h)
     h->nbuckets = n;
 }
 
+void shash_reserve(struct shash *h, size_t n)
+{
+    while (h->nbuckets < n) {
+        size_t before = h->nbuckets;
+        shash_grow(h);
+        if (h->nbuckets == before)
+            return; /* no memory: it stays correct, only slower */
+    }
+}
+
 void shash_insert(struct shash *h, struct hentry *e)
 {
     if (h->count + 1 > h->nbuckets)

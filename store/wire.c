@@ -68,6 +68,19 @@ struct conn *conn_new(struct store *s, int fd, uint32_t domid, struct domain *do
     return c;
 }
 
+static void unlink_gated(struct conn *c)
+{
+    if (!c->in_gated)
+        return;
+    for (struct conn **p = &c->store->gated; *p; p = &(*p)->gated_next) {
+        if (*p == c) {
+            *p = c->gated_next;
+            break;
+        }
+    }
+    c->in_gated = false;
+}
+
 static void unlink_flush(struct conn *c)
 {
     if (!c->in_flush)
@@ -94,6 +107,7 @@ void conn_kill(struct conn *c)
     if (c->next)
         c->next->prev = c->prev;
     unlink_flush(c);
+    unlink_gated(c);
     if (c->dom && c->dom->conn == c) {
         /* The domain's watches end with its connection, unless the store
          * is stopping: then they are state, and come back (domain.c). */
@@ -143,6 +157,11 @@ static void mark_output(struct conn *c)
         c->out_safe = c->out.len;
         return;
     }
+    if (!c->in_gated) {
+        c->in_gated = true;
+        c->gated_next = c->store->gated;
+        c->store->gated = c;
+    }
     struct out_mark *last = c->nmarks ? &c->marks[c->nmarks - 1] : NULL;
     if (last && last->need >= need) {
         last->end = c->out.len; /* it waits for the earlier output anyway */
@@ -156,15 +175,23 @@ static void mark_output(struct conn *c)
 
 void store_release_output(struct store *s, uint64_t durable)
 {
-    for (struct conn *c = s->conns; c; c = c->next) {
+    struct conn **p = &s->gated;
+    while (*p) {
+        struct conn *c = *p;
         unsigned n = 0;
         while (n < c->nmarks && c->marks[n].need <= durable)
             c->out_safe = c->marks[n++].end;
-        if (!n)
-            continue;
-        c->nmarks -= n;
-        memmove(c->marks, c->marks + n, c->nmarks * sizeof(c->marks[0]));
-        queue_flush(c);
+        if (n) {
+            c->nmarks -= n;
+            memmove(c->marks, c->marks + n, c->nmarks * sizeof(c->marks[0]));
+            queue_flush(c);
+        }
+        if (c->nmarks) {
+            p = &c->gated_next;
+        } else {
+            *p = c->gated_next;
+            c->in_gated = false;
+        }
     }
 }
 
@@ -172,6 +199,7 @@ void conn_discard_output(struct conn *c)
 {
     c->out.len = c->out_off = c->out_safe = 0;
     c->nmarks = 0;
+    unlink_gated(c);
 }
 
 void conn_send(struct conn *c, uint32_t type, uint32_t req_id, uint32_t tx_id, const void *payload,

@@ -28,11 +28,17 @@ static int spawn(struct test_store *ts, const char *const *extra)
     if (pipe(p) != 0)
         return -1;
     snprintf(fdarg, sizeof(fdarg), "%d", p[1]);
-    const char *argv[40] = {prog,         "--foreground", "--socket",    ts->socket,
-                            "--ready-fd", fdarg,          "--state-dir", ts->state};
-    int argc = 8;
-    for (int i = 0; extra && extra[i] && argc < 39; i++)
+    const char *argv[40] = {prog, "--foreground", "--socket", ts->socket, "--ready-fd", fdarg};
+    int argc = 6;
+    bool volatile_state = false;
+    for (int i = 0; extra && extra[i] && argc < 37; i++) {
+        volatile_state |= strcmp(extra[i], "--volatile") == 0;
         argv[argc++] = extra[i];
+    }
+    if (!volatile_state) {
+        argv[argc++] = "--state-dir";
+        argv[argc++] = ts->state;
+    }
     argv[argc] = NULL;
     ts->pid = fork();
     if (ts->pid < 0)

@@ -76,6 +76,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct env *e = *state;
+    if (!e)
+        return -1; /* the set-up failed */
     /* After everything the tests did, the store's tree must be consistent. */
     if (xsc_request(e->dom0, XS_CONTROL, 0, "check", 6, -1, NULL, NULL) != 0) {
         fprintf(stderr, "CONTROL check failed\n");

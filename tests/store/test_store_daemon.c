@@ -319,9 +319,34 @@ static void test_restart_keeps_state(void **state)
 /* The invariant: every write whose reply a client received survives a
  * kill -9, even with a pipeline of writes in flight and compactions
  * running all the time. */
+static void acknowledged_writes_survive(void);
+
 static void test_acknowledged_writes_survive(void **state)
 {
     (void)state;
+    acknowledged_writes_survive();
+}
+
+/* The same with the state on tmpfs, as /run is on a host: no sync thread,
+ * the output leaves once the journal is written. */
+static void test_acknowledged_writes_survive_tmpfs(void **state)
+{
+    (void)state;
+    if (access("/dev/shm", W_OK) != 0)
+        skip();
+    const char *was = getenv("TMPDIR");
+    char *saved = was ? strdup(was) : NULL;
+    setenv("TMPDIR", "/dev/shm", 1);
+    acknowledged_writes_survive();
+    if (saved)
+        setenv("TMPDIR", saved, 1);
+    else
+        unsetenv("TMPDIR");
+    free(saved);
+}
+
+static void acknowledged_writes_survive(void)
+{
     enum { WRITES = 3000, DEPTH = 64 };
     static const char *const args[] = {"--compact-after", "20000", NULL};
     struct test_store ts = {0};
@@ -662,6 +687,7 @@ int main(void)
         cmocka_unit_test(test_descriptor_soft_limit_raised),
         cmocka_unit_test(test_restart_keeps_state),
         cmocka_unit_test(test_acknowledged_writes_survive),
+        cmocka_unit_test(test_acknowledged_writes_survive_tmpfs),
         cmocka_unit_test(test_torn_journal_tail),
         cmocka_unit_test(test_corrupt_journal_refused),
         cmocka_unit_test(test_corrupt_state_refused),
