@@ -137,10 +137,14 @@ int rec_finish(struct rec_writer *w, uint64_t seq)
 
 /* ---- reading ----------------------------------------------------------------- */
 
+static bool path_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '/' || c == '_' || c == '@';
+}
+
 bool rec_path_valid(const char *path, size_t len)
 {
-    static const char ok_chars[] = "abcdefghijklmnopqrstuvwxyz"
-                                   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-/_@";
     if (len == 0 || len > XS_PAYLOAD_MAX || path[0] != '/')
         return false;
     if (len == 1)
@@ -148,9 +152,9 @@ bool rec_path_valid(const char *path, size_t len)
     if (path[len - 1] == '/')
         return false;
     for (size_t i = 0; i < len; i++) {
-        if (!memchr(ok_chars, path[i], sizeof(ok_chars) - 1))
+        if (!path_char(path[i]))
             return false;
-        if (path[i] == '/' && i + 1 < len && path[i + 1] == '/')
+        if (path[i] == '/' && path[i + 1] == '/')
             return false;
     }
     return true;
