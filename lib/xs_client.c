@@ -131,6 +131,22 @@ struct xsc *xsc_adopt(int fd)
     return h;
 }
 
+static void known_watch_free(struct known_watch *w)
+{
+    free(w->path);
+    free(w->token);
+    free(w);
+}
+
+static void forget_watches(struct xsc *h)
+{
+    while (h->watches) {
+        struct known_watch *w = h->watches;
+        h->watches = w->next;
+        known_watch_free(w);
+    }
+}
+
 void xsc_close(struct xsc *h)
 {
     if (!h)
@@ -141,13 +157,7 @@ void xsc_close(struct xsc *h)
         free(q->ev);
         free(q);
     }
-    while (h->watches) {
-        struct known_watch *w = h->watches;
-        h->watches = w->next;
-        free(w->path);
-        free(w->token);
-        free(w);
-    }
+    forget_watches(h);
     free(h->open_tx.ids);
     free(h->stale_tx.ids);
     free(h->path);
@@ -377,9 +387,7 @@ static void track(struct xsc *h, uint32_t type, uint32_t tx, const char *payload
         if (type == XS_UNWATCH && *p) {
             struct known_watch *w = *p;
             *p = w->next;
-            free(w->path);
-            free(w->token);
-            free(w);
+            known_watch_free(w);
         } else if (type == XS_WATCH && !*p) {
             struct known_watch *w = calloc(1, sizeof(*w));
             if (w && (w->path = strdup(payload)) && (w->token = strdup(token))) {
@@ -392,13 +400,7 @@ static void track(struct xsc *h, uint32_t type, uint32_t tx, const char *payload
         break;
     }
     case XS_RESET_WATCHES:
-        while (h->watches) {
-            struct known_watch *w = h->watches;
-            h->watches = w->next;
-            free(w->path);
-            free(w->token);
-            free(w);
-        }
+        forget_watches(h);
         h->open_tx.n = 0;
         break;
     case XS_TRANSACTION_START:

@@ -67,6 +67,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -74,10 +75,11 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/file.h>
-#include <linux/magic.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/fdio.h"
@@ -86,6 +88,7 @@
 #include "store/record.h"
 
 #define COMPACT_MAX_FILES 8 /* journals kept before a compaction, e.g. after restarts */
+#define LOCK_WAIT_MS      2000
 
 struct persist {
     char *dir;
@@ -142,121 +145,162 @@ static void journal_finish(struct persist *p, struct rec_writer *w)
     p->appended += p->pending.len - before;
 }
 
-void journal_create(struct persist *p, const char *path, size_t len, const struct perm *perms,
-                    uint32_t n)
+/* Start a journal record; false when nothing is journaled. */
+static bool journal_begin(struct persist *p, struct rec_writer *w, enum rec_type type)
+{
+    if (!p)
+        return false;
+    rec_begin(w, &p->pending, type);
+    return true;
+}
+
+/* A record of a path and an ACL (creation, new permissions). */
+static void journal_path_perms(struct persist *p, enum rec_type type, const char *path, size_t len,
+                               const struct perm *perms, uint32_t n)
 {
     struct rec_writer w;
-    if (!p)
+    if (!journal_begin(p, &w, type))
         return;
-    rec_begin(&w, &p->pending, REC_CREATE);
     rec_put_bytes(&w, path, len);
     rec_put_perms(&w, perms, n);
     journal_finish(p, &w);
 }
 
-void journal_value(struct persist *p, const char *path, size_t len, const char *value, size_t vlen)
+/* A record of a path and a byte string (a value, or none). */
+static void journal_path_bytes(struct persist *p, enum rec_type type, const char *path, size_t len,
+                               const char *bytes, size_t blen, bool with_bytes)
 {
     struct rec_writer w;
-    if (!p)
+    if (!journal_begin(p, &w, type))
         return;
-    rec_begin(&w, &p->pending, REC_VALUE);
     rec_put_bytes(&w, path, len);
-    rec_put_bytes(&w, value, vlen);
+    if (with_bytes)
+        rec_put_bytes(&w, bytes, blen);
     journal_finish(p, &w);
+}
+
+/* A record of a domain id (and a second number). */
+static void journal_domid(struct persist *p, enum rec_type type, uint32_t domid,
+                          const uint32_t *second)
+{
+    struct rec_writer w;
+    if (!journal_begin(p, &w, type))
+        return;
+    rec_put_u32(&w, domid);
+    if (second)
+        rec_put_u32(&w, *second);
+    journal_finish(p, &w);
+}
+
+void journal_create(struct persist *p, const char *path, size_t len, const struct perm *perms,
+                    uint32_t n)
+{
+    journal_path_perms(p, REC_CREATE, path, len, perms, n);
+}
+
+void journal_value(struct persist *p, const char *path, size_t len, const char *value, size_t vlen)
+{
+    journal_path_bytes(p, REC_VALUE, path, len, value, vlen, true);
 }
 
 void journal_perms(struct persist *p, const char *path, size_t len, const struct perm *perms,
                    uint32_t n)
 {
-    struct rec_writer w;
-    if (!p)
-        return;
-    rec_begin(&w, &p->pending, REC_PERMS);
-    rec_put_bytes(&w, path, len);
-    rec_put_perms(&w, perms, n);
-    journal_finish(p, &w);
+    journal_path_perms(p, REC_PERMS, path, len, perms, n);
 }
 
 void journal_remove(struct persist *p, const char *path, size_t len)
 {
-    struct rec_writer w;
-    if (!p)
-        return;
-    rec_begin(&w, &p->pending, REC_REMOVE);
-    rec_put_bytes(&w, path, len);
-    journal_finish(p, &w);
-}
-
-static void put_domain(struct rec_writer *w, uint32_t domid, uint32_t target)
-{
-    rec_put_u32(w, domid);
-    rec_put_u32(w, target);
+    journal_path_bytes(p, REC_REMOVE, path, len, NULL, 0, false);
 }
 
 void journal_domain(struct persist *p, uint32_t domid, uint32_t target)
 {
-    struct rec_writer w;
-    if (!p)
-        return;
-    rec_begin(&w, &p->pending, REC_DOMAIN);
-    put_domain(&w, domid, target);
-    journal_finish(p, &w);
+    journal_domid(p, REC_DOMAIN, domid, &target);
 }
 
 void journal_release(struct persist *p, uint32_t domid)
 {
+    journal_domid(p, REC_RELEASE, domid, NULL);
+}
+
+void journal_unwatch_all(struct persist *p, uint32_t domid)
+{
+    journal_domid(p, REC_UNWATCH_ALL, domid, NULL);
+}
+
+/* Watch records: domain, [strip,] path, token. */
+static void journal_watch_record(struct persist *p, enum rec_type type, uint32_t domid,
+                                 const uint32_t *strip, const char *path, const char *token)
+{
     struct rec_writer w;
-    if (!p)
+    if (!journal_begin(p, &w, type))
         return;
-    rec_begin(&w, &p->pending, REC_RELEASE);
     rec_put_u32(&w, domid);
-    journal_finish(p, &w);
-}
-
-static void put_watch(struct rec_writer *w, uint32_t domid, const struct watch *wt)
-{
-    rec_put_u32(w, domid);
-    rec_put_u32(w, (uint32_t)wt->strip);
-    rec_put_bytes(w, wt->path, strlen(wt->path));
-    rec_put_bytes(w, wt->token, strlen(wt->token));
-}
-
-void journal_watch(struct persist *p, uint32_t domid, const struct watch *wt)
-{
-    struct rec_writer w;
-    if (!p)
-        return;
-    rec_begin(&w, &p->pending, REC_WATCH);
-    put_watch(&w, domid, wt);
-    journal_finish(p, &w);
-}
-
-void journal_unwatch(struct persist *p, uint32_t domid, const char *path, const char *token)
-{
-    struct rec_writer w;
-    if (!p)
-        return;
-    rec_begin(&w, &p->pending, REC_UNWATCH);
-    rec_put_u32(&w, domid);
+    if (strip)
+        rec_put_u32(&w, *strip);
     rec_put_bytes(&w, path, strlen(path));
     rec_put_bytes(&w, token, strlen(token));
     journal_finish(p, &w);
 }
 
-void journal_unwatch_all(struct persist *p, uint32_t domid)
+void journal_watch(struct persist *p, uint32_t domid, const struct watch *wt)
 {
-    struct rec_writer w;
-    if (!p)
-        return;
-    rec_begin(&w, &p->pending, REC_UNWATCH_ALL);
-    rec_put_u32(&w, domid);
-    journal_finish(p, &w);
+    uint32_t strip = (uint32_t)wt->strip;
+    journal_watch_record(p, REC_WATCH, domid, &strip, wt->path, wt->token);
+}
+
+void journal_unwatch(struct persist *p, uint32_t domid, const char *path, const char *token)
+{
+    journal_watch_record(p, REC_UNWATCH, domid, NULL, path, token);
 }
 
 /* ---- loading: applying records to a store ------------------------------------ */
 
-/* Apply one decoded record; NULL, or why it does not fit the state. */
-static const char *apply_record(struct store *s, const struct rec *r)
+/* A snapshot lists parents first, each child right after its parent or
+ * its previous sibling's subtree: the parent of a node is nearly always
+ * `last` or one of its ancestors, found without a hash lookup. */
+static struct node *parent_near(struct tree *t, struct node *last, const char *path, size_t len)
+{
+    size_t plen = len;
+    while (plen > 0 && path[plen - 1] != '/')
+        plen--;
+    plen = plen > 1 ? plen - 1 : 1;
+    for (struct node *nd = last; nd; nd = nd->parent)
+        if (nd->h.keylen == plen && memcmp(nd->h.key, path, plen) == 0)
+            return nd;
+    return tree_lookup(t, path, plen);
+}
+
+/* A snapshot's node: created (after checking it is not listed twice) and
+ * given its value; NULL, or what is wrong. */
+static const char *load_node(struct tree *t, const struct rec *r, struct node **last)
+{
+    struct node *nd = t->root;
+    if (r->path_len == 1) {
+        /* The root always exists: a snapshot only gives its contents. */
+        if (tree_set_perms(t, nd, r->perms, r->nperms) ||
+            tree_set_value(t, nd, r->value, r->value_len))
+            return "out of memory";
+        *last = nd;
+        return NULL;
+    }
+    uint32_t hash = shash_hash(r->path, r->path_len);
+    if (shash_find_hashed(&t->index, r->path, r->path_len, hash))
+        return "a node listed twice";
+    struct node *parent = parent_near(t, *last, r->path, r->path_len);
+    if (!parent)
+        return "a node whose parent does not exist";
+    if (tree_create_at(t, parent, r->path, r->path_len, hash, r->perms, r->nperms, &nd) ||
+        tree_set_value(t, nd, r->value, r->value_len))
+        return "out of memory";
+    *last = nd;
+    return NULL;
+}
+
+/* Apply one decoded record; NULL, or why it does not fit the state.
+ * *last is the node a snapshot created last (see parent_near). */
+static const char *apply_record(struct store *s, const struct rec *r, struct node **last)
 {
     struct tree *t = &s->tree;
     struct node *nd = NULL;
@@ -264,23 +308,16 @@ static const char *apply_record(struct store *s, const struct rec *r)
     char *path = NULL, *token = NULL;
     const char *bad = NULL;
 
+    if (r->type == REC_NODE)
+        return load_node(t, r, last);
     if (r->path)
         nd = tree_lookup(t, r->path, r->path_len);
     if (r->domid)
         d = domain_find(s, r->domid);
     switch (r->type) {
-    case REC_NODE:
     case REC_CREATE:
-        if (r->type == REC_NODE && r->path_len == 1) {
-            /* The root always exists: a snapshot only gives its contents. */
-            if (tree_set_perms(t, nd, r->perms, r->nperms) ||
-                tree_set_value(t, nd, r->value, r->value_len))
-                bad = "out of memory";
-            break;
-        }
         if (nd)
-            return r->type == REC_NODE ? "a node listed twice"
-                                       : "the creation of a node that exists";
+            return "the creation of a node that exists";
         switch (tree_create(t, r->path, r->path_len, r->perms, r->nperms, &nd)) {
         case 0:
             break;
@@ -289,8 +326,6 @@ static const char *apply_record(struct store *s, const struct rec *r)
         default:
             return "out of memory";
         }
-        if (r->type == REC_NODE && tree_set_value(t, nd, r->value, r->value_len))
-            bad = "out of memory";
         break;
     case REC_VALUE:
     case REC_PERMS:
@@ -364,13 +399,14 @@ static int load_state(struct store *s, const uint8_t *data, size_t len, struct r
 {
     char bad[128];
     size_t off = REC_FILE_HEADER;
+    struct node *last = NULL;
 
     if (rec_file_header_decode(data, len, h, bad, sizeof(bad)) != 0 || h->journal) {
         snprintf(why, whylen, "%s", h->journal ? "a journal, not a state file" : bad);
         return -1;
     }
-    /* A node takes some 70 bytes: size the index once, not by doubling. */
-    shash_reserve(&s->tree.index, len / 128);
+    /* A node takes some 75 bytes: size the index once, not by doubling. */
+    shash_reserve(&s->tree.index, len / 64);
     for (uint64_t n = 0;; n++) {
         size_t at = off;
         const char *problem = NULL;
@@ -394,7 +430,7 @@ static int load_state(struct store *s, const uint8_t *data, size_t len, struct r
                 else
                     return 0;
             } else
-                problem = apply_record(s, r);
+                problem = apply_record(s, r, &last);
             break;
         }
         if (problem) {
@@ -443,7 +479,7 @@ static int replay_journal(struct store *s, const uint8_t *data, size_t len, stru
             else if (r->type == REC_NODE || r->type == REC_END)
                 problem = "a state file record";
             else
-                problem = apply_record(s, r);
+                problem = apply_record(s, r, NULL);
             break;
         }
         if (problem) {
@@ -512,13 +548,17 @@ int persist_snapshot_image(const struct store *s, uint64_t gen, uint64_t seq, st
     }
     for (const struct domain *d = s->domains; d; d = d->next) {
         rec_begin(&w, b, REC_DOMAIN);
-        put_domain(&w, d->domid, d->target);
+        rec_put_u32(&w, d->domid);
+        rec_put_u32(&w, d->target);
         if (rec_finish(&w, n++))
             return ENOMEM;
         for (const struct watch *wt = d->conn ? d->conn->watches : d->saved_watches; wt;
              wt = wt->next) {
             rec_begin(&w, b, REC_WATCH);
-            put_watch(&w, d->domid, wt);
+            rec_put_u32(&w, d->domid);
+            rec_put_u32(&w, (uint32_t)wt->strip);
+            rec_put_bytes(&w, wt->path, strlen(wt->path));
+            rec_put_bytes(&w, wt->token, strlen(wt->token));
             if (rec_finish(&w, n++))
                 return ENOMEM;
         }
@@ -765,9 +805,17 @@ static void maybe_compact(struct store *s)
         p->compact_after = p->journal_bytes + p->compact_min;
         return;
     }
+    pid_t parent = getpid();
     pid_t pid = fork();
-    if (pid == 0)
+    if (pid == 0) {
+        /* The child keeps the folder's lock, so no new store loads while
+         * it may still rename; and it dies with the store, so that a store
+         * killed for good does not leave it holding the lock. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(1);
         write_state(s, p->jgen, p->next_seq);
+    }
     if (pid < 0) {
         log_warn("compaction: cannot fork: %s; trying again later", strerror(errno));
         p->compact_after = p->journal_bytes + p->compact_min;
@@ -991,7 +1039,15 @@ int persist_open(struct store *s, const char *dir, uint64_t compact_bytes)
         goto fail;
     }
     p->lockfd = openat(p->dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (p->lockfd < 0 || flock(p->lockfd, LOCK_EX | LOCK_NB) != 0) {
+    /* A store that was just killed may still have a compaction child
+     * holding the lock for a moment (it dies with its parent): wait. */
+    int r = p->lockfd < 0 ? -1 : flock(p->lockfd, LOCK_EX | LOCK_NB);
+    for (int i = 0; r != 0 && errno == EWOULDBLOCK && i < LOCK_WAIT_MS / 20; i++) {
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        r = flock(p->lockfd, LOCK_EX | LOCK_NB);
+    }
+    if (r != 0) {
         if (errno == EWOULDBLOCK)
             log_error("another store is already using the state in %s", dir);
         else
@@ -1014,8 +1070,8 @@ int persist_open(struct store *s, const char *dir, uint64_t compact_bytes)
      * does nothing there, so a written record is as durable as it gets and
      * the output it holds back can leave at once, without a sync thread. */
     struct statfs fs;
-    p->needs_sync = fstatfs(p->dirfd, &fs) != 0 ||
-                    (fs.f_type != TMPFS_MAGIC && fs.f_type != RAMFS_MAGIC);
+    p->needs_sync =
+        fstatfs(p->dirfd, &fs) != 0 || (fs.f_type != TMPFS_MAGIC && fs.f_type != RAMFS_MAGIC);
     if (!p->needs_sync) {
         s->persist = p;
         s->tree.persist = p;
@@ -1025,7 +1081,7 @@ int persist_open(struct store *s, const char *dir, uint64_t compact_bytes)
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old);
-    int r = pthread_create(&p->thread, NULL, sync_thread, p);
+    r = pthread_create(&p->thread, NULL, sync_thread, p);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (r != 0) {
         log_error("cannot start the journal's sync thread");

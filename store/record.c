@@ -139,8 +139,8 @@ int rec_finish(struct rec_writer *w, uint64_t seq)
 
 static bool path_char(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '/' || c == '_' || c == '@';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '/' || c == '_' || c == '@';
 }
 
 bool rec_path_valid(const char *path, size_t len)

@@ -59,6 +59,9 @@ int shash_init(struct shash *h);
 void shash_dispose(struct shash *h); /* frees the bucket array only */
 struct hentry *shash_find(const struct shash *h, const char *key, size_t len);
 void shash_insert(struct shash *h, struct hentry *e); /* e->key/keylen set */
+/* The same with the key's shash_hash() known already. */
+struct hentry *shash_find_hashed(const struct shash *h, const char *key, size_t len, uint32_t hash);
+void shash_insert_hashed(struct shash *h, struct hentry *e, uint32_t hash);
 /* Make room for n entries at once (loading a known amount). */
 void shash_reserve(struct shash *h, size_t n);
 void shash_remove(struct shash *h, struct hentry *e);
@@ -129,6 +132,9 @@ struct node *tree_lookup(const struct tree *t, const char *path, size_t len);
 /* Create `path` under its existing parent, empty, with a copy of perms. */
 int tree_create(struct tree *t, const char *path, size_t len, const struct perm *p, uint32_t n,
                 struct node **out);
+/* The same under a known parent, with path's shash_hash() (loading). */
+int tree_create_at(struct tree *t, struct node *parent, const char *path, size_t len, uint32_t hash,
+                   const struct perm *p, uint32_t n, struct node **out);
 int tree_set_value(struct tree *t, struct node *nd, const char *value, size_t vlen);
 int tree_set_perms(struct tree *t, struct node *nd, const struct perm *p, uint32_t n);
 /* Remove nd and everything below it (never the root). */

@@ -128,6 +128,12 @@ int tree_create(struct tree *t, const char *path, size_t len, const struct perm 
     struct node *parent = tree_lookup(t, path, parent_len(path, len));
     if (!parent)
         return ENOENT;
+    return tree_create_at(t, parent, path, len, shash_hash(path, len), p, n, out);
+}
+
+int tree_create_at(struct tree *t, struct node *parent, const char *path, size_t len, uint32_t hash,
+                   const struct perm *p, uint32_t n, struct node **out)
+{
     struct node *nd = node_alloc(path, len, p, n);
     if (!nd)
         return ENOMEM;
@@ -138,7 +144,7 @@ int tree_create(struct tree *t, const char *path, size_t len, const struct perm 
     else
         parent->first_child = nd;
     parent->last_child = nd;
-    shash_insert(&t->index, &nd->h);
+    shash_insert_hashed(&t->index, &nd->h, hash);
     account(t, p, 1);
     nd->gen = parent->gen = ++t->gen;
     journal_create(t->persist, path, len, p, n);

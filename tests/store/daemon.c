@@ -9,9 +9,11 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "lib/xs_client.h"
 #include "tests/store/daemon.h"
 
 static int spawn(struct test_store *ts, const char *const *extra)
@@ -100,6 +102,20 @@ void test_store_kill(struct test_store *ts)
         waitpid(ts->pid, NULL, 0);
     }
     ts->pid = 0;
+}
+
+struct xsc *test_store_introduce(struct xsc *dom0, uint32_t domid)
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+        return NULL;
+    int rc = xsc_introduce(dom0, domid, sv[1]);
+    close(sv[1]);
+    if (rc) {
+        close(sv[0]);
+        return NULL;
+    }
+    return xsc_adopt(sv[0]);
 }
 
 int test_store_alive(struct test_store *ts)

@@ -4,6 +4,7 @@
 #define STUBVISOR_TESTS_STORE_DAEMON_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct test_store {
@@ -38,6 +39,12 @@ int test_store_stop(struct test_store *ts);
 
 /* Whether the daemon is still running. */
 int test_store_alive(struct test_store *ts);
+
+struct xsc;
+
+/* Introduce domid on dom0 with a fresh socket pair and return the domain's
+ * handle on the other end, or NULL. */
+struct xsc *test_store_introduce(struct xsc *dom0, uint32_t domid);
 
 /* CPU time (user + system) the daemon has used so far, in seconds. */
 double test_store_cpu(struct test_store *ts);

@@ -163,11 +163,7 @@ static void test_descriptor_soft_limit_raised(void **state)
 /* Introduce domid with a fresh socket pair; returns the domain's handle. */
 static struct xsc *introduce(struct xsc *dom0, uint32_t domid)
 {
-    int sv[2];
-    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-    assert_int_equal(xsc_introduce(dom0, domid, sv[1]), 0);
-    close(sv[1]);
-    struct xsc *h = xsc_adopt(sv[0]);
+    struct xsc *h = test_store_introduce(dom0, domid);
     assert_non_null(h);
     return h;
 }
