@@ -431,10 +431,11 @@ static int reconnect(struct xsc *h)
     long delay = 10;
     for (;;) {
         close_quietly(h->fd);
-        h->fd = h->how.connect ? h->how.connect(h->how.opaque) : connect_path(h->path);
+        int fd = h->how.connect ? h->how.connect(h->how.opaque) : connect_path(h->path);
+        h->fd = fd >= 0 ? fd : -1;
         h->in_off = h->in_len = 0;
-        h->broken = h->fd < 0;
-        int rc = h->fd < 0 ? h->fd : 0;
+        h->broken = fd < 0;
+        int rc = fd < 0 ? fd : 0;
         for (struct known_watch *w = h->watches; rc == 0 && w; w = w->next) {
             char payload[XS_PAYLOAD_MAX];
             size_t pl = strlen(w->path) + 1, tl = strlen(w->token) + 1;

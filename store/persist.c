@@ -795,6 +795,19 @@ static noreturn void write_state(struct store *s, uint64_t gen, uint64_t seq)
     _exit(0);
 }
 
+/* In the compaction child: close every descriptor but stderr and the two
+ * it needs, so that clients see their connections end when the store ends
+ * them, not when the child is done. */
+static void close_others(int a, int b)
+{
+    int lo = a < b ? a : b, hi = a < b ? b : a;
+    if (lo > 3)
+        close_range(3, (unsigned)lo - 1, 0);
+    if (hi > lo + 1)
+        close_range((unsigned)lo + 1, (unsigned)hi - 1, 0);
+    close_range((unsigned)hi + 1, ~0u, 0);
+}
+
 static void maybe_compact(struct store *s)
 {
     struct persist *p = s->persist;
@@ -814,6 +827,7 @@ static void maybe_compact(struct store *s)
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (getppid() != parent)
             _exit(1);
+        close_others(p->dirfd, p->lockfd);
         write_state(s, p->jgen, p->next_seq);
     }
     if (pid < 0) {

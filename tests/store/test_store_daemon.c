@@ -2,6 +2,7 @@
  * survives when it is killed and started again. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -675,6 +676,65 @@ static void test_domain_reconnects(void **state)
     assert_int_equal(test_store_stop(&ts), 0);
 }
 
+struct restarter {
+    struct test_store *ts;
+    int done[2]; /* the main thread writes a byte when the test is over */
+};
+
+/* Kill the store a moment after the main thread sent a commit to it
+ * (stopped, so that the commit waits unanswered), and start it again.
+ * The thread lives until the test is over: the store it started gets
+ * SIGKILL when its parent thread ends (PR_SET_PDEATHSIG). */
+static void *kill_and_restart(void *arg)
+{
+    struct restarter *r = arg;
+    char c;
+    sleep_ms(300);
+    test_store_kill(r->ts);
+    if (test_store_restart(r->ts, NULL) != 0)
+        r->ts->pid = 0;
+    if (read(r->done[0], &c, 1) < 0)
+        perror("restarter");
+    return NULL;
+}
+
+/* A commit whose answer was lost with the store: the client cannot know
+ * whether it happened, and says so (ECONNRESET) instead of guessing; the
+ * handle is connected again. */
+static void test_commit_in_flight(void **state)
+{
+    (void)state;
+    struct test_store ts = {0};
+    pthread_t th;
+    uint32_t t;
+    char *v = NULL;
+
+    assert_int_equal(test_store_start(&ts, NULL), 0);
+    struct xsc *h = xsc_open(ts.socket);
+    struct xsc_reconnect how = {.max_wait_ms = 20000};
+    assert_int_equal(xsc_set_reconnect(h, &how), 0);
+    assert_int_equal(xsc_transaction_start(h, &t), 0);
+    assert_int_equal(xsc_write_str(h, t, "/c/x", "1"), 0);
+    struct restarter r = {.ts = &ts};
+    assert_int_equal(pipe(r.done), 0);
+    assert_int_equal(kill(ts.pid, SIGSTOP), 0);
+    assert_int_equal(pthread_create(&th, NULL, kill_and_restart, &r), 0);
+    int rc = xsc_transaction_end(h, t, true);
+    int rc2 = xsc_read(h, 0, "/c/x", &v, NULL);
+    unsigned n = xsc_reconnections(h);
+    xsc_close(h);
+    int status = test_store_stop(&ts);
+    assert_int_equal(write(r.done[1], "x", 1), 1);
+    pthread_join(th, NULL);
+    close(r.done[0]);
+    close(r.done[1]);
+    assert_int_equal(rc, -ECONNRESET);
+    /* Connected again; here the store never saw the commit. */
+    assert_int_equal(rc2, -ENOENT);
+    assert_int_equal(n, 1);
+    assert_int_equal(status, 0);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -689,6 +749,7 @@ int main(void)
         cmocka_unit_test(test_corrupt_state_refused),
         cmocka_unit_test(test_client_reconnects),
         cmocka_unit_test(test_domain_reconnects),
+        cmocka_unit_test(test_commit_in_flight),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
