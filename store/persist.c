@@ -708,6 +708,17 @@ static void request_sync(struct persist *p)
     pthread_mutex_unlock(&p->mu);
 }
 
+/* A failed sync: what was written may not be kept, so nothing more may be
+ * acknowledged (see the opening comment, example 7). */
+static void die_if_sync_failed(const struct persist *p, int err)
+{
+    if (err)
+        die(EXIT_SYSTEM,
+            "cannot sync the journal in %s: %s; stopping rather than acknowledge "
+            "what may not be kept",
+            p->dir, strerror(err));
+}
+
 /* Block until everything written is durable (rare: compaction, close). */
 static void wait_synced(struct persist *p)
 {
@@ -720,11 +731,7 @@ static void wait_synced(struct persist *p)
         pthread_cond_wait(&p->cv, &p->mu);
     int err = p->sync_err;
     pthread_mutex_unlock(&p->mu);
-    if (err)
-        die(EXIT_SYSTEM,
-            "cannot sync the journal in %s: %s; stopping rather than acknowledge "
-            "what may not be kept",
-            p->dir, strerror(err));
+    die_if_sync_failed(p, err);
 }
 
 /* ---- the event loop's side ------------------------------------------------------ */
@@ -870,11 +877,7 @@ void persist_synced(struct store *s)
     uint64_t done = p->sync_done;
     int err = p->sync_err;
     pthread_mutex_unlock(&p->mu);
-    if (err)
-        die(EXIT_SYSTEM,
-            "cannot sync the journal in %s: %s; stopping rather than acknowledge "
-            "what may not be kept",
-            p->dir, strerror(err));
+    die_if_sync_failed(p, err);
     if (done > p->durable) {
         p->durable = done;
         store_release_output(s, done);
