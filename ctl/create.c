@@ -5,7 +5,9 @@
  * rest and reports "ok DOMID" or "error MESSAGE" back through a pipe:
  *
  *   1. in one store transaction: pick the guest's and the device model's
- *      domain ids (lowest free), check the name is unused, write the nodes
+ *      domain ids (round robin from /tool/stubvisor/next-domid, skipping
+ *      every id with a /local/domain/<id> or a /tool/stubvisor/domid/<id>
+ *      mark), mark them in use, check the name is unused, write the nodes
  *      Xen's libxl writes, with its permissions (docs/toolstack.md);
  *   2. INTRODUCE both domains (the device model with one end of a
  *      socketpair, whose other end it gets as DMFD_STORE), SET_TARGET;
@@ -34,7 +36,10 @@
  * Then, like xl's per-domain child, the supervisor waits for stubvmm to
  * end, applies on_poweroff/on_reboot/on_crash (destroy or restart;
  * preserve is stubvmm's business: it keeps the guest) and removes every
- * trace of the guest: store nodes, run directory. */
+ * trace of the guest: store nodes, run directory.  Only then, stubvmm
+ * reaped, does it remove the ids' marks: the store keeps them across its
+ * own restarts, so an id is never handed out again while anything of its
+ * old domain may still run (docs/store.md, "Domain ids"). */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -61,6 +66,9 @@
 #define MAX_VMM_MEMORY_MIB 3072 /* stubvmm keeps RAM below the PCI hole */
 #define RESTART_LIMIT      5    /* restarts within RESTART_WINDOW s, then destroy */
 #define RESTART_WINDOW     60
+#define DOMID_MARKS        "/tool/stubvisor/domid"
+#define NEXT_DOMID         "/tool/stubvisor/next-domid"
+#define STORE_WAIT_MS      60000 /* how long the supervisor waits for a restarted store */
 
 struct guest {
     struct domain_config *cfg;
@@ -93,13 +101,33 @@ static int wr(struct xsc *xs, uint32_t tx, unsigned id, const char *rel, const c
     return xsc_write_str(xs, tx, path, value);
 }
 
+/* Mark the ids listed below path as used. */
+static int scan_marks(struct xsc *xs, uint32_t tx, const char *path, bool *used)
+{
+    char **ids = NULL;
+    unsigned n = 0;
+    int rc = xsc_directory(xs, tx, path, &ids, &n);
+
+    if (rc == -ENOENT)
+        return 0;
+    for (unsigned i = 0; rc == 0 && i < n; i++) {
+        char *end;
+        unsigned long id = strtoul(ids[i], &end, 10);
+        if (!*end && id <= STUBCTL_MAX_DOMID)
+            used[id] = true;
+    }
+    free(ids);
+    return rc;
+}
+
 /* Which ids are taken, and is the name? */
 static int scan_domains(struct xsc *xs, uint32_t tx, const char *name, bool *used, bool *name_taken)
 {
     char **ids = NULL;
     unsigned n = 0;
-    int rc = xsc_directory(xs, tx, "/local/domain", &ids, &n);
+    int rc = scan_marks(xs, tx, DOMID_MARKS, used);
 
+    rc = rc ?: xsc_directory(xs, tx, "/local/domain", &ids, &n);
     if (rc == -ENOENT)
         return 0;
     for (unsigned i = 0; rc == 0 && i < n; i++) {
@@ -228,14 +256,24 @@ static int allocate(struct xsc *xs, struct guest *g, char *err, size_t errlen)
             return -EEXIST;
         }
         bool inl = g->cfg->placement == PLACEMENT_INLINE;
+        char *v = NULL, val[16], path[64];
+        unsigned id = 1, last = 0;
+        if (xsc_read(xs, tx, NEXT_DOMID, &v, NULL) == 0)
+            id = (unsigned)strtoul(v, NULL, 10);
+        free(v);
+        if (id < 1 || id > STUBCTL_MAX_DOMID)
+            id = 1;
+        /* Round robin, as Xen hands out ids: a freed id comes back last. */
         g->domid = g->dm_domid = 0;
-        for (unsigned id = 1; id <= STUBCTL_MAX_DOMID && !g->dm_domid; id++) {
-            if (used[id])
+        for (unsigned k = 0; k < STUBCTL_MAX_DOMID && !g->dm_domid; k++) {
+            unsigned cand = (id - 1 + k) % STUBCTL_MAX_DOMID + 1;
+            if (used[cand])
                 continue;
+            last = cand;
             if (!g->domid)
-                g->domid = id;
+                g->domid = cand;
             else
-                g->dm_domid = id;
+                g->dm_domid = cand;
             if (inl)
                 break;
         }
@@ -243,6 +281,14 @@ static int allocate(struct xsc *xs, struct guest *g, char *err, size_t errlen)
             xsc_transaction_end(xs, tx, false);
             snprintf(err, errlen, "no free domain ids");
             return -ENOSPC;
+        }
+        snprintf(val, sizeof(val), "%u", last % STUBCTL_MAX_DOMID + 1);
+        rc = rc ?: xsc_write_str(xs, tx, NEXT_DOMID, val);
+        for (unsigned i = 0; i < 2; i++) {
+            unsigned mark = i ? g->dm_domid : g->domid;
+            snprintf(path, sizeof(path), "%s/%u", DOMID_MARKS, mark);
+            if (mark)
+                rc = rc ?: xsc_write_str(xs, tx, path, g->cfg->name);
         }
         rc = rc ?: write_nodes(xs, tx, g);
         if (rc < 0) {
@@ -447,6 +493,21 @@ static int keep_config(struct guest *g, char *err, size_t errlen)
     return rc;
 }
 
+/* stubvmm is reaped and the guest cleaned up: its ids may be used again. */
+static void release_domids(struct xsc *xs, const struct guest *g)
+{
+    char path[64];
+    unsigned ids[2] = {g->domid, g->dm_domid};
+
+    for (unsigned i = 0; i < 2; i++) {
+        if (!ids[i])
+            continue;
+        snprintf(path, sizeof(path), "%s/%u", DOMID_MARKS, ids[i]);
+        if (xsc_rm(xs, 0, path) < 0)
+            log_warn("cannot free domain id %u in the store", ids[i]);
+    }
+}
+
 static void kill_vmm(struct guest *g)
 {
     if (g->vmm_pid > 0) {
@@ -518,6 +579,7 @@ static int start_guest(struct xsc *xs, struct guest *g, char *err, size_t errlen
 fail:
     kill_vmm(g);
     ctl_domain_cleanup(xs, g->domid);
+    release_domids(xs, g);
     return rc;
 }
 
@@ -559,6 +621,7 @@ static void supervise(struct xsc *xs, struct guest *g)
                  why && line[why] ? " (" : "", why ? line + why : "", why && line[why] ? ")" : "",
                  status, config_action_name(action));
         ctl_domain_cleanup(xs, g->domid);
+        release_domids(xs, g);
         if (action != ACTION_RESTART)
             return;
         time_t now = time(NULL);
@@ -609,6 +672,10 @@ static noreturn void supervisor(struct guest *g, int report_fd)
         snprintf(msg, sizeof(msg), "error cannot reach the store\n");
         rc = -EIO;
     } else {
+        /* The store may be restarted while the guest runs: its contents
+         * survive, the connection comes back. */
+        struct xsc_reconnect how = {.max_wait_ms = STORE_WAIT_MS};
+        xsc_set_reconnect(xs, &how);
         rc = start_guest(xs, g, err, sizeof(err));
         if (rc < 0)
             snprintf(msg, sizeof(msg), "error %s\n", err);
