@@ -278,8 +278,8 @@ int console_server_init(struct monitor *m)
         com1->out_fd = STDOUT_FILENO;
     }
     rc = port_init(m, com1, m->opt.dir ? "console.sock" : NULL, &m->dm.console_fd);
-    if (rc == 0 && m->opt.dir && m->opt.virtio_console)
-        rc = port_init(m, &m->cons[CONSOLE_PV], "console-pv.sock", &m->dm.vcon_fd);
+    if (rc == 0 && m->opt.dir && m->vcon_fd >= 0)
+        rc = port_init(m, &m->cons[CONSOLE_PV], "console-pv.sock", &m->vcon_fd);
     return rc;
 }
 

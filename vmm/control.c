@@ -1,8 +1,13 @@
 /* The control socket, DIR/control.sock (mode 0600): the toolstack's line
  * protocol.  One request per line, one reply line per request:
  *
- *   status   -> ok state=S dm=running|dead dm_pid=N cpu_us=N dm_cpu_us=N
+ *   status   -> ok state=S dm=running|dead dm_pid=N cpu_us=N dm_cpu_us=N pid=N
  *               paused_by=LIST seccomp=N dm_seccomp=N reason=TEXT
+ *   vcpus    -> ok vcpus=N I:STATE:CPU:TIME_US:AFFINITY ...
+ *               one word per vCPU: STATE r (running), b (blocked: halted or
+ *               waiting), p (paused), - (not started; CPU is then -1);
+ *               CPU the host CPU it last ran on; AFFINITY the host CPUs it
+ *               may run on, as a list (0-3,6)
  *   pause    -> ok  (the toolstack holds one more pause reference, and every
  *                   vCPU holds still: out of KVM_RUN and with no access
  *                   waiting for the device model)
@@ -37,6 +42,7 @@
 
 #include "lib/fdio.h"
 #include "lib/log.h"
+#include "lib/procstat.h"
 #include "vmm/monitor.h"
 
 /* How long `pause` waits for the vCPUs to hold still.  A device model
@@ -54,6 +60,29 @@ static void reply(int fd, const char *text)
         log_debug("control client did not take its reply");
 }
 
+/* `vcpus`: up to VMM_MAX_VCPUS words of at most ~40 bytes.  Each vCPU
+ * thread's /proc files are read through descriptors opened before the
+ * lockdown (monitor_dm.c). */
+#define CONTROL_VCPUS_REPLY_MAX 8192
+
+static void vcpus_reply(struct monitor *m, char *out, size_t len)
+{
+    bool paused = strcmp(monitor_state_name(m), "running") != 0;
+    size_t n = (size_t)snprintf(out, len, "ok vcpus=%u", m->vmm.nr_vcpus);
+
+    for (unsigned i = 0; i < m->vmm.nr_vcpus && n + 100 < len; i++) {
+        struct vcpu *v = &m->vmm.vcpus[i];
+        struct proc_sched ps = {.cpu = -1, .affinity = "-"};
+        char st = '-';
+
+        if (v->started && !v->gone && proc_sched_read_fds(v->sched_fds, &ps) == 0)
+            st = paused ? 'p' : ps.state == 'R' ? 'r' : 'b';
+        n += (size_t)snprintf(out + n, len - n, " %u:%c:%d:%llu:%s", i, st, ps.cpu,
+                              (unsigned long long)ps.cpu_us, ps.affinity);
+    }
+    snprintf(out + n, len - n, "\n");
+}
+
 void control_status_line(struct monitor *m, char *out, size_t len)
 {
     struct timespec ts;
@@ -62,13 +91,13 @@ void control_status_line(struct monitor *m, char *out, size_t len)
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     vmm_pause_describe(&m->vmm, holders, sizeof(holders));
     snprintf(out, len,
-             "ok state=%s dm=%s dm_pid=%d cpu_us=%llu dm_cpu_us=%llu paused_by=%s seccomp=%u "
-             "dm_seccomp=%u reason=%s",
+             "ok state=%s dm=%s dm_pid=%d cpu_us=%llu dm_cpu_us=%llu pid=%d paused_by=%s "
+             "seccomp=%u dm_seccomp=%u reason=%s",
              monitor_state_name(m), m->dm_alive ? "running" : "dead",
              m->dm_alive ? (int)m->dm.child.pid : 0,
              (unsigned long long)ts.tv_sec * 1000000ull + (unsigned long long)ts.tv_nsec / 1000,
-             (unsigned long long)monitor_dm_cpu(m), holders[0] ? holders : "-", m->seccomp_syscalls,
-             m->dm_seccomp_syscalls, m->reason);
+             (unsigned long long)monitor_dm_cpu(m), (int)getpid(), holders[0] ? holders : "-",
+             m->seccomp_syscalls, m->dm_seccomp_syscalls, m->reason);
 }
 
 static void run_lines(struct monitor *m, struct control_client *c);
@@ -157,6 +186,10 @@ static void command(struct monitor *m, struct control_client *c, const char *cmd
         control_status_line(m, out, sizeof(out) - 1);
         strcat(out, "\n");
         reply(c->fd, out);
+    } else if (strcmp(cmd, "vcpus") == 0) {
+        char big[CONTROL_VCPUS_REPLY_MAX];
+        vcpus_reply(m, big, sizeof(big));
+        reply(c->fd, big);
     } else if (strcmp(cmd, "pause") == 0) {
         cmd_pause(m, c);
     } else if (strcmp(cmd, "unpause") == 0) {

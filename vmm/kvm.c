@@ -17,11 +17,12 @@ void vmm_init(struct vmm *vmm)
     memset(vmm, 0, sizeof(*vmm));
     vmm->kvm_fd = vmm->vm_fd = vmm->ram_fd = vmm->shm_fd = vmm->notify_fd = -1;
     vmm->stop_efd = vmm->in_fd = vmm->out_fd = vmm->dm_store_fd = -1;
-    vmm->dm_save_fd = vmm->dm_restore_fd = vmm->dm_qmp_fd = vmm->vcon_fd = -1;
+    vmm->dm_save_fd = vmm->dm_restore_fd = vmm->dm_qmp_fd = -1;
     vmm->hold_efd = -1;
     vmm->dm_poll_us = -1;
     for (unsigned i = 0; i < VMM_MAX_VCPUS; i++)
-        vmm->vcpus[i].fd = vmm->vcpus[i].efd = -1;
+        vmm->vcpus[i].fd = vmm->vcpus[i].efd = vmm->vcpus[i].sched_fds[0] =
+            vmm->vcpus[i].sched_fds[1] = -1;
     pthread_rwlock_init(&vmm->io_lock, NULL);
     pthread_mutex_init(&vmm->buf_lock, NULL);
     /* What an eventfd looks like to fstat, for dm_op checks that may run
@@ -121,6 +122,8 @@ void vmm_destroy(struct vmm *vmm)
         if (v->run)
             munmap(v->run, vmm->run_size);
         close_quietly(v->fd);
+        close_quietly(v->sched_fds[0]);
+        close_quietly(v->sched_fds[1]);
     }
     if (vmm->ram)
         munmap(vmm->ram, vmm->ram_size);
@@ -129,8 +132,8 @@ void vmm_destroy(struct vmm *vmm)
     close_quietly(vmm->kvm_fd);
     close_quietly(vmm->stop_efd);
     close_quietly(vmm->hold_efd);
-    close_quietly(vmm->vcon_fd);
-    vmm->stop_efd = vmm->hold_efd = vmm->vcon_fd = -1;
+    vmm->stop_efd = vmm->hold_efd = -1;
+    vmm_dm_words_dispose(vmm);
     pthread_rwlock_destroy(&vmm->io_lock);
     pthread_mutex_destroy(&vmm->buf_lock);
 }

@@ -15,15 +15,19 @@
  *
  * Toolstack mode (started by stubctl):
  *   stubvmm --managed --dir DIR --kernel FILE|--firmware seabios|FILE --status-fd N
- *           [--disk PATH[,ro]]... [--nic SPEC --mac XX:XX:XX:XX:XX:XX]...
+ *           [--disk PATH[,ro] | --nic SPEC | --virtio-console]...
  *           [--memory MiB] [--vcpus N] [--cmdline S] [--dm stubdom|process|inline]
  *           [--store-fd N] [--serial-file PATH] [--preserve poweroff,reboot,crash]
- *           [--restore-fd N] [--rng] [--virtio-console]
- * The guest starts paused (the toolstack's pause); COM1 and the virtio
- * console are served on sockets in DIR, the toolstack's commands come on
- * DIR/control.sock; a device model that dies pauses the guest; the end is
- * reported on the status descriptor as "exit poweroff|reboot|crash|destroy
- * STATUS" (unless preserved), and the exit status is 0.
+ *           [--restore-fd N] [-- stubdm WORD...]
+ * The devices are the device model's description (dm-argv): in the store
+ * for a device model of its own (--store-fd), the words after "--"
+ * otherwise (inline); stubvmm only opens the descriptors they take, in the
+ * order given (vmm/dm_words.c).  The guest starts paused (the toolstack's
+ * pause); COM1 and the virtio console are served on sockets in DIR, the
+ * toolstack's commands come on DIR/control.sock; a device model that dies
+ * pauses the guest; the end is reported on the status descriptor as "exit
+ * poweroff|reboot|crash|destroy STATUS [WHY]" (unless preserved), and the
+ * exit status is 0.
  *
  * --restore-fd N starts the guest from a save file (lib/savefile.h) instead
  * of its boot state: checked whole first (nothing starts from a bad file),
@@ -40,6 +44,7 @@
 
 #include "lib/fdio.h"
 #include "lib/log.h"
+#include "lib/version.h"
 #include "vmm/monitor.h"
 #include "vmm/options.h"
 
@@ -65,10 +70,10 @@ static noreturn void managed_usage(const char *why)
     fprintf(
         stderr,
         "usage: stubvmm --managed --dir DIR --kernel FILE|--firmware seabios|FILE\n"
-        "               --status-fd N [--disk PATH[,ro]]... [--nic SPEC --mac MAC]...\n"
+        "               --status-fd N [--disk PATH[,ro] | --nic SPEC | --virtio-console]...\n"
         "               [--memory MiB] [--vcpus N] [--cmdline S] [--dm stubdom|process|inline]\n"
         "               [--store-fd N] [--serial-file PATH] [--preserve LIST]\n"
-        "               [--restore-fd N] [--rng] [--virtio-console]\n");
+        "               [--restore-fd N] [-- stubdm WORD...]\n");
     exit(EXIT_USAGE);
 }
 
@@ -98,8 +103,7 @@ static void parse_direct(int argc, char **argv, struct monitor_options *o)
         } else if (strcmp(a, "--virtio-console") == 0) {
             if (strcmp(v, "none") != 0 && (strncmp(v, "unix:", 5) != 0 || !v[5]))
                 direct_usage("--virtio-console must be none or unix:PATH");
-            o->virtio_console = true;
-            o->virtio_console_connect = strcmp(v, "none") == 0 ? NULL : v;
+            o->virtio_console = v;
         } else {
             direct_usage("unknown option");
         }
@@ -120,7 +124,9 @@ static int open_fd_arg(const char *s, const char *what)
 }
 
 /* Toolstack mode: a run directory, a status descriptor, the guest created
- * paused, and a device model failure that pauses rather than ends it. */
+ * paused, and a device model failure that pauses rather than ends it.  The
+ * devices' descriptors in the order given (--disk, --nic,
+ * --virtio-console), as the -device words that take them. */
 static void parse_managed(int argc, char **argv, struct monitor_options *o)
 {
     o->start_paused = true;
@@ -133,23 +139,21 @@ static void parse_managed(int argc, char **argv, struct monitor_options *o)
             continue;
         }
         if (strcmp(a, "--virtio-console") == 0) {
-            o->virtio_console = true; /* a flag: no value */
+            /* A flag: a descriptor for the device model, ours served on
+             * DIR/console-pv.sock. */
+            vmm_guest_add_backend(&o->g, VMM_BACKEND_CONSOLE, NULL, managed_usage);
             i++;
             continue;
+        }
+        if (strcmp(a, "--") == 0) { /* the rest is the device model's */
+            o->dm_words = (const char *const *)argv + i + 1;
+            o->nr_dm_words = (unsigned)(argc - i - 1);
+            break;
         }
         if (!v)
             managed_usage("option needs a value");
         if (strcmp(a, "--dir") == 0) {
             o->dir = v;
-        } else if (strcmp(a, "--mac") == 0) {
-            unsigned b[6];
-            char extra;
-            if (o->nr_macs == DMFD_MAX_NICS || sscanf(v, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1],
-                                                      &b[2], &b[3], &b[4], &b[5], &extra) != 6)
-                managed_usage("--mac: expected XX:XX:XX:XX:XX:XX");
-            for (int k = 0; k < 6; k++)
-                o->macs[o->nr_macs][k] = (uint8_t)b[k];
-            o->nr_macs++;
         } else if (strcmp(a, "--status-fd") == 0) {
             o->status_fd = open_fd_arg(v, "--status-fd");
         } else if (strcmp(a, "--store-fd") == 0) {
@@ -169,14 +173,15 @@ static void parse_managed(int argc, char **argv, struct monitor_options *o)
     }
     if (!o->dir || !o->g.kernel == !o->g.firmware || o->status_fd < 0)
         managed_usage("--dir, --kernel or --firmware, and --status-fd are required");
-    if (o->nr_macs != o->g.nr_nics)
-        managed_usage("give one --mac per --nic");
+    if (o->g.rng)
+        managed_usage("--rng: under the toolstack the devices are dm-argv's");
 }
 
 int main(int argc, char **argv)
 {
     struct monitor_options o;
 
+    version_option(argc, argv, "stubvmm");
     log_set_program("stubvmm");
     /* Descriptors 0-2 are stdio whatever we open later (COM1 on stdio,
      * messages on stderr): a closed one is /dev/null. */

@@ -60,6 +60,33 @@ static uint8_t *load_image(const struct vmm_guest_options *g, size_t *size)
     return buf;
 }
 
+/* The device model's devices: direct mode makes their words from its
+ * options; under the toolstack the words are stubctl's (in the store, or
+ * after "--" inline) and only the descriptors are opened here, in the
+ * order the -device words take them (vmm/dm_words.c).  A served virtio
+ * console's other end is ours (m->vcon_fd).  Dies on a bad one. */
+static void open_devices(struct monitor *m)
+{
+    struct vmm *vmm = &m->vmm;
+    const struct vmm_guest_options *g = &m->opt.g;
+
+    if (!m->opt.dir) {
+        vmm_dm_words_standalone(vmm, g, m->opt.virtio_console);
+        return;
+    }
+    for (unsigned i = 0; i < g->nr_backends; i++) {
+        const struct vmm_backend *b = &g->backends[i];
+        if (b->kind == VMM_BACKEND_DISK)
+            vmm_open_disk(vmm, b->spec);
+        else if (b->kind == VMM_BACKEND_NIC)
+            vmm_open_nic(vmm, b->spec);
+        else
+            m->vcon_fd = vmm_open_console(vmm, NULL);
+    }
+    if (m->opt.dm_words)
+        vmm_dm_words_set(vmm, m->opt.dm_words, m->opt.nr_dm_words);
+}
+
 static unsigned env_uint(const char *name, unsigned def, unsigned max)
 {
     const char *v = getenv(name);
@@ -173,6 +200,8 @@ static void guest_stopped(struct monitor *m)
     if (keep) {
         log_info("guest stopped (%s, status %d); preserved until destroyed", reason, st);
         m->state = strcmp(reason, "crash") == 0 ? GUEST_CRASHED : GUEST_SHUTDOWN;
+        if (m->state == GUEST_CRASHED && m->vmm.crash_reason) /* for `status` and list -l */
+            snprintf(m->reason, sizeof(m->reason), "%s", m->vmm.crash_reason);
         return;
     }
     monitor_quit(m, reason, st);
@@ -204,12 +233,15 @@ static void on_hold(struct evloop *el, int fd, unsigned ready, void *opaque)
         control_pause_progress(opaque);
 }
 
-/* Write "exit REASON STATUS" to the status descriptor (once). */
+/* Write "exit REASON STATUS [WHY]" to the status descriptor (once); WHY is
+ * what the device model said of a crash ("guest panicked"). */
 static void report_exit(struct monitor *m)
 {
-    char line[64];
-    int n = snprintf(line, sizeof(line), "exit %s %d\n",
-                     m->stop_reason[0] ? m->stop_reason : "destroy", m->guest_status);
+    const char *reason = m->stop_reason[0] ? m->stop_reason : "destroy";
+    const char *why = strcmp(reason, "crash") == 0 ? m->vmm.crash_reason : NULL;
+    char line[96];
+    int n = snprintf(line, sizeof(line), "exit %s %d%s%s\n", reason, m->guest_status,
+                     why ? " " : "", why ? why : "");
 
     if (m->opt.status_fd >= 0) {
         if (write_full(m->opt.status_fd, line, (size_t)n) < 0)
@@ -231,12 +263,12 @@ static void setup(struct monitor *m, int *exe_fd)
     if (m->opt.restore_fd >= 0)
         monitor_restore_check(m);
     if (g->placement != PLACEMENT_INLINE && (*exe_fd = dm_exe_open()) < 0)
-        die(EXIT_SYSTEM, "cannot find the device model (set STUBVISOR_DM)");
+        die(EXIT_SYSTEM, "cannot find the device model (stubdm, next to stubvmm)");
     image = load_image(g, &image_size);
     if (vmm_create(vmm, g->memory_mib) < 0)
         die(EXIT_SYSTEM, "cannot create the VM");
     vmm->placement = g->placement;
-    backends_open(m);
+    open_devices(m);
     vmm->spin_us = env_uint("STUBVISOR_SPIN_US", SPIN_VCPU_DEFAULT_US, 100000);
     vmm->dm_spin_us = env_uint("STUBVISOR_DM_SPIN_US", SPIN_DM_DEFAULT_US, 100000);
     if (getenv("STUBVISOR_DM_POLL_US"))
@@ -278,6 +310,7 @@ static void teardown(struct monitor *m)
     monitor_unlink(m, "dm-state");
     close_quietly(m->dm_state_fd);
     close_quietly(m->dm_state2_fd);
+    close_quietly(m->vcon_fd);
     vmm_destroy(vmm);
     close_quietly(m->sigfd);
     evloop_free(m->loop);
@@ -294,7 +327,7 @@ int monitor_main(const struct monitor_options *opt)
     m->opt = *opt;
     m->sigfd = m->qmp_fd = m->qmp_listen = m->qmp_client = m->ctl_listen = -1;
     m->dm_state_fd = m->dm_state2_fd = m->dm_cpu_fd = -1;
-    m->dm.child.pidfd = m->dm.dmop_fd = m->dm.console_fd = m->dm.vcon_fd = -1;
+    m->dm.child.pidfd = m->dm.dmop_fd = m->dm.console_fd = m->vcon_fd = -1;
     for (unsigned i = 0; i < CONSOLE_PORTS; i++)
         m->cons[i].listen = m->cons[i].client = m->cons[i].in_fd = m->cons[i].out_fd =
             m->cons[i].file_fd = -1;

@@ -12,8 +12,6 @@
  *                     teardown
  *   monitor_dm.c      the device model: start, its channel, death, and its
  *                     readiness (lockdown, then the vCPUs run)
- *   backends.c        disk images, NIC back ends and the virtio console's
- *                     socket, opened here for the device model
  *   console_server.c  COM1 and the virtio console: stdio, a file, sockets
  *   control.c         DIR/control.sock, the toolstack's commands
  *   qmp_relay.c       DIR/qmp.sock, relayed to the device model
@@ -52,19 +50,21 @@ struct monitor_options {
      * store connection, a save file to start from (-1: none). */
     const char *dir;
     int status_fd, store_fd, restore_fd;
-    uint8_t macs[DMFD_MAX_NICS][6]; /* --mac, the i-th for the i-th --nic */
-    unsigned nr_macs;               /* 0: generated */
     bool preserve_poweroff, preserve_reboot, preserve_crash;
+    /* The device model's words for an inline one under the toolstack
+     * ("stubdm" first; after "--"), NULL otherwise (dm_words.c). */
+    const char *const *dm_words;
+    unsigned nr_dm_words;
 
     /* COM1: on stdin/stdout, and/or its output to a file (truncated, or
      * with a run directory appended as a copy of what console.sock gets). */
     bool serial_stdio;
     const char *serial_file;
-    /* The virtio console: a port, and where its host side goes: a stream
-     * socket to connect to (unix:PATH), else DIR/console-pv.sock, else
-     * nowhere (output dropped, input at its end). */
-    bool virtio_console;
-    const char *virtio_console_connect;
+    /* Direct mode's virtio console: NULL for none, "none" (a port whose
+     * host side is gone) or "unix:PATH" (a stream socket to connect to).
+     * Under the toolstack --virtio-console is a backend in g, served on
+     * DIR/console-pv.sock. */
+    const char *virtio_console;
 
     /* What differs between the modes, as policy. */
     bool start_paused;            /* the toolstack holds the first pause */
@@ -118,17 +118,18 @@ struct monitor {
     int sigfd;
 
     enum guest_state state;
-    bool vcpus_started;           /* threads exist (once the device model is ready) */
-    char reason[160];             /* why the guest is paused, when not by request */
-    char stop_reason[16];         /* poweroff, reboot, crash, destroy */
-    int guest_status;             /* the exit status (direct mode's own) */
-    ev_timer_id ready_timer;      /* dm_ready_timeout_ms */
-    ev_timer_id flush_timer;      /* posted writes (process placements) */
-    ev_timer_id retry_timer;      /* inline: a console input the device had no room for */
-    bool com1_full, vcon_full;    /* inline: which one */
+    bool vcpus_started;      /* threads exist (once the device model is ready) */
+    char reason[160];        /* why the guest is paused, when not by request */
+    char stop_reason[16];    /* poweroff, reboot, crash, destroy */
+    int guest_status;        /* the exit status (direct mode's own) */
+    ev_timer_id ready_timer; /* dm_ready_timeout_ms */
+    ev_timer_id flush_timer; /* posted writes (process placements) */
+    ev_timer_id retry_timer; /* inline: COM1 input the UART had no room for */
+    bool com1_full;
     bool quitting;                /* monitor_quit() was called */
     bool locked_down;             /* the seccomp filter is in (lockdown.c) */
     int dm_cpu_fd;                /* where the device model's CPU time is read */
+    int vcon_fd;                  /* our end of a served virtio console, or -1 */
     unsigned seccomp_syscalls;    /* how many system calls it allows */
     unsigned dm_seccomp_syscalls; /* the device model's filter's, 0: none */
 
@@ -196,15 +197,6 @@ uint64_t monitor_dm_cpu(struct monitor *m);
 
 /* Kill and reap the device model, release the inline one. */
 void monitor_dm_stop(struct monitor *m);
-
-/* ---- backends.c ---- */
-
-/* Open what the device model gets from us: the disk images (--disk
- * PATH[,ro]), the NIC back ends (--nic udp:LPORT:RPORT|unix:PATH|
- * tap:IFNAME) with their MACs (--mac, or generated), and a virtio console
- * socket to connect to.  The descriptors go to vmm's device fields.  Dies
- * with exit 100 on a bad one (set-up). */
-void backends_open(struct monitor *m);
 
 /* ---- console_server.c ---- */
 

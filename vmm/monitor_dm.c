@@ -22,6 +22,7 @@
 
 #include "lib/fdio.h"
 #include "lib/log.h"
+#include "lib/procstat.h"
 #include "vmm/monitor.h"
 
 #define INLINE_RETRY_MS       5     /* a device had no room for console input */
@@ -31,20 +32,15 @@
 
 static int inline_retry(struct evloop *el, void *opaque);
 
-/* Console input for the inline UART or virtio console; a device with no
- * room is retried shortly rather than polled for. */
-static void inline_input(struct monitor *m, bool com1)
+/* COM1's input for the inline UART; a UART with no room is retried
+ * shortly rather than polled for. */
+static void inline_input(struct monitor *m)
 {
-    bool full = com1 ? inline_dm_console_poll(&m->vmm) : inline_dm_vcon_poll(&m->vmm);
-    int fd = com1 ? m->vmm.in_fd : m->vmm.vcon_fd;
+    bool full = inline_dm_console_poll(&m->vmm);
 
-    if (com1)
-        m->com1_full = full;
-    else
-        m->vcon_full = full;
+    m->com1_full = full;
     /* At its end (the read saw it) or full: stop watching it for now. */
-    bool eof = atomic_load(com1 ? &m->vmm.in_eof : &m->vmm.vcon_eof);
-    ev_fd_mask(m->loop, fd, eof || full ? 0 : EV_READ);
+    ev_fd_mask(m->loop, m->vmm.in_fd, atomic_load(&m->vmm.in_eof) || full ? 0 : EV_READ);
     if (full && !m->retry_timer)
         m->retry_timer = ev_timer_add(m->loop, INLINE_RETRY_MS, inline_retry, m);
 }
@@ -53,11 +49,8 @@ static int inline_retry(struct evloop *el, void *opaque)
 {
     struct monitor *m = opaque;
 
+    inline_input(m);
     if (m->com1_full)
-        inline_input(m, true);
-    if (m->vcon_full)
-        inline_input(m, false);
-    if (m->com1_full || m->vcon_full)
         return INLINE_RETRY_MS;
     m->retry_timer = 0;
     return EV_TIMER_DONE;
@@ -65,12 +58,7 @@ static int inline_retry(struct evloop *el, void *opaque)
 
 static void on_inline_com1(struct evloop *el, int fd, unsigned ready, void *opaque)
 {
-    inline_input(opaque, true);
-}
-
-static void on_inline_vcon(struct evloop *el, int fd, unsigned ready, void *opaque)
-{
-    inline_input(opaque, false);
+    inline_input(opaque);
 }
 
 static void on_inline_timer(struct evloop *el, int fd, unsigned ready, void *opaque)
@@ -89,26 +77,20 @@ static void on_inline_events(struct evloop *el, int fd, unsigned ready, void *op
 
 /* The UART's console is one end of a socketpair whose other end stands in
  * for a device model's console descriptor, so the console server is the
- * same for every placement; a served virtio console likewise.  There is no
- * device model to die. */
+ * same for every placement.  The devices take their own descriptors (a
+ * served virtio console's among them) and watch them themselves.  There is
+ * no device model to die. */
 static void inline_start(struct monitor *m)
 {
     struct vmm *vmm = &m->vmm;
-    int sp[2], vc[2];
+    int sp[2];
 
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
         die(EXIT_SYSTEM, "socketpair: %s", strerror(errno));
     fd_set_nonblock(sp[0], 1);
     m->dm.console_fd = sp[0];
     vmm->in_fd = vmm->out_fd = sp[1]; /* blocking sends, MSG_DONTWAIT reads */
-    if (m->opt.dir && m->opt.virtio_console) {
-        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, vc) < 0)
-            die(EXIT_SYSTEM, "socketpair: %s", strerror(errno));
-        fd_set_nonblock(vc[0], 1);
-        m->dm.vcon_fd = vc[0];
-        vmm->vcon_fd = vc[1];
-    }
-    close_quietly(m->opt.store_fd); /* no device model domain: unused */
+    close_quietly(m->opt.store_fd);   /* no device model domain: unused */
     m->opt.store_fd = -1;
     close_quietly(vmm->dm_qmp_fd); /* nobody answers QMP inline */
     vmm->dm_qmp_fd = -1;
@@ -116,7 +98,6 @@ static void inline_start(struct monitor *m)
         die(EXIT_SYSTEM, "cannot set up the device model");
     monitor_restore_dm(m);
     if (ev_fd_add(m->loop, vmm->in_fd, EV_READ, on_inline_com1, m) < 0 ||
-        (vmm->vcon_fd >= 0 && ev_fd_add(m->loop, vmm->vcon_fd, EV_READ, on_inline_vcon, m) < 0) ||
         (inline_dm_timer_fd(vmm) >= 0 &&
          ev_fd_add(m->loop, inline_dm_timer_fd(vmm), EV_READ, on_inline_timer, m) < 0) ||
         (inline_dm_events_fd(vmm) >= 0 &&
@@ -193,35 +174,18 @@ static void open_dm_state(struct monitor *m)
 static void process_start(struct monitor *m, int exe_fd)
 {
     struct vmm *vmm = &m->vmm;
-    int vc[2] = {-1, -1};
 
     if (m->opt.dir)
         open_dm_state(m);
     monitor_restore_dm(m);
     vmm->dm_store_fd = m->opt.store_fd;
-    /* A served virtio console: the device model's end goes after the disks
-     * and NICs, ours to the console server.  Otherwise the port's socket is
-     * the one backends_open() connected, or none. */
-    if (m->opt.dir && m->opt.virtio_console) {
-        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, vc) < 0)
-            die(EXIT_SYSTEM, "socketpair: %s", strerror(errno));
-        vmm->vcon_fd = vc[1];
-    }
     if (dm_process_spawn(vmm, &m->dm, exe_fd, m->opt.dm_fault) < 0)
         die(EXIT_SYSTEM, "cannot start the device model");
-    if (vc[0] >= 0)
-        fd_set_nonblock(vc[0], 1);
-    m->dm.vcon_fd = vc[0];
-    /* The device model holds these now. */
-    close_quietly(vmm->vcon_fd);
-    vmm->vcon_fd = -1;
+    /* The device model holds these now: its store connection, its
+     * devices' descriptors and words, its QMP end. */
     close_quietly(m->opt.store_fd);
     m->opt.store_fd = vmm->dm_store_fd = -1;
-    for (unsigned i = 0; i < vmm->nr_disks; i++)
-        close(vmm->disk_fd[i]);
-    for (unsigned i = 0; i < vmm->nr_nics; i++)
-        close(vmm->nic_fd[i]);
-    vmm->nr_disks = vmm->nr_nics = 0;
+    vmm_dm_words_dispose(vmm);
     close_quietly(vmm->dm_qmp_fd);
     vmm->dm_qmp_fd = -1;
     /* Ours stay open: `save` reads what the device model wrote. */
@@ -284,6 +248,13 @@ void monitor_dm_ready_check(struct monitor *m)
     /* Each thread's own start-up (glibc's rseq and robust list) is behind
      * it once it holds: the filter then covers only what running takes. */
     rc = vmm_vcpus_wait_holding(vmm, VCPU_START_TIMEOUT_MS);
+    for (unsigned i = 0; rc == 0 && i < vmm->nr_vcpus; i++) {
+        /* `vcpus` reads each thread's /proc files after the lockdown too. */
+        char which[32];
+        snprintf(which, sizeof(which), "self/task/%d", (int)atomic_load(&vmm->vcpus[i].tid));
+        if (proc_sched_open(which, vmm->vcpus[i].sched_fds) < 0)
+            log_debug("vCPU %u: no /proc/%s", i, which);
+    }
     rc = rc ?: monitor_lockdown(m);
     if (rc < 0) {
         log_error("cannot install the seccomp filter: %s; guest stopped", strerror(-rc));
