@@ -1,6 +1,7 @@
 /* The KVM VM: in-kernel irqchip and PIT, guest RAM in a memfd. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -111,6 +112,8 @@ void vmm_destroy(struct vmm *vmm)
     close_quietly(vmm->stop_efd);
     close_quietly(vmm->vcon_fd);
     vmm->vcon_fd = -1;
+    free(vmm->cpuid);
+    vmm->cpuid = NULL;
     pthread_rwlock_destroy(&vmm->io_lock);
     pthread_mutex_destroy(&vmm->buf_lock);
 }
