@@ -27,13 +27,14 @@
 #define BZ_CMDLINE_SIZE     0x238
 #define BZ_PREF_ADDRESS     0x258
 #define BZ_INIT_SIZE        0x260
-#define BZ_HEADER_MIN_END   0x264 /* init_size is the last field we need */
+#define BZ_HEADER_MIN_END   0x264       /* init_size is the last field we need */
 #define BZ_MAGIC            0x53726448u /* "HdrS" */
 #define BZ_MIN_VERSION      0x20c       /* 2.12: xloadflags */
 #define LOADED_HIGH         0x01
 #define XLF_KERNEL_64       0x01
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
     va_list ap;
@@ -190,9 +191,9 @@ static int parse_pvh(const uint8_t *img, size_t size, uint64_t ram_bytes, struct
             continue;
         if (s.filesz > s.memsz || !within(size, s.offset, s.filesz) ||
             !within(ram_top(ram_bytes), s.paddr, s.memsz))
-            return fail(err, errlen, "kernel: segment %llu (0x%llx + 0x%llx) does not fit in guest RAM",
-                        (unsigned long long)i, (unsigned long long)s.paddr,
-                        (unsigned long long)s.memsz);
+            return fail(
+                err, errlen, "kernel: segment %llu (0x%llx + 0x%llx) does not fit in guest RAM",
+                (unsigned long long)i, (unsigned long long)s.paddr, (unsigned long long)s.memsz);
         if (s.paddr < BOOT_INFO_END && s.paddr + s.memsz > BOOT_GDT_GPA)
             return fail(err, errlen,
                         "kernel: segment %llu overlaps the boot information at 0x%x-0x%x",
@@ -206,8 +207,9 @@ static int parse_pvh(const uint8_t *img, size_t size, uint64_t ram_bytes, struct
             bi->hi = s.paddr + s.memsz;
     }
     if (!have_entry)
-        return fail(err, errlen, "kernel: an ELF file without a PVH entry (Xen ELF note "
-                                 "PHYS32_ENTRY); stubvisor boots PVH ELFs and Linux bzImages");
+        return fail(err, errlen,
+                    "kernel: an ELF file without a PVH entry (Xen ELF note "
+                    "PHYS32_ENTRY); stubvisor boots PVH ELFs and Linux bzImages");
     if (!within(ram_top(ram_bytes), bi->entry, 1))
         return fail(err, errlen, "kernel: PVH entry 0x%x is outside guest RAM", bi->entry);
     if (bi->nr_segments == 0)
@@ -223,8 +225,8 @@ static bool is_bzimage(const uint8_t *img, size_t size)
            le32(img + BZ_HEADER) == BZ_MAGIC;
 }
 
-static int parse_bzimage(const uint8_t *img, size_t size, uint64_t ram_bytes,
-                         struct boot_image *bi, char *err, size_t errlen)
+static int parse_bzimage(const uint8_t *img, size_t size, uint64_t ram_bytes, struct boot_image *bi,
+                         char *err, size_t errlen)
 {
     uint64_t top = ram_top(ram_bytes), need, align, pref;
     unsigned sects;
@@ -266,8 +268,9 @@ static int parse_bzimage(const uint8_t *img, size_t size, uint64_t ram_bytes,
     align = le32(img + BZ_KERNEL_ALIGNMENT);
     pref = le64(img + BZ_PREF_ADDRESS);
     if (relocatable && (align < PAGE_SIZE || align > (1u << 30) || (align & (align - 1))))
-        return fail(err, errlen, "bzImage: kernel_alignment 0x%llx is not a power of two "
-                                 "from 4 KiB to 1 GiB",
+        return fail(err, errlen,
+                    "bzImage: kernel_alignment 0x%llx is not a power of two "
+                    "from 4 KiB to 1 GiB",
                     (unsigned long long)align);
     if (pref < BOOT_KERNEL_MIN || (relocatable && pref % align)) {
         if (!relocatable)
@@ -307,8 +310,9 @@ int boot_image_parse(const uint8_t *img, size_t size, uint64_t ram_bytes, struct
     }
     if (is_bzimage(img, size))
         return parse_bzimage(img, size, ram_bytes, bi, err, errlen);
-    return fail(err, errlen, "kernel: not a PVH ELF (an ELF with Xen's PHYS32_ENTRY note) or a "
-                             "Linux bzImage (boot protocol 2.12 or later)");
+    return fail(err, errlen,
+                "kernel: not a PVH ELF (an ELF with Xen's PHYS32_ENTRY note) or a "
+                "Linux bzImage (boot protocol 2.12 or later)");
 }
 
 int boot_ramdisk_place(const struct boot_image *bi, uint64_t ram_bytes, uint64_t size,
@@ -324,7 +328,8 @@ int boot_ramdisk_place(const struct boot_image *bi, uint64_t ram_bytes, uint64_t
         snprintf(err, errlen,
                  "ramdisk: %llu bytes do not fit: the guest has %llu KiB free for it between the "
                  "kernel's end (0x%llx) and 0x%llx",
-                 (unsigned long long)size, (unsigned long long)(top > floor ? (top - floor) >> 10 : 0),
+                 (unsigned long long)size,
+                 (unsigned long long)(top > floor ? (top - floor) >> 10 : 0),
                  (unsigned long long)floor, (unsigned long long)top);
         return -E2BIG;
     }

@@ -20,13 +20,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define BOOT_GDT_GPA       0x0500u /* bzImage: the GDT the 64-bit entry needs */
-#define BOOT_PVH_INFO_GPA  0x1000u /* PVH: hvm_start_info, memory map, module list */
-#define BOOT_CMDLINE_GPA   0x2000u /* both: the command line, NUL-terminated */
-#define BOOT_CMDLINE_MAX   4095u   /* bytes without the NUL (fits below the zero page) */
-#define BOOT_ZERO_PAGE_GPA 0x7000u /* bzImage: struct boot_params */
-#define BOOT_PML4_GPA      0x9000u /* bzImage: PML4, PDPT, 4 PDs: 4 GiB identity map */
-#define BOOT_INFO_END      0xf000u /* first byte above what the loader writes low */
+#define BOOT_GDT_GPA       0x0500u   /* bzImage: the GDT the 64-bit entry needs */
+#define BOOT_PVH_INFO_GPA  0x1000u   /* PVH: hvm_start_info, memory map, module list */
+#define BOOT_CMDLINE_GPA   0x2000u   /* both: the command line, NUL-terminated */
+#define BOOT_CMDLINE_MAX   4095u     /* bytes without the NUL (fits below the zero page) */
+#define BOOT_ZERO_PAGE_GPA 0x7000u   /* bzImage: struct boot_params */
+#define BOOT_PML4_GPA      0x9000u   /* bzImage: PML4, PDPT, 4 PDs: 4 GiB identity map */
+#define BOOT_INFO_END      0xf000u   /* first byte above what the loader writes low */
 #define BOOT_KERNEL_MIN    0x100000u /* a bzImage loads at 1 MiB or above */
 
 /* Guest-physical layout the e820 map describes (docs/stubvmm.md). */
@@ -66,14 +66,14 @@ struct boot_image {
     struct boot_segment seg[BOOT_MAX_SEGMENTS];
 
     /* bzImage */
-    uint16_t version;       /* boot protocol, 0x20c = 2.12 */
-    size_t setup_size;      /* real-mode part: (setup_sects + 1) * 512 bytes */
-    size_t header_end;      /* the setup header is file[0x1f1, header_end) */
-    uint64_t load_addr;     /* where the protected-mode kernel goes */
-    uint64_t kernel_size;   /* its bytes in the file (after the setup) */
-    uint32_t init_size;     /* what it needs from load_addr, >= kernel_size */
-    uint32_t cmdline_size;  /* longest command line it takes, without the NUL */
-    uint32_t initrd_max;    /* highest address the initrd may occupy */
+    uint16_t version;      /* boot protocol, 0x20c = 2.12 */
+    size_t setup_size;     /* real-mode part: (setup_sects + 1) * 512 bytes */
+    size_t header_end;     /* the setup header is file[0x1f1, header_end) */
+    uint64_t load_addr;    /* where the protected-mode kernel goes */
+    uint64_t kernel_size;  /* its bytes in the file (after the setup) */
+    uint32_t init_size;    /* what it needs from load_addr, >= kernel_size */
+    uint32_t cmdline_size; /* longest command line it takes, without the NUL */
+    uint32_t initrd_max;   /* highest address the initrd may occupy */
 };
 
 /* Identify and check the image (size bytes) for a guest whose RAM is

@@ -56,7 +56,8 @@ int vmm_load_guest(struct vmm *vmm, const uint8_t *image, size_t size, const cha
         memcpy(dst, initrd, initrd_size);
         x.initrd_size = initrd_size;
     }
-    rc = bi->kind == BOOT_IMAGE_PVH ? pvh_load(vmm, bi, image, &x) : bzimage_load(vmm, bi, image, &x);
+    rc = bi->kind == BOOT_IMAGE_PVH ? pvh_load(vmm, bi, image, &x)
+                                    : bzimage_load(vmm, bi, image, &x);
     if (rc == 0 && initrd)
         log_debug("ramdisk: %zu bytes at 0x%llx", initrd_size, (unsigned long long)x.initrd_gpa);
 out:
@@ -76,8 +77,7 @@ const uint8_t *vmm_map_file(const char *what, const char *path, size_t *size)
     }
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
         (uint64_t)st.st_size > VMM_MAX_MEMORY_MIB * (1ull << 20)) {
-        log_error("%s %s: not a regular file of 1 byte to %u MiB", what, path,
-                  VMM_MAX_MEMORY_MIB);
+        log_error("%s %s: not a regular file of 1 byte to %u MiB", what, path, VMM_MAX_MEMORY_MIB);
     } else {
         p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
         if (p == MAP_FAILED)

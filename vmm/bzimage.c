@@ -13,21 +13,21 @@
 #include "vmm/boot.h"
 
 /* Offsets in struct boot_params. */
-#define ZP_ALT_MEM_K        0x1e0
-#define ZP_E820_ENTRIES     0x1e8
-#define ZP_HDR              0x1f1
-#define ZP_TYPE_OF_LOADER   0x210
-#define ZP_LOADFLAGS        0x211
-#define ZP_CODE32_START     0x214
-#define ZP_RAMDISK_IMAGE    0x218
-#define ZP_RAMDISK_SIZE     0x21c
-#define ZP_HEAP_END_PTR     0x224
-#define ZP_CMD_LINE_PTR     0x228
-#define ZP_E820_TABLE       0x2d0
-#define ZP_E820_MAX         128
-#define E820_ENTRY_SIZE     20
-#define LOADER_UNDEFINED    0xff /* boot.rst: a loader without an assigned id */
-#define CAN_USE_HEAP        0x80
+#define ZP_ALT_MEM_K      0x1e0
+#define ZP_E820_ENTRIES   0x1e8
+#define ZP_HDR            0x1f1
+#define ZP_TYPE_OF_LOADER 0x210
+#define ZP_LOADFLAGS      0x211
+#define ZP_CODE32_START   0x214
+#define ZP_RAMDISK_IMAGE  0x218
+#define ZP_RAMDISK_SIZE   0x21c
+#define ZP_HEAP_END_PTR   0x224
+#define ZP_CMD_LINE_PTR   0x228
+#define ZP_E820_TABLE     0x2d0
+#define ZP_E820_MAX       128
+#define E820_ENTRY_SIZE   20
+#define LOADER_UNDEFINED  0xff /* boot.rst: a loader without an assigned id */
+#define CAN_USE_HEAP      0x80
 
 #define PDE_2M    0x83ull /* present, writable, 2 MiB page */
 #define PTE_TABLE 0x03ull /* present, writable */

@@ -147,6 +147,7 @@ gdt:
 	.quad 0x00affa000000ffff
 	.quad 0, 0
 gdt_end:
+	.globl gdt_desc			/* also loaded by the bzImage guest's entries */
 gdt_desc:
 	.word gdt_end - gdt - 1
 	.quad gdt
