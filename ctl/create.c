@@ -46,18 +46,21 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "ctl/config.h"
 #include "ctl/stubctl.h"
+#include "lib/bootimage.h"
 #include "lib/dmfds.h"
 #include "lib/fdio.h"
 #include "lib/log.h"
 
-#define MAX_VMM_MEMORY_MIB 3072 /* stubvmm keeps RAM below the PCI hole */
-#define RESTART_LIMIT      5    /* restarts within RESTART_WINDOW s, then destroy */
+#define MAX_VMM_MEMORY_MIB 3072       /* stubvmm keeps RAM below the PCI hole */
+#define MAX_KERNEL_FILE    (64 << 20) /* what stubvmm reads */
+#define RESTART_LIMIT      5          /* restarts within RESTART_WINDOW s, then destroy */
 #define RESTART_WINDOW     60
 
 struct guest {
@@ -357,7 +360,7 @@ static int spawn_vmm(struct guest *g, int dm_end, char *err, size_t errlen)
             dup2(restore, 5);
         snprintf(sfd, sizeof(sfd), "3");
         snprintf(dfd, sizeof(dfd), "4");
-        const char *argv[42 + 2 * CONFIG_MAX_DISKS + 4 * CONFIG_MAX_VIFS];
+        const char *argv[46 + 2 * CONFIG_MAX_DISKS + 4 * CONFIG_MAX_VIFS];
         char disks[CONFIG_MAX_DISKS][PATH_MAX + 4], nics[CONFIG_MAX_VIFS][PATH_MAX + 8];
         char macs[CONFIG_MAX_VIFS][18];
         int n = 0;
@@ -389,6 +392,10 @@ static int spawn_vmm(struct guest *g, int dm_end, char *err, size_t errlen)
         argv[n++] = "--vcpus", argv[n++] = vcpus;
         if (c->kernel)
             argv[n++] = "--cmdline", argv[n++] = c->cmdline ? c->cmdline : "";
+        if (c->kernel && c->ramdisk)
+            argv[n++] = "--ramdisk", argv[n++] = c->ramdisk;
+        if (c->cpuid)
+            argv[n++] = "--cpuid", argv[n++] = c->cpuid;
         argv[n++] = "--dm", argv[n++] = config_placement_name(c->placement);
         argv[n++] = "--status-fd", argv[n++] = sfd;
         if (dm_end >= 0)
@@ -669,6 +676,64 @@ static int check_devices(const char *file, struct domain_config *cfg)
     return 0;
 }
 
+/* The kernel is one stubvmm boots and the ramdisk fits beside it in the
+ * guest's RAM: the loader's own parser (lib/bootimage.c) says so now, with
+ * the line that set the file, rather than stubvmm at start-up. */
+static int check_boot_files(const char *what, struct domain_config *cfg)
+{
+    struct boot_image *bi = calloc(1, sizeof(*bi));
+    uint64_t ram = cfg->memory_mib << 20, gpa;
+    const char *where = cfg->kernel_origin ? cfg->kernel_origin : what;
+    char err[300];
+    uint8_t *img = NULL;
+    size_t size = 0;
+    struct stat st;
+    int fd = -1, rc = -EINVAL;
+
+    if (!bi)
+        return -ENOMEM;
+    fd = open(cfg->kernel, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
+        st.st_size > MAX_KERNEL_FILE) {
+        fprintf(stderr, "stubctl: %s: kernel: %s: not a readable file of 1 byte to %d MiB\n", where,
+                cfg->kernel, MAX_KERNEL_FILE >> 20);
+        goto out;
+    }
+    size = (size_t)st.st_size;
+    img = malloc(size);
+    if (!img || read_full(fd, img, size) != (ssize_t)size) {
+        fprintf(stderr, "stubctl: %s: kernel: %s: cannot read it\n", where, cfg->kernel);
+        goto out;
+    }
+    if (boot_image_parse(img, size, ram, bi, err, sizeof(err)) < 0) {
+        fprintf(stderr, "stubctl: %s: %s\n", where, err);
+        goto out;
+    }
+    if (cfg->ramdisk) {
+        where = cfg->ramdisk_origin ? cfg->ramdisk_origin : what;
+        if (stat(cfg->ramdisk, &st) < 0) {
+            fprintf(stderr, "stubctl: %s: ramdisk: %s: %s\n", where, cfg->ramdisk, strerror(errno));
+            goto out;
+        }
+        if (!S_ISREG(st.st_mode) || st.st_size <= 0) {
+            fprintf(stderr, "stubctl: %s: ramdisk: %s: not a non-empty regular file\n", where,
+                    cfg->ramdisk);
+            goto out;
+        }
+        if (boot_ramdisk_place(bi, ram, (uint64_t)st.st_size, &gpa, err, sizeof(err)) < 0) {
+            fprintf(stderr, "stubctl: %s: %s (memory = %llu)\n", where, err,
+                    (unsigned long long)cfg->memory_mib);
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    close_quietly(fd);
+    free(img);
+    free(bi);
+    return rc;
+}
+
 int ctl_check_config(const char *what, struct domain_config *cfg)
 {
     char image[PATH_MAX];
@@ -687,7 +752,9 @@ int ctl_check_config(const char *what, struct domain_config *cfg)
     }
     free(*path);
     *path = strdup(image);
-    return *path ? 0 : -ENOMEM;
+    if (!*path)
+        return -ENOMEM;
+    return cfg->kernel ? check_boot_files(what, cfg) : 0;
 }
 
 int ctl_create_domain(struct domain_config *cfg, bool paused, bool console, int restore_fd)

@@ -21,6 +21,7 @@
 
 #include "cmdline.h"
 #include "cpu.h"
+#include "crc32.h"
 #include "guest.h"
 #include "print.h"
 #include "uart.h"
@@ -60,23 +61,6 @@ static void check(bool ok, const char *why)
         failure = why;
 }
 
-static uint32_t crc32(const uint8_t *p, size_t n)
-{
-    static uint32_t table[256];
-    uint32_t c = 0xffffffffu;
-
-    if (!table[1])
-        for (uint32_t i = 0; i < 256; i++) {
-            uint32_t v = i;
-            for (int k = 0; k < 8; k++)
-                v = v & 1 ? 0xedb88320u ^ (v >> 1) : v >> 1;
-            table[i] = v;
-        }
-    for (size_t i = 0; i < n; i++)
-        c = table[(c ^ p[i]) & 0xff] ^ (c >> 8);
-    return c ^ 0xffffffffu;
-}
-
 /* Whether [start, end) lies in one RAM entry of the map. */
 static bool in_ram(uint64_t start, uint64_t end)
 {
@@ -111,13 +95,13 @@ static void check_e820(uint64_t initrd, uint64_t initrd_size, uint64_t cmdline, 
                 top = a + s;
         }
     }
-    check(in_ram((uintptr_t)__kernel_start, (uintptr_t)__image_end), "e820: the kernel is not in RAM");
+    check(in_ram((uintptr_t)__kernel_start, (uintptr_t)__image_end),
+          "e820: the kernel is not in RAM");
     check(in_ram((uintptr_t)zp, (uintptr_t)zp + 4096), "e820: the zero page is not in RAM");
     check(in_ram(cmdline, cmdline + cmd_len + 1), "e820: the command line is not in RAM");
     check(!initrd_size || in_ram(initrd, initrd + initrd_size), "e820: the initrd is not in RAM");
     gprintf("bzguest: e820 %u entries, %lu KiB of RAM\n", n, (unsigned long)(ram >> 10));
-    check(!mem || (ram >= mem / 16 * 15 && top <= mem),
-          "e820: RAM does not add up to bzk.mem_mib");
+    check(!mem || (ram >= mem / 16 * 15 && top <= mem), "e820: RAM does not add up to bzk.mem_mib");
 }
 
 static void check_cmdline(void)
@@ -140,7 +124,7 @@ static void check_cmdline(void)
     check(start && mark && mark > start, "cmdline: no bzk. words or no bzk.cmdline_crc");
     if (!start || !mark || mark <= start)
         return;
-    uint32_t got = crc32((const uint8_t *)start, (size_t)(mark - start));
+    uint32_t got = crc32(start, (size_t)(mark - start));
     gprintf("bzguest: cmdline %u bytes checked, crc32 %x\n", (unsigned)(mark - start), got);
     check(got == want, "cmdline: the CRC32 does not match bzk.cmdline_crc");
 }
