@@ -176,6 +176,20 @@ static int parse_pvh(const uint8_t *img, size_t size, uint64_t ram_bytes, struct
     if (phnum == 0 || !within(size, phoff, phnum * phentsize))
         return fail(err, errlen, "kernel: malformed or unsupported ELF header");
 
+    /* The note first: an ELF that is not a PVH kernel is told so, whatever
+     * its segments look like. */
+    for (uint64_t i = 0; i < phnum && !have_entry; i++) {
+        struct boot_segment s;
+        uint32_t type;
+
+        if (read_phdr(img, size, is64, phoff + i * phentsize, &type, &s) < 0)
+            return fail(err, errlen, "kernel: malformed or unsupported ELF header");
+        if (type == PT_NOTE)
+            have_entry = find_entry_note(img, size, s.offset, s.filesz, &bi->entry);
+    }
+    if (!have_entry)
+        return fail(err, errlen, "kernel: an ELF file without a PVH entry (Xen ELF note "
+                                 "PHYS32_ENTRY); stubvisor boots PVH ELFs and Linux bzImages");
     bi->kind = BOOT_IMAGE_PVH;
     bi->lo = UINT64_MAX;
     bi->hi = 0;
@@ -185,15 +199,13 @@ static int parse_pvh(const uint8_t *img, size_t size, uint64_t ram_bytes, struct
 
         if (read_phdr(img, size, is64, phoff + i * phentsize, &type, &s) < 0)
             return fail(err, errlen, "kernel: malformed or unsupported ELF header");
-        if (type == PT_NOTE && !have_entry)
-            have_entry = find_entry_note(img, size, s.offset, s.filesz, &bi->entry);
         if (type != PT_LOAD || s.memsz == 0)
             continue;
         if (s.filesz > s.memsz || !within(size, s.offset, s.filesz) ||
             !within(ram_top(ram_bytes), s.paddr, s.memsz))
-            return fail(
-                err, errlen, "kernel: segment %llu (0x%llx + 0x%llx) does not fit in guest RAM",
-                (unsigned long long)i, (unsigned long long)s.paddr, (unsigned long long)s.memsz);
+            return fail(err, errlen, "kernel: segment %llu (0x%llx + 0x%llx) does not fit in guest RAM",
+                        (unsigned long long)i, (unsigned long long)s.paddr,
+                        (unsigned long long)s.memsz);
         if (s.paddr < BOOT_INFO_END && s.paddr + s.memsz > BOOT_GDT_GPA)
             return fail(err, errlen,
                         "kernel: segment %llu overlaps the boot information at 0x%x-0x%x",
@@ -206,10 +218,6 @@ static int parse_pvh(const uint8_t *img, size_t size, uint64_t ram_bytes, struct
         if (s.paddr + s.memsz > bi->hi)
             bi->hi = s.paddr + s.memsz;
     }
-    if (!have_entry)
-        return fail(err, errlen,
-                    "kernel: an ELF file without a PVH entry (Xen ELF note "
-                    "PHYS32_ENTRY); stubvisor boots PVH ELFs and Linux bzImages");
     if (!within(ram_top(ram_bytes), bi->entry, 1))
         return fail(err, errlen, "kernel: PVH entry 0x%x is outside guest RAM", bi->entry);
     if (bi->nr_segments == 0)
