@@ -498,6 +498,31 @@ static void kill_vmm(struct guest *g)
     g->status_fd = -1;
 }
 
+/* The last "stubvmm: error: " line stubvmm left in the guest's log (the
+ * reason it did not start), without the prefix.  0, or -ENOENT. */
+static int vmm_last_error(const char *log, char *out, size_t len)
+{
+    static const char prefix[] = "stubvmm: error: ";
+    char tail[4097], *line, *found = NULL, *save = NULL;
+    ssize_t n = -1;
+    off_t size;
+    int fd = open(log, O_RDONLY | O_CLOEXEC);
+
+    if (fd >= 0 && (size = lseek(fd, 0, SEEK_END)) >= 0)
+        n = pread(fd, tail, sizeof(tail) - 1, size > 4096 ? size - 4096 : 0);
+    close_quietly(fd);
+    if (n <= 0)
+        return -ENOENT;
+    tail[n] = '\0';
+    for (line = strtok_r(tail, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+        if (strncmp(line, prefix, sizeof(prefix) - 1) == 0)
+            found = line + sizeof(prefix) - 1;
+    if (!found)
+        return -ENOENT;
+    snprintf(out, len, "%s", found);
+    return 0;
+}
+
 /* Steps 1-5.  On failure everything made so far is undone. */
 static int start_guest(struct xsc *xs, struct guest *g, char *err, size_t errlen)
 {
@@ -525,7 +550,11 @@ static int start_guest(struct xsc *xs, struct guest *g, char *err, size_t errlen
         goto fail;
     if (status_line(g, line, sizeof(line), STUBCTL_READY_TIMEOUT * 1000) < 0 ||
         strcmp(line, "ready") != 0) {
-        snprintf(err, errlen, "stubvmm failed to start (see %s)", g->log);
+        char why[256];
+        if (vmm_last_error(g->log, why, sizeof(why)) == 0)
+            snprintf(err, errlen, "stubvmm failed to start: %s (see %s)", why, g->log);
+        else
+            snprintf(err, errlen, "stubvmm failed to start (see %s)", g->log);
         rc = -EIO;
         goto fail;
     }

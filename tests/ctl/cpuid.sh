@@ -143,8 +143,7 @@ rc=$?
 set -e
 [ "$rc" -ne 0 ] || fail "a restore of a guest that saw vmx succeeded"
 expect_contains "restore refusal" "the guest saw CPU feature vmx, which this host cannot give it" \
-    "$(cat "$TEST_TMP/r.out") $(cat "$STUBVISOR_LOGDIR"/*.log 2>/dev/null)"
+    "$(cat "$TEST_TMP/r.out")"
 timeout 60 "$STUBCTL" restore "$TEST_TMP/sv.save" || fail "restore of the good file"
 wait_for 30 sh -c "\"$STUBCTL\" list | grep -Eq '^sv '" || fail "sv not back"
-cat "$TEST_TMP/r.out"
 pass
