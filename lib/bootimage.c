@@ -188,8 +188,9 @@ static int parse_pvh(const uint8_t *img, size_t size, uint64_t ram_bytes, struct
             have_entry = find_entry_note(img, size, s.offset, s.filesz, &bi->entry);
     }
     if (!have_entry)
-        return fail(err, errlen, "kernel: an ELF file without a PVH entry (Xen ELF note "
-                                 "PHYS32_ENTRY); stubvisor boots PVH ELFs and Linux bzImages");
+        return fail(err, errlen,
+                    "kernel: an ELF file without a PVH entry (Xen ELF note "
+                    "PHYS32_ENTRY); stubvisor boots PVH ELFs and Linux bzImages");
     bi->kind = BOOT_IMAGE_PVH;
     bi->lo = UINT64_MAX;
     bi->hi = 0;
@@ -203,9 +204,9 @@ static int parse_pvh(const uint8_t *img, size_t size, uint64_t ram_bytes, struct
             continue;
         if (s.filesz > s.memsz || !within(size, s.offset, s.filesz) ||
             !within(ram_top(ram_bytes), s.paddr, s.memsz))
-            return fail(err, errlen, "kernel: segment %llu (0x%llx + 0x%llx) does not fit in guest RAM",
-                        (unsigned long long)i, (unsigned long long)s.paddr,
-                        (unsigned long long)s.memsz);
+            return fail(
+                err, errlen, "kernel: segment %llu (0x%llx + 0x%llx) does not fit in guest RAM",
+                (unsigned long long)i, (unsigned long long)s.paddr, (unsigned long long)s.memsz);
         if (s.paddr < BOOT_INFO_END && s.paddr + s.memsz > BOOT_GDT_GPA)
             return fail(err, errlen,
                         "kernel: segment %llu overlaps the boot information at 0x%x-0x%x",
