@@ -106,6 +106,34 @@ int pci_bar_init(struct pci_dev *d, unsigned bar, enum pci_bar_kind kind, uint64
     return 0;
 }
 
+static void rom_io(struct pci_dev *d, unsigned bar, uint64_t off, uint8_t *data, uint32_t size,
+                   bool is_write, void *opaque)
+{
+    (void)bar;
+    (void)opaque;
+    if (is_write)
+        return; /* read-only memory */
+    for (uint32_t i = 0; i < size; i++)
+        data[i] = off + i < d->rom_len ? d->rom_image[off + i] : 0;
+}
+
+int pci_rom_init(struct pci_dev *d, const uint8_t *image, uint64_t len)
+{
+    uint64_t size = PCI_ROM_MIN;
+
+    if (!image || len == 0 || len > PCI_ROM_MAX)
+        return -EINVAL;
+    while (size < len)
+        size <<= 1;
+    d->rom = (struct pci_bar){
+        .kind = PCI_BAR_KIND_MEM32, .size = size, .fn = rom_io, .dev = d, .index = PCI_ROM_BAR};
+    d->rom_image = image;
+    d->rom_len = len;
+    pci_cfg_set(d, PCI_ROM_ADDRESS, 4, 0);
+    pci_wmask_set(d, PCI_ROM_ADDRESS, 4, ((uint32_t) ~(size - 1) & ~0x7ffu) | PCI_ROM_ENABLE);
+    return 0;
+}
+
 uint64_t pci_bar_address(const struct pci_dev *d, unsigned bar)
 {
     unsigned reg = PCI_BAR0 + 4 * bar;
@@ -147,30 +175,19 @@ static void bar_trap(struct dm *dm, uint64_t addr, uint8_t *data, uint32_t size,
     b->fn(b->dev, b->index, addr - b->addr, data, size, is_write, b->opaque);
 }
 
-/* Bring one BAR's mapping in line with its register and the command
- * register: unmap what is stale, map what should be decoded.  An address
- * the host refuses (it overlaps RAM, another device, the APIC) leaves the
- * BAR unmapped, as if it decoded nothing: the guest's own fault. */
-static void bar_update(struct pci_dev *d, unsigned i)
+/* Map b at addr if want, else unmap it: unmap what is stale, map what
+ * should be decoded.  An address the host refuses (it overlaps RAM,
+ * another device, the APIC) leaves the BAR unmapped, as if it decoded
+ * nothing: the guest's own fault. */
+static void bar_remap(struct pci_dev *d, struct pci_bar *b, bool want, uint64_t addr)
 {
-    struct pci_bar *b = &d->bars[i];
-    uint16_t cmd = (uint16_t)pci_cfg_read(d, PCI_COMMAND, 2);
-    bool is_io = b->kind == PCI_BAR_KIND_IO;
-    uint64_t addr = pci_bar_address(d, i);
-    bool want = addr != 0 && (cmd & (is_io ? PCI_COMMAND_IO : PCI_COMMAND_MEMORY));
-    enum dm_trap_type type = is_io ? DM_TRAP_PIO : DM_TRAP_MMIO;
+    enum dm_trap_type type = b->kind == PCI_BAR_KIND_IO ? DM_TRAP_PIO : DM_TRAP_MMIO;
     int rc;
 
-    if (b->kind == PCI_BAR_NONE)
-        return;
-    /* A BAR being sized reads back as all-ones in its address bits:
-     * nothing decodes there. */
-    if (is_io && (addr + b->size > 0x10000))
-        want = false;
     if (b->mapped && (!want || addr != b->addr)) {
         rc = dm_unregister(d->bus->dm, type, b->addr);
         if (rc < 0)
-            log_debug("pci %02x.%x BAR%u: unmap 0x%llx: %s", d->devfn >> 3, d->devfn & 7, i,
+            log_debug("pci %02x.%x BAR%u: unmap 0x%llx: %s", d->devfn >> 3, d->devfn & 7, b->index,
                       (unsigned long long)b->addr, strerror(-rc));
         b->mapped = false;
     }
@@ -178,11 +195,42 @@ static void bar_update(struct pci_dev *d, unsigned i)
         b->addr = addr;
         rc = dm_register(d->bus->dm, type, addr, b->size, b->trap_flags, bar_trap, b);
         if (rc < 0)
-            log_debug("pci %02x.%x BAR%u: map 0x%llx: %s", d->devfn >> 3, d->devfn & 7, i,
+            log_debug("pci %02x.%x BAR%u: map 0x%llx: %s", d->devfn >> 3, d->devfn & 7, b->index,
                       (unsigned long long)addr, strerror(-rc));
         else
             b->mapped = true;
     }
+}
+
+/* Bring one BAR's mapping in line with its register and the command
+ * register. */
+static void bar_update(struct pci_dev *d, unsigned i)
+{
+    struct pci_bar *b = &d->bars[i];
+    uint16_t cmd = (uint16_t)pci_cfg_read(d, PCI_COMMAND, 2);
+    bool is_io = b->kind == PCI_BAR_KIND_IO;
+    uint64_t addr = pci_bar_address(d, i);
+    bool want = addr != 0 && (cmd & (is_io ? PCI_COMMAND_IO : PCI_COMMAND_MEMORY));
+
+    if (b->kind == PCI_BAR_NONE)
+        return;
+    /* A BAR being sized reads back as all-ones in its address bits:
+     * nothing decodes there. */
+    if (is_io && (addr + b->size > 0x10000))
+        want = false;
+    bar_remap(d, b, want, addr);
+}
+
+/* The ROM decodes with its enable bit and the memory bit both on. */
+static void rom_update(struct pci_dev *d)
+{
+    uint32_t reg = pci_cfg_read(d, PCI_ROM_ADDRESS, 4);
+    uint16_t cmd = (uint16_t)pci_cfg_read(d, PCI_COMMAND, 2);
+    uint64_t addr = reg & ~0x7ffu;
+
+    if (d->rom.kind == PCI_BAR_NONE)
+        return;
+    bar_remap(d, &d->rom, addr != 0 && (reg & PCI_ROM_ENABLE) && (cmd & PCI_COMMAND_MEMORY), addr);
 }
 
 static void intx_update(struct pci_dev *d)
@@ -221,6 +269,9 @@ static void config_write(struct pci_dev *d, unsigned reg, const uint8_t *data, u
         for (unsigned i = 0; i < PCI_NR_BARS; i++)
             bar_update(d, i);
     }
+    if ((reg < PCI_ROM_ADDRESS + 4 && reg + size > PCI_ROM_ADDRESS) ||
+        (reg < PCI_COMMAND + 2 && reg + size > PCI_COMMAND))
+        rom_update(d);
     if (reg < PCI_COMMAND + 2 && reg + size > PCI_COMMAND)
         intx_update(d);
     if (d->config_write)
@@ -290,6 +341,7 @@ void pci_dev_state_apply(struct pci_dev *d, const struct pci_dev_state *s)
     memcpy(d->cfg, s->cfg, sizeof(d->cfg));
     for (unsigned i = 0; i < PCI_NR_BARS; i++)
         bar_update(d, i);
+    rom_update(d);
     d->intx_level = s->intx_level;
     intx_update(d);
 }

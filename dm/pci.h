@@ -13,6 +13,11 @@
  * mapped only while its decode bit (I/O or memory) is on and its address is
  * not 0.  BAR handlers get the offset within the BAR, not the address.
  *
+ * Expansion ROM: pci_rom_init() gives a function a ROM image behind the
+ * BAR at 0x30 (bit 0 enables decoding, as does the memory bit of the
+ * command register), read-only, as firmware (SeaBIOS) expects to find
+ * option ROMs such as a NIC's iPXE or the VGA BIOS.
+ *
  * INTx: pci_set_intx() reports a device's level on its pin; the bus passes
  * changes to its router (the PIIX3, dm/hw/piix.c), which owns the PIRQ
  * links and the ISA IRQ lines.  The INTx-disable command bit masks it.
@@ -29,6 +34,9 @@
 #define PCI_CFG_SIZE 256
 #define PCI_NR_BARS  6
 #define PCI_NR_DEVFN 256
+#define PCI_ROM_BAR  PCI_NR_BARS /* the index handlers see for the ROM */
+#define PCI_ROM_MIN  2048        /* the smallest ROM BAR the register allows */
+#define PCI_ROM_MAX  (1u << 24)
 
 /* Config space offsets and bits the bus itself interprets. */
 enum {
@@ -58,6 +66,7 @@ enum {
     PCI_BAR_IO = 0x1,
     PCI_BAR_MEM64 = 0x4,
     PCI_BAR_PREFETCH = 0x8,
+    PCI_ROM_ENABLE = 0x1,
 };
 
 enum pci_bar_kind { PCI_BAR_NONE, PCI_BAR_KIND_IO, PCI_BAR_KIND_MEM32, PCI_BAR_KIND_MEM64 };
@@ -88,6 +97,9 @@ struct pci_dev {
     uint8_t wmask[PCI_CFG_SIZE];
     uint8_t w1c[PCI_CFG_SIZE];
     struct pci_bar bars[PCI_NR_BARS];
+    struct pci_bar rom;       /* PCI_BAR_NONE unless pci_rom_init() */
+    const uint8_t *rom_image; /* not owned; rom_len bytes, the rest reads 0 */
+    uint64_t rom_len;
     uint8_t last_cap; /* offset of the last capability, 0 if none */
     bool intx_level;  /* what the device asserts (before INTx disable) */
     bool intx_out;    /* what the router was last told */
@@ -131,6 +143,12 @@ int pci_bus_add(struct pci_bus *bus, struct pci_dev *d, unsigned devfn);
  * power of two, at least 16 (I/O: 4, at most 256).  Returns 0 or -EINVAL. */
 int pci_bar_init(struct pci_dev *d, unsigned bar, enum pci_bar_kind kind, uint64_t size,
                  uint32_t trap_flags, pci_bar_fn fn, void *opaque);
+
+/* Give d an expansion ROM holding image (len bytes, not copied: it must
+ * outlive d).  The BAR's size is len rounded up to a power of two, at least
+ * PCI_ROM_MIN; reads past len give 0, writes are dropped.  Returns 0 or
+ * -EINVAL (empty or larger than PCI_ROM_MAX). */
+int pci_rom_init(struct pci_dev *d, const uint8_t *image, uint64_t len);
 
 /* The guest-programmed address of a BAR (flags bits masked off). */
 uint64_t pci_bar_address(const struct pci_dev *d, unsigned bar);

@@ -1,6 +1,7 @@
 /* Minimal fw_cfg: see dm/hw/fw_cfg.h. */
 #include "dm/hw/fw_cfg.h"
 
+#include <errno.h>
 #include <string.h>
 
 static void put_le(uint8_t *p, uint64_t v, unsigned n)
@@ -35,10 +36,13 @@ static const uint8_t *item(const struct fw_cfg *f, uint32_t *len)
     case FW_CFG_FILE_DIR:
         *len = f->dir_size;
         return f->dir;
-    case FW_CFG_FILE_FIRST:
-        *len = sizeof(f->boot_fail_wait);
-        return f->boot_fail_wait;
     default:
+        if (f->select >= FW_CFG_FILE_FIRST &&
+            (unsigned)(f->select - FW_CFG_FILE_FIRST) < f->nr_files) {
+            const struct fw_cfg_file *file = &f->files[f->select - FW_CFG_FILE_FIRST];
+            *len = file->size;
+            return file->data;
+        }
         *len = 0;
         return NULL;
     }
@@ -72,16 +76,27 @@ static void fw_cfg_io(struct dm *dm, uint64_t addr, uint8_t *data, uint32_t size
         memset(data, 0, size);
 }
 
-static void add_file(struct fw_cfg *f, const char *name, uint16_t select, uint32_t size)
+int fw_cfg_add_file(struct fw_cfg *f, const char *name, const void *data, uint32_t size)
 {
-    uint32_t n = (f->dir_size - 4) / FW_CFG_FILE_ENTRY_SIZE;
+    size_t len = strlen(name);
+    uint16_t select = (uint16_t)(FW_CFG_FILE_FIRST + f->nr_files);
     uint8_t *e = f->dir + f->dir_size;
 
+    if (len == 0 || len >= FW_CFG_FILE_NAME_SIZE || (size && !data))
+        return -EINVAL;
+    for (unsigned i = 0; i < f->nr_files; i++)
+        if (strcmp((const char *)f->dir + 4 + i * FW_CFG_FILE_ENTRY_SIZE + 8, name) == 0)
+            return -EEXIST;
+    if (f->nr_files == FW_CFG_MAX_FILES)
+        return -ENOSPC;
+    f->files[f->nr_files++] = (struct fw_cfg_file){data, size};
     put_be(e, size, 4);
     put_be(e + 4, select, 2);
-    strncpy((char *)e + 8, name, FW_CFG_FILE_NAME_SIZE - 1);
+    memset(e + 6, 0, FW_CFG_FILE_ENTRY_SIZE - 6);
+    memcpy(e + 8, name, len);
     f->dir_size += FW_CFG_FILE_ENTRY_SIZE;
-    put_be(f->dir, n + 1, 4);
+    put_be(f->dir, f->nr_files, 4);
+    return select;
 }
 
 void fw_cfg_set_nr_cpus(struct fw_cfg *f, unsigned nr_cpus)
@@ -97,7 +112,7 @@ int fw_cfg_setup(struct fw_cfg *f, struct dm *dm, uint64_t ram_size, unsigned nr
     fw_cfg_set_nr_cpus(f, nr_cpus);
     put_le(f->boot_fail_wait, FW_CFG_BOOT_FAIL_WAIT, 4);
     f->dir_size = 4;
-    add_file(f, "etc/boot-fail-wait", FW_CFG_FILE_FIRST, sizeof(f->boot_fail_wait));
+    fw_cfg_add_file(f, "etc/boot-fail-wait", f->boot_fail_wait, sizeof(f->boot_fail_wait));
     return dm_register(dm, DM_TRAP_PIO, FW_CFG_PORT, 2, 0, fw_cfg_io, f);
 }
 

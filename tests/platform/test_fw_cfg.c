@@ -1,9 +1,11 @@
 /* fw_cfg against a fake host: signature, feature bits, the file directory
- * and the one file, CPU count, unknown items and reads past the end. */
+ * and its files, CPU count, unknown items and reads past the end. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -88,6 +90,52 @@ static void test_file_directory(void **state)
                      FW_CFG_BOOT_FAIL_WAIT);
 }
 
+/* Files devices add: found by name in the directory, read whole, names
+ * unique and bounded, the directory bounded. */
+static void test_added_files(void **state)
+{
+    struct fixture *f = *state;
+    static const char order[] = "/pci@i0cf8/*@3\n";
+    static uint8_t big[3000];
+    uint8_t dir[4 + 3 * FW_CFG_FILE_ENTRY_SIZE], buf[sizeof(big)];
+    char name[FW_CFG_FILE_NAME_SIZE + 1];
+    int sel_order, sel_big;
+
+    for (size_t i = 0; i < sizeof(big); i++)
+        big[i] = (uint8_t)(i * 7);
+    sel_order = fw_cfg_add_file(&f->cfg, "bootorder", order, sizeof(order) - 1);
+    sel_big = fw_cfg_add_file(&f->cfg, "etc/acpi/tables", big, sizeof(big));
+    assert_int_equal(sel_order, FW_CFG_FILE_FIRST + 1);
+    assert_int_equal(sel_big, FW_CFG_FILE_FIRST + 2);
+    assert_int_equal(fw_cfg_add_file(&f->cfg, "bootorder", order, 1), -EEXIST);
+    assert_int_equal(fw_cfg_add_file(&f->cfg, "", order, 1), -EINVAL);
+    memset(name, 'x', sizeof(name) - 1);
+    name[FW_CFG_FILE_NAME_SIZE] = '\0'; /* one byte too long for the entry */
+    assert_int_equal(fw_cfg_add_file(&f->cfg, name, order, 1), -EINVAL);
+
+    read_item(f->dm, FW_CFG_FILE_DIR, dir, sizeof(dir));
+    assert_int_equal(be32(dir), 3);
+    assert_int_equal(be32(dir + 4 + FW_CFG_FILE_ENTRY_SIZE), sizeof(order) - 1);
+    assert_int_equal(dir[4 + FW_CFG_FILE_ENTRY_SIZE + 4] << 8 | dir[4 + FW_CFG_FILE_ENTRY_SIZE + 5],
+                     sel_order);
+    assert_string_equal((const char *)dir + 4 + FW_CFG_FILE_ENTRY_SIZE + 8, "bootorder");
+    assert_string_equal((const char *)dir + 4 + 2 * FW_CFG_FILE_ENTRY_SIZE + 8, "etc/acpi/tables");
+    read_item(f->dm, (uint16_t)sel_order, buf, sizeof(order) - 1);
+    assert_memory_equal(buf, order, sizeof(order) - 1);
+    read_item(f->dm, (uint16_t)sel_big, buf, sizeof(big));
+    assert_memory_equal(buf, big, sizeof(big));
+    /* A selector past the last file is an unknown item. */
+    read_item(f->dm, (uint16_t)(sel_big + 1), buf, 4);
+    assert_memory_equal(buf, "\0\0\0\0", 4);
+
+    /* The directory is bounded: the 33rd file is refused. */
+    for (int i = 3; i < FW_CFG_MAX_FILES; i++) {
+        snprintf(name, sizeof(name), "etc/file%d", i);
+        assert_true(fw_cfg_add_file(&f->cfg, name, order, 1) > 0);
+    }
+    assert_int_equal(fw_cfg_add_file(&f->cfg, "etc/one-too-many", order, 1), -ENOSPC);
+}
+
 static void test_odd_accesses(void **state)
 {
     struct fixture *f = *state;
@@ -113,6 +161,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_signature_and_id, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_directory, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_added_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_odd_accesses, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -202,6 +203,70 @@ static void test_bar_relocation(void **state)
     assert_int_equal(pci_bar_address(&t->pci, 2), 0x800000000ull);
     assert_int_equal(fake_mmio_read(f->dm, 0x800000010ull, 8), 0x5a5a5a5a5a5a5a5aull);
     assert_int_equal(t->last_bar, 2);
+}
+
+/* An expansion ROM: sized like a BAR (2 KiB granularity, bit 0 enable),
+ * decoded only with both its enable bit and the memory bit, read-only,
+ * zeros past the image; a saved and restored function maps it again. */
+static void test_expansion_rom(void **state)
+{
+    struct fixture *f = *state;
+    static struct pci_dev rom_dev;
+    static uint8_t image[3000];
+    struct pci_dev_state st;
+    struct srec_w w;
+    struct srec_r r, rec;
+    uint8_t *blob;
+    size_t len;
+    uint32_t tag, inst;
+
+    for (size_t i = 0; i < sizeof(image); i++)
+        image[i] = (uint8_t)(i + 1);
+    image[0] = 0x55;
+    image[1] = 0xaa;
+    pci_dev_init(&rom_dev, 0x1af4, 0x1000, 0x020000, 0, 0);
+    assert_int_equal(pci_rom_init(&rom_dev, image, 0), -EINVAL);
+    assert_int_equal(pci_rom_init(&rom_dev, image, PCI_ROM_MAX + 1), -EINVAL);
+    assert_int_equal(pci_rom_init(&rom_dev, image, sizeof(image)), 0);
+    assert_int_equal(pci_bus_add(&f->devs.pci, &rom_dev, 4u << 3), 0);
+
+    fake_cfg_write(f->dm, 4u << 3, PCI_ROM_ADDRESS, 4, 0xffffffff);
+    assert_int_equal(fake_cfg_read(f->dm, 4u << 3, PCI_ROM_ADDRESS, 4), 0xfffff001); /* 4 KiB */
+    fake_cfg_write(f->dm, 4u << 3, PCI_ROM_ADDRESS, 4, 0xfeb80000);
+    fake_cfg_write(f->dm, 4u << 3, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
+    assert_int_equal(fake.nr_maps, 0); /* not enabled */
+    fake_cfg_write(f->dm, 4u << 3, PCI_ROM_ADDRESS, 4, 0xfeb80001);
+    assert_int_equal(fake.nr_maps, 1);
+    assert_int_equal(fake.maps[0].start, 0xfeb80000);
+    assert_int_equal(fake.maps[0].end, 0xfeb80fff);
+    assert_int_equal(fake_mmio_read(f->dm, 0xfeb80000, 2), 0xaa55);
+    assert_int_equal(fake_mmio_read(f->dm, 0xfeb80004, 4), 0x08070605);
+    fake_mmio_write(f->dm, 0xfeb80004, 4, 0);
+    assert_int_equal(fake_mmio_read(f->dm, 0xfeb80004, 4), 0x08070605); /* read-only */
+    assert_int_equal(fake_mmio_read(f->dm, 0xfeb80000 + sizeof(image), 4), 0);
+    assert_int_equal(fake_mmio_read(f->dm, 0xfeb80ffc, 4), 0);
+    fake_cfg_write(f->dm, 4u << 3, PCI_COMMAND, 2, 0);
+    assert_int_equal(fake.nr_unmaps, 1); /* memory decode off */
+    fake_cfg_write(f->dm, 4u << 3, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
+    assert_int_equal(fake.nr_maps, 2);
+
+    /* Save, turn it off, restore: mapped where it was. */
+    srec_w_init(&w);
+    srec_begin(&w, 1, 4u << 3);
+    pci_dev_state_save(&rom_dev, &w);
+    srec_end(&w);
+    assert_int_equal(srec_w_finish(&w, &blob, &len), 0);
+    fake_cfg_write(f->dm, 4u << 3, PCI_ROM_ADDRESS, 4, 0);
+    assert_int_equal(fake.nr_unmaps, 2);
+    assert_int_equal(srec_r_open(&r, blob, len), 0);
+    assert_int_equal(srec_next(&r, &tag, &inst, &rec), 1);
+    pci_dev_state_parse(&rom_dev, &st, &rec);
+    assert_true(srec_done(&rec));
+    pci_dev_state_apply(&rom_dev, &st);
+    assert_int_equal(fake.nr_maps, 3);
+    assert_int_equal(fake.maps[2].start, 0xfeb80000);
+    assert_int_equal(fake_mmio_read(f->dm, 0xfeb80000, 2), 0xaa55);
+    free(blob);
 }
 
 static void test_bar_refused_by_host(void **state)
@@ -439,6 +504,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pam_smram, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bar_sizing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bar_relocation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_expansion_rom, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bar_refused_by_host, setup, teardown),
         cmocka_unit_test_setup_teardown(test_command_and_status, setup, teardown),
         cmocka_unit_test_setup_teardown(test_intx_pirq_routing, setup, teardown),

@@ -2,7 +2,7 @@
  * input is a list of 10-byte accesses (kind, devfn, register or port,
  * size, value) run through the real core and devices: the i440FX, the
  * PIIX3 (PIRQ routing), a device with I/O, 32- and 64-bit BARs and MSI-X
- * (relocation, table, PBA), the RTC and the i8042.  Every BAR move goes
+ * (relocation, table, PBA) and an expansion ROM, the RTC and the i8042.  Every BAR move goes
  * through dm_register/dm_unregister, so the registry's bookkeeping is
  * fuzzed along. */
 #include <stdint.h>
@@ -48,6 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static struct dm_devices devs;
     static struct fuzz_dev dev;
+    static const uint8_t rom[2500] = {0x55, 0xaa, 5};
     struct dm *dm = fake_dm_new(64u << 20);
 
     if (!dm || dm_devices_setup(dm, &devs) < 0)
@@ -60,6 +61,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         pci_bar_init(&dev.pci, 1, PCI_BAR_KIND_IO, 64, 0, bar_io, &dev) < 0 ||
         pci_bar_init(&dev.pci, 2, PCI_BAR_KIND_MEM64, 1u << 14, 0, bar_io, &dev) < 0 ||
         pci_msix_init(&dev.msix, &dev.pci, 0x40, 8, 0, 0x100, 0x800) < 0 ||
+        pci_rom_init(&dev.pci, rom, sizeof(rom)) < 0 ||
         pci_bus_add(&devs.pci, &dev.pci, 3u << 3) < 0)
         __builtin_trap();
 
@@ -77,9 +79,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             addr = ((uint64_t)data[1] << 32) | (reg & 0xfff);
             dm_dispatch(dm, DM_TRAP_PCI, addr, buf, sz > 4 ? 4 : sz, is_write);
             break;
-        case 1: { /* wherever the BARs are now: 0 memory, 1 I/O, 2 64-bit */
-            unsigned b = data[1] % 3;
-            addr = dev.pci.bars[b].addr + (reg & 0xfff);
+        case 1: { /* wherever the BARs are now: 0 memory, 1 I/O, 2 64-bit, 3 ROM */
+            unsigned b = data[1] % 4;
+            const struct pci_bar *bar = b == 3 ? &dev.pci.rom : &dev.pci.bars[b];
+            addr = bar->addr + (reg & 0xfff);
             dm_dispatch(dm, b == 1 ? DM_TRAP_PIO : DM_TRAP_MMIO, addr, buf, sz, is_write);
             break;
         }
