@@ -16,6 +16,8 @@
  * followed by the kernel (linked at 1 MiB): see link.ld.
  */
 
+#include "identity_map.inc"
+
 #define SETUP_SECTS    3          /* + the boot sector: 2048 bytes of setup */
 #define ZP             0x1000     /* our zero page, in the setup's segment */
 #define ZP_E820_COUNT  0x1e8
@@ -26,8 +28,6 @@
 #define SMAP           0x534d4150
 #define ENTRY16_MAGIC  0x16161616 /* %eax from our setup into startup_32 */
 #define MSR_EFER       0xc0000080
-#define PDE_LARGE      0x87
-#define PTE_P_W_U      0x7
 
 	.section .setup, "ax"
 	.code16
@@ -164,25 +164,6 @@ gdt16_desc:
 
 /* ---- the protected-mode kernel, at 1 MiB ---- */
 
-/* Fill the identity map of the first 4 GiB (2 MiB pages). */
-	.macro identity_map
-	movl $bz_pdpt + PTE_P_W_U, bz_pml4
-	movl $bz_pd + PTE_P_W_U, %eax
-	movl $bz_pdpt, %edi
-	movl $4, %ecx
-4:	movl %eax, (%edi)
-	addl $0x1000, %eax
-	addl $8, %edi
-	loop 4b
-	movl $PDE_LARGE, %eax
-	movl $bz_pd, %edi
-	movl $2048, %ecx
-5:	movl %eax, (%edi)
-	addl $0x200000, %eax
-	addl $8, %edi
-	loop 5b
-	.endm
-
 	.section .text.head, "ax"
 	.code32
 	.globl startup_32
@@ -201,7 +182,7 @@ startup_32:
 	cmpl $ENTRY16_MAGIC, %ebp
 	jne 6f
 	movl $16, bz_entry
-6:	identity_map
+6:	identity_map_4g bz_pml4, bz_pdpt, bz_pd
 	movl $bz_pml4, %eax
 	movl %eax, %cr3
 	movl %cr4, %eax
@@ -232,7 +213,7 @@ startup_64:
 	rep stosl
 	movl %r12d, bz_boot_params
 	movl $64, bz_entry
-	identity_map
+	identity_map_4g bz_pml4, bz_pdpt, bz_pd
 	movl $bz_pml4, %eax
 	movq %rax, %cr3
 	lgdt gdt_desc

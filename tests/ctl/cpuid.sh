@@ -94,28 +94,13 @@ console_log sv "$TEST_TMP/sv.out"
 wait_for 30 count_at_least "$TEST_TMP/sv.out" 1 || fail "no count"
 timeout 60 "$STUBCTL" save sv "$TEST_TMP/sv.save" || fail "save"
 python3 - "$TEST_TMP/sv.save" "$TEST_TMP/vmx.save" "$a_leaf:$a_reg:$a_bit" "$b_leaf:$b_reg:$b_bit" <<'PY' ||
-import struct, sys
+import os, struct, sys
+sys.path.insert(0, os.environ["STUBVISOR_SRC"] + "/tests")
+from savefile_edit import VM, VM_HEAD_SIZE, sections, replace, records
 data = bytearray(open(sys.argv[1], "rb").read())
-def crc32c(buf):
-    crc = 0xffffffff
-    for byte in buf:
-        crc ^= byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
-    return crc ^ 0xffffffff
-off = 32
-while True:
-    t, _, n = struct.unpack_from("<IIQ", data, off)
-    if t == 2:
-        break
-    off += 24 + n
-vm = bytearray(data[off + 24:off + 24 + n])
-pos, cpuid = 16, None
-while pos + 8 <= len(vm):
-    tag, dlen = struct.unpack_from("<II", vm, pos)
-    if tag == 7:
-        cpuid = pos + 8
-    pos += 8 + (dlen + 7) // 8 * 8
+off, n = sections(data)[VM]
+vm = bytearray(data[off:off + n])
+cpuid = next((o for tag, o, _ in records(vm, VM_HEAD_SIZE) if tag == 7), None)
 if cpuid is None:
     sys.exit("no CPUID record in the save file")
 count = struct.unpack_from("<I", vm, cpuid)[0]
@@ -133,8 +118,7 @@ for spec in sys.argv[3:]:
         sys.exit("the saved CPUID has %s" % spec)
 e = entry(1) + regs["ecx"]
 struct.pack_into("<I", vm, e, struct.unpack_from("<I", vm, e)[0] | 1 << 5)  # vmx
-data[off:off + 24 + n] = struct.pack("<IIQII", 2, 0, n, crc32c(vm), 0) + vm
-open(sys.argv[2], "wb").write(data)
+open(sys.argv[2], "wb").write(replace(data, VM, vm))
 PY
     fail "the save file's CPUID record"
 set +e

@@ -75,35 +75,27 @@ refused "a feature stubvisor does not give" "stubvisor does not give guests vmx"
     --kernel "$bz" --cpuid host,vmx=1
 
 # stubctl create: the same refusals, at the line that named the file.
+# create_refused WHAT CFG NEEDLE: create fails and says NEEDLE.
+create_refused() {
+    set +e
+    timeout 30 "$STUBCTL" create "$2" >"$TEST_TMP/ctl.out" 2>&1
+    rc=$?
+    set -e
+    [ "$rc" -ne 0 ] || fail "create with $1 succeeded"
+    expect_contains "create refusal: $1" "$3" "$(cat "$TEST_TMP/ctl.out")"
+}
 cat >"$TEST_TMP/rd.cfg" <<CFG
 name = "rd"
 memory = 16
 kernel = "$bz"
 ramdisk = "$TEST_TMP/big.rd"
 CFG
-set +e
-timeout 30 "$STUBCTL" create "$TEST_TMP/rd.cfg" >"$TEST_TMP/ctl.out" 2>&1
-rc=$?
-set -e
-[ "$rc" -ne 0 ] || fail "create with a ramdisk that does not fit succeeded"
-expect_contains "create refusal" "$TEST_TMP/rd.cfg:4: ramdisk: 20971520 bytes do not fit" \
-    "$(cat "$TEST_TMP/ctl.out")"
+create_refused "a ramdisk that does not fit" "$TEST_TMP/rd.cfg" \
+    "$TEST_TMP/rd.cfg:4: ramdisk: 20971520 bytes do not fit"
 sed -i "s|^kernel = .*|kernel = \"$k.old\"|" "$TEST_TMP/rd.cfg"
-set +e
-timeout 30 "$STUBCTL" create "$TEST_TMP/rd.cfg" >"$TEST_TMP/ctl.out" 2>&1
-rc=$?
-set -e
-[ "$rc" -ne 0 ] || fail "create with an old bzImage succeeded"
-expect_contains "create refusal" "$TEST_TMP/rd.cfg:3: bzImage: boot protocol 2.04" \
-    "$(cat "$TEST_TMP/ctl.out")"
+create_refused "an old bzImage" "$TEST_TMP/rd.cfg" "$TEST_TMP/rd.cfg:3: bzImage: boot protocol 2.04"
 printf 'name = "c"\nkernel = "%s"\ncpuid = "host,tm=0,sse3=2"\n' "$bz" >"$TEST_TMP/c.cfg"
-set +e
-timeout 30 "$STUBCTL" create "$TEST_TMP/c.cfg" >"$TEST_TMP/ctl.out" 2>&1
-rc=$?
-set -e
-[ "$rc" -ne 0 ] || fail "create with a bad cpuid= succeeded"
-expect_contains "cpuid refusal" "$TEST_TMP/c.cfg:3: cpuid: sse3=2: the value must be 0 or 1" \
-    "$(cat "$TEST_TMP/ctl.out")"
+create_refused "a bad cpuid=" "$TEST_TMP/c.cfg" "$TEST_TMP/c.cfg:3: cpuid: sse3=2: the value must be 0 or 1"
 if [ -S "$STUBVISOR_RUNDIR/store.sock" ]; then
     expect_eq "domains after refusals" "" "$("$STUBCTL" list | awk 'NR > 2')"
 fi
