@@ -11,6 +11,10 @@
 #                        a VMM opens it there as the guest NIC's back end);
 #                        in the background, use `ip netns exec "$nb_ns"`
 #                        itself so that $! is the command's pid
+#   netboot_selftest     prove the environment without a guest: from a
+#                        second namespace on a veth pair to the bridge,
+#                        busybox udhcpc gets a lease and busybox tftp
+#                        fetches boot.ipxe intact
 #   netboot_check FILE   fail unless FILE (the guest's COM1) shows the
 #                        lease, the first script's marker, the second
 #                        file's MD5 as iPXE computed it equal to ours, and
@@ -43,6 +47,7 @@ netboot_cleanup() {
         kill "$nb_dnsmasq_pid" 2>/dev/null || true
     fi
     ip netns del "$nb_ns" 2>/dev/null || true
+    ip netns del "${nb_ns}c" 2>/dev/null || true
     (exit $st)
 }
 
@@ -86,6 +91,23 @@ IPXE
 
 netboot_run() {
     ip netns exec "$nb_ns" "$@"
+}
+
+netboot_selftest() {
+    need_cmd busybox
+    ip netns add "${nb_ns}c" || fail "ip netns add ${nb_ns}c"
+    netboot_run ip link add svveth0 type veth peer name svveth1 netns "${nb_ns}c"
+    netboot_run ip link set svveth0 master svbr0
+    netboot_run ip link set svveth0 up
+    ip netns exec "${nb_ns}c" ip link set svveth1 up
+    ip netns exec "${nb_ns}c" busybox udhcpc -i svveth1 -n -q -f -t 10 -s /bin/true \
+        >"$TEST_TMP/udhcpc.out" 2>&1 || fail "no DHCP lease: $(cat "$TEST_TMP/udhcpc.out")"
+    expect_contains "the self-test's lease" "obtained" "$(cat "$TEST_TMP/udhcpc.out")"
+    ip netns exec "${nb_ns}c" ip addr add 10.77.0.50/24 dev svveth1
+    ip netns exec "${nb_ns}c" busybox tftp -g -r boot.ipxe -l "$TEST_TMP/tftp-got" 10.77.0.1 ||
+        fail "TFTP from the namespace failed: $(tail -n 5 "$TEST_TMP/dnsmasq.log")"
+    cmp -s "$TEST_TMP/tftp-got" "$nb_root/boot.ipxe" || fail "TFTP gave another boot.ipxe"
+    ip netns del "${nb_ns}c"
 }
 
 netboot_check() {
