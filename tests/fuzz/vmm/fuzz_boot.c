@@ -14,7 +14,8 @@
 #include "lib/log.h"
 #include "vmm/vmm.h"
 
-#define RAM_SIZE (4u << 20)
+#define RAM_SIZE    (4u << 20)
+#define CMDLINE_MAX (255 * 17) /* data[1] * 17: up to past the limit */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -22,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static struct vmm vmm;
     static uint8_t *ram, *initrd;
-    static char cmdline[4200];
+    static char cmdline[CMDLINE_MAX + 1];
     static int quiet = -1;
     size_t initrd_size, cmdline_len;
 
@@ -31,7 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         log_set_fd(quiet);
         ram = malloc(RAM_SIZE);
         initrd = calloc(1, 255u << 10);
-        memset(cmdline, 'c', sizeof(cmdline) - 1);
+        memset(cmdline, 'c', CMDLINE_MAX);
     }
     if (size < 2)
         return 0;
