@@ -80,11 +80,12 @@ static void put_item(struct out *o, bool last, const char *fmt, ...)
 static void put_disks(struct out *o, const struct domain_config *c)
 {
     put(o, "disk = [%s", c->ndisks ? "\n" : "");
-    /* Positional, as short as the spec can be; a target with a comma as
-     * target=, last: it takes the rest of the spec, commas included. */
+    /* Positional, as short as the spec can be; a target with a comma or an
+     * '=' (which would read as a KEY=VALUE) as target=, last: it takes the
+     * rest of the spec, commas included. */
     for (size_t i = 0; i < c->ndisks; i++) {
         const struct disk_spec *d = &c->disks[i];
-        if (strchr(d->target, ','))
+        if (strpbrk(d->target, ",="))
             put_item(o, i + 1 == c->ndisks, "format=raw,vdev=%s,access=%s,target=%s", d->vdev,
                      d->readonly ? "ro" : "rw", d->target);
         else

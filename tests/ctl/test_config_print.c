@@ -106,7 +106,7 @@ static void test_every_key(void **state)
                "memory = 512\nvcpus = 3\nkernel = \"/boot/k.elf\"\nramdisk = \"initrd\"\n"
                "root = \"/dev/xvda\"\nextra = \"quiet\"\n"
                "disk = [ '/srv/a.img,raw,xvda,rw', 'format=raw, vdev=hdc, access=ro, "
-               "target=/srv/with, comma.img' ]\n"
+               "target=/srv/with, comma.img', 'format=raw, vdev=xvdb, target=/srv/k=v.img' ]\n"
                "vif = [ 'mac=00:16:3e:01:02:03, backend=socket:/run/sw.sock, mtu=9000', "
                "'bridge=br0, vifname=tap7', 'model=virtio' ]\n"
                "serial = [ 'file:/var/log/c.log', 'null', 'pty' ]\n"
