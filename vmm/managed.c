@@ -23,9 +23,8 @@
  * usage: stubvmm --managed --dir DIR --kernel FILE|--firmware seabios|FILE --status-fd N
  *                [--disk PATH[,ro]]... [--nic SPEC --mac XX:XX:XX:XX:XX:XX]...
  *                [--memory MiB] [--vcpus N] [--cmdline S] [--dm stubdom|process|inline]
- *                [--ramdisk FILE] [--cpuid STRING] [--store-fd N] [--serial-file PATH] [--preserve
- * poweroff,reboot,crash]
- *                [--restore-fd N] [--rng] [--virtio-console]
+ *                [--ramdisk FILE] [--cpuid STRING] [--store-fd N] [--serial-file PATH]
+ *                [--preserve poweroff,reboot,crash] [--restore-fd N] [--rng] [--virtio-console]
  *
  * --restore-fd N starts the guest from a save file (lib/savefile.h) instead
  * of its boot state: checked whole first (nothing starts from a bad file),
