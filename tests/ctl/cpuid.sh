@@ -121,6 +121,7 @@ struct.pack_into("<I", vm, e, struct.unpack_from("<I", vm, e)[0] | 1 << 5)  # vm
 open(sys.argv[2], "wb").write(replace(data, VM, vm))
 PY
     fail "the save file's CPUID record"
+wait_for 30 sh -c "! \"$STUBCTL\" list | grep -Eq '^sv '" || fail "sv still listed after save"
 set +e
 timeout 60 "$STUBCTL" restore "$TEST_TMP/vmx.save" >"$TEST_TMP/r.out" 2>&1
 rc=$?
