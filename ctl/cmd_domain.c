@@ -13,15 +13,23 @@
 #include "lib/fdio.h"
 #include "lib/log.h"
 
-/* Common prologue: exactly one DOMAIN argument, a store, the domain. */
+/* Common prologue: no options but -h, exactly one DOMAIN argument (left
+ * in argv[1]), a store, the domain. */
 static struct xsc *open_domain(int argc, char **argv, const char *cmd, unsigned *domid, int *rc)
 {
     struct xsc *xs;
+    int opt;
 
-    if (argc != 2 || argv[1][0] == '-') {
+    optind = 1;
+    while ((opt = ctl_getopt(argc, argv, "", cmd)) != -1) {
+        *rc = ctl_opt_exit(opt);
+        return NULL;
+    }
+    if (argc - optind != 1) {
         *rc = cmd_usage(cmd);
         return NULL;
     }
+    argv[1] = argv[optind];
     xs = ctl_store_open(false);
     if (!xs) {
         *rc = EXIT_SYSTEM;
@@ -149,33 +157,48 @@ int main_unpause(int argc, char **argv)
     return simple(argc, argv, "unpause");
 }
 
+/* domid and domname know every domain `list` shows: Domain-0 (even with
+ * no store running), guests and stub domains. */
+static int resolve_any(int argc, char **argv, const char *cmd, unsigned *domid, char **name)
+{
+    struct xsc *xs;
+    int opt, rc;
+
+    optind = 1;
+    while ((opt = ctl_getopt(argc, argv, "", cmd)) != -1)
+        return ctl_opt_exit(opt);
+    if (argc - optind != 1)
+        return cmd_usage(cmd);
+    xs = ctl_store_try_open();
+    rc = ctl_find_any_domain(xs, argv[optind], domid) < 0 ? 1 : 0;
+    if (rc == 0)
+        *name = *domid == 0 ? strdup("Domain-0") : ctl_read_dom(xs, *domid, "name");
+    xsc_close(xs);
+    return rc;
+}
+
 int main_domid(int argc, char **argv)
 {
     unsigned domid;
-    int rc;
-    struct xsc *xs = open_domain(argc, argv, "domid", &domid, &rc);
+    char *name = NULL;
+    int rc = resolve_any(argc, argv, "domid", &domid, &name);
 
-    if (!xs)
-        return rc;
-    printf("%u\n", domid);
-    xsc_close(xs);
-    return 0;
+    if (rc == 0)
+        printf("%u\n", domid);
+    free(name);
+    return rc;
 }
 
 int main_domname(int argc, char **argv)
 {
     unsigned domid;
-    char *name;
-    int rc;
-    struct xsc *xs = open_domain(argc, argv, "domname", &domid, &rc);
+    char *name = NULL;
+    int rc = resolve_any(argc, argv, "domname", &domid, &name);
 
-    if (!xs)
-        return rc;
-    name = ctl_read_dom(xs, domid, "name");
-    printf("%s\n", name ? name : "");
+    if (rc == 0)
+        printf("%s\n", name ? name : "");
     free(name);
-    xsc_close(xs);
-    return 0;
+    return rc;
 }
 
 int main_log(int argc, char **argv)
@@ -209,20 +232,27 @@ int main_console(int argc, char **argv)
 {
     unsigned domid;
     bool pv = false;
-    int rc;
+    int opt, rc;
     struct xsc *xs;
 
-    if (argc == 4 && strcmp(argv[1], "-t") == 0) {
-        if (strcmp(argv[2], "pv") != 0 && strcmp(argv[2], "serial") != 0)
+    optind = 1;
+    while ((opt = ctl_getopt(argc, argv, "t:", "console")) != -1) {
+        if (opt != 't')
+            return ctl_opt_exit(opt);
+        if (strcmp(optarg, "pv") != 0 && strcmp(optarg, "serial") != 0) {
+            fprintf(stderr, "stubctl console: -t takes pv or serial, not '%s'\n", optarg);
             return cmd_usage("console");
-        pv = strcmp(argv[2], "pv") == 0;
-        argv += 2;
-        argc -= 2;
+        }
+        pv = strcmp(optarg, "pv") == 0;
     }
-    xs = open_domain(argc, argv, "console", &domid, &rc);
+    if (argc - optind != 1)
+        return cmd_usage("console");
+    xs = ctl_store_open(false);
     if (!xs)
-        return rc;
-    rc = ctl_console_attach_type(xs, domid, false, pv);
+        return EXIT_SYSTEM;
+    rc = ctl_find_domain(xs, argv[optind], &domid) < 0 ? 1 : 0;
+    if (rc == 0)
+        rc = ctl_console_attach_type(xs, domid, false, pv);
     xsc_close(xs);
     return rc;
 }

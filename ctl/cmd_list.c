@@ -6,202 +6,139 @@
  * paused "--p---", shut down (preserved) "---s--", crashed (preserved)
  * "----c-"; a stub domain is "-b----" while its device model runs (it waits
  * for requests) and "----c-" once it died; "-----d" when stubvmm does not
- * answer (dying). */
-#include <errno.h>
+ * answer (dying).
+ *
+ * With no store running there are no guests: Domain-0 alone, exit 0, as
+ * xl always lists.  -v adds the UUID and the reason a domain is paused or
+ * stopped; -n where each device model runs. */
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "ctl/stubctl.h"
+#include "ctl/dominfo.h"
 #include "lib/log.h"
 
-struct dominfo {
-    unsigned domid, dm_domid;
-    char *name, *uuid;
-    unsigned long long mem_kib, dm_mem_kib;
-    unsigned vcpus;
-    char state[8], dm_state[8];
-    double cpu_s, dm_cpu_s;
-    int dm_pid;
-    char reason[200];
+struct list_opts {
+    bool verbose, placement;
 };
-
-static unsigned long long host_mem_mib(void)
-{
-    FILE *f = fopen("/proc/meminfo", "re");
-    unsigned long long kib = 0;
-
-    if (f) {
-        if (fscanf(f, "MemTotal: %llu kB", &kib) != 1)
-            kib = 0;
-        fclose(f);
-    }
-    return kib / 1024;
-}
-
-static double host_cpu_s(void)
-{
-    FILE *f = fopen("/proc/stat", "re");
-    unsigned long long u = 0, n = 0, s = 0;
-
-    if (f) {
-        if (fscanf(f, "cpu %llu %llu %llu", &u, &n, &s) != 3)
-            u = n = s = 0;
-        fclose(f);
-    }
-    return (double)(u + n + s) / (double)sysconf(_SC_CLK_TCK);
-}
-
-static unsigned long long read_ull(struct xsc *xs, unsigned domid, const char *rel)
-{
-    char *v = ctl_read_dom(xs, domid, rel);
-    unsigned long long r = v ? strtoull(v, NULL, 10) : 0;
-
-    free(v);
-    return r;
-}
-
-static void get_info(struct xsc *xs, unsigned domid, struct dominfo *d)
-{
-    char reply[512], **cpus = NULL, *vm;
-    unsigned n = 0;
-
-    memset(d, 0, sizeof(*d));
-    d->domid = domid;
-    d->name = ctl_read_dom(xs, domid, "name");
-    vm = ctl_read_dom(xs, domid, "vm");
-    d->uuid = vm && strncmp(vm, "/vm/", 4) == 0 ? strdup(vm + 4) : NULL;
-    free(vm);
-    d->mem_kib = read_ull(xs, domid, "memory/target");
-    d->dm_domid = (unsigned)read_ull(xs, domid, "image/device-model-domid");
-    d->dm_mem_kib = d->dm_domid ? read_ull(xs, d->dm_domid, "memory/target") : 0;
-    char path[64];
-    snprintf(path, sizeof(path), "/local/domain/%u/cpu", domid);
-    if (xsc_directory(xs, 0, path, &cpus, &n) == 0)
-        d->vcpus = n;
-    free(cpus);
-    strcpy(d->state, "-----d");
-    strcpy(d->dm_state, "-----d");
-    if (ctl_control(xs, domid, "status", reply, sizeof(reply)) == 0) {
-        char st[16] = "", dm[16] = "";
-        unsigned long long cpu = 0, dmcpu = 0;
-        sscanf(reply, "ok state=%15s dm=%15s dm_pid=%d cpu_us=%llu dm_cpu_us=%llu", st, dm,
-               &d->dm_pid, &cpu, &dmcpu);
-        const char *r = strstr(reply, "reason=");
-        snprintf(d->reason, sizeof(d->reason), "%s", r ? r + 7 : "");
-        d->cpu_s = (double)cpu / 1e6;
-        d->dm_cpu_s = (double)dmcpu / 1e6;
-        strcpy(d->state, strcmp(st, "running") == 0    ? "r-----"
-                         : strcmp(st, "shutdown") == 0 ? "---s--"
-                         : strcmp(st, "crashed") == 0  ? "----c-"
-                                                       : "--p---");
-        strcpy(d->dm_state, strcmp(dm, "running") == 0 ? "-b----" : "----c-");
-    }
-}
-
-static void free_info(struct dominfo *d)
-{
-    free(d->name);
-    free(d->uuid);
-}
 
 static json_t *info_json(const struct dominfo *d)
 {
-    return json_pack("{s:i, s:s, s:s?, s:s, s:I, s:i, s:f, s:s, s:{s:i, s:s+, s:i, s:s, s:I, s:f}}",
+    return json_pack("{s:i, s:s, s:s?, s:s, s:I, s:i, s:f, s:s, s:s, s:{s:i, s:s+, s:i, s:s, s:I, "
+                     "s:f}}",
                      "domid", (int)d->domid, "name", d->name ? d->name : "", "uuid", d->uuid,
                      "state", d->state, "memory_kib", (json_int_t)d->mem_kib, "vcpus",
-                     (int)d->vcpus, "cpu_time", d->cpu_s, "reason", d->reason, "device_model",
-                     "domid", (int)d->dm_domid, "name", d->name ? d->name : "", "-dm", "pid",
-                     d->dm_pid, "state", d->dm_state, "memory_kib", (json_int_t)d->dm_mem_kib,
-                     "cpu_time", d->dm_cpu_s);
+                     (int)d->vcpus, "cpu_time", d->cpu_s, "reason", d->reason, "placement",
+                     d->placement, "device_model", "domid", (int)d->dm_domid, "name",
+                     d->name ? d->name : "", "-dm", "pid", d->dm_pid, "state", d->dm_state,
+                     "memory_kib", (json_int_t)d->dm_mem_kib, "cpu_time", d->dm_cpu_s);
+}
+
+static void header(const struct list_opts *o)
+{
+    printf("%-32s %5s %5s %5s %6s %8s", "Name", "ID", "Mem", "VCPUs", "State", "Time(s)");
+    if (o->placement)
+        printf(" %-9s", "Placement");
+    if (o->verbose)
+        printf(" %-36s %s", "UUID", "Reason");
+    printf("\n");
+}
+
+static void row(const struct list_opts *o, const char *name, unsigned id, unsigned long long mib,
+                unsigned vcpus, const char *state, double cpu_s, const char *placement,
+                const char *uuid, const char *reason)
+{
+    printf("%-32s %5u %5llu %5u %6s %8.1f", name, id, mib, vcpus, state, cpu_s);
+    if (o->placement)
+        printf(" %-9s", placement);
+    if (o->verbose)
+        printf(" %-36s %s", uuid && *uuid ? uuid : "-", reason && *reason ? reason : "-");
+    printf("\n");
+}
+
+static void domain0_row(const struct list_opts *o)
+{
+    unsigned long long total, avail;
+
+    ctl_host_memory(&total, &avail);
+    row(o, "Domain-0", 0, total / 1024, ctl_host_cpus(), "r-----", ctl_host_cpu_s(-1), "-",
+        "00000000-0000-0000-0000-000000000000", "");
+}
+
+/* The guest's row (unless only its stub domain was asked for), then its
+ * stub domain's. */
+static void guest_rows(const struct list_opts *o, const struct dominfo *d, bool guest)
+{
+    char dmname[80];
+    const char *name = d->name ? d->name : "";
+
+    if (guest)
+        row(o, name, d->domid, d->mem_kib / 1024, d->vcpus, d->state, d->cpu_s, d->placement,
+            d->uuid, d->reason);
+    if (!d->dm_domid)
+        return;
+    snprintf(dmname, sizeof(dmname), "%s-dm", name);
+    /* A stub domain has no UUID of its own here; its placement is its
+     * guest's (stubdom or process). */
+    row(o, dmname, d->dm_domid, d->dm_mem_kib / 1024, 0, d->dm_state, d->dm_cpu_s, d->placement, "",
+        "");
+}
+
+struct list_run {
+    const struct list_opts *o;
+    json_t *arr; /* -l: the objects; else rows are printed */
+};
+
+static void list_rows(struct xsc *xs, const struct dominfo *d, bool guest, bool dm, void *opaque)
+{
+    struct list_run *r = opaque;
+
+    if (r->arr)
+        json_array_append_new(r->arr, info_json(d));
+    else
+        guest_rows(r->o, d, guest);
 }
 
 int main_list(int argc, char **argv)
 {
+    struct list_opts o = {0};
+    struct list_run run = {.o = &o};
+    struct dom_selection sel;
     bool longfmt = false;
-    char **ids = NULL;
-    unsigned n = 0;
     struct xsc *xs;
-    json_t *arr = NULL;
-    int opt, rc = 0;
+    int opt;
 
     optind = 1;
-    while ((opt = getopt(argc, argv, "+lh")) != -1) {
+    while ((opt = ctl_getopt(argc, argv, "lvn", "list")) != -1) {
         if (opt == 'l')
             longfmt = true;
+        else if (opt == 'v')
+            o.verbose = true;
+        else if (opt == 'n')
+            o.placement = true;
         else
-            return cmd_usage("list");
+            return ctl_opt_exit(opt);
     }
-    xs = ctl_store_open(false);
-    if (!xs)
-        return EXIT_SYSTEM;
-    if (longfmt)
-        arr = json_array();
-    else
-        printf("%-32s %5s %5s %5s %6s %8s\n", "Name", "ID", "Mem", "VCPUs", "State", "Time(s)");
-    if (!longfmt && optind == argc)
-        printf("%-32s %5u %5llu %5ld %6s %8.1f\n", "Domain-0", 0u, host_mem_mib(),
-               sysconf(_SC_NPROCESSORS_ONLN), "r-----", host_cpu_s());
-    if (xsc_directory(xs, 0, "/local/domain", &ids, &n) < 0)
-        n = 0;
-    /* Ascending domain ids. */
-    unsigned *list = calloc(n + 1, sizeof(*list)), count = 0;
-    for (unsigned i = 0; list && i < n; i++) {
-        char *end, *target;
-        unsigned long id = strtoul(ids[i], &end, 10);
-        if (*end || id == 0 || id > STUBCTL_MAX_DOMID)
-            continue;
-        target = ctl_read_dom(xs, (unsigned)id, "target");
-        if (!target)
-            list[count++] = (unsigned)id;
-        free(target);
-    }
-    for (unsigned i = 1; i < count; i++)
-        for (unsigned j = i; j > 0 && list[j - 1] > list[j]; j--) {
-            unsigned t = list[j];
-            list[j] = list[j - 1];
-            list[j - 1] = t;
-        }
-    for (int a = optind; a < argc; a++) {
-        unsigned id;
-        if (ctl_find_domain(xs, argv[a], &id) < 0)
-            rc = 1;
-    }
-    for (unsigned i = 0; i < count; i++) {
-        struct dominfo d;
-        bool wanted = optind == argc;
-        get_info(xs, list[i], &d);
-        for (int a = optind; a < argc && !wanted; a++) {
-            char num[16];
-            snprintf(num, sizeof(num), "%u", list[i]);
-            wanted = (d.name && strcmp(argv[a], d.name) == 0) || strcmp(argv[a], num) == 0;
-        }
-        if (wanted && longfmt) {
-            json_array_append_new(arr, info_json(&d));
-        } else if (wanted) {
-            char dmname[80];
-            printf("%-32s %5u %5llu %5u %6s %8.1f\n", d.name ? d.name : "", d.domid,
-                   d.mem_kib / 1024, d.vcpus, d.state, d.cpu_s);
-            if (d.dm_domid) {
-                snprintf(dmname, sizeof(dmname), "%s-dm", d.name ? d.name : "");
-                printf("%-32s %5u %5llu %5u %6s %8.1f\n", dmname, d.dm_domid, d.dm_mem_kib / 1024,
-                       0u, d.dm_state, d.dm_cpu_s);
-            }
-        }
-        free_info(&d);
-    }
+    /* No store: no guests, Domain-0 alone. */
+    xs = ctl_store_try_open();
+    ctl_select(xs, argc - optind, argv + optind, &sel);
     if (longfmt) {
-        char *s = json_dumps(arr, JSON_INDENT(4));
-        if (s)
-            puts(s);
-        free(s);
-        json_decref(arr);
+        run.arr = json_array();
+    } else {
+        header(&o);
+        if (sel.domain0)
+            domain0_row(&o);
     }
-    free(list);
-    free(ids);
+    ctl_dominfo_each(xs, &sel, list_rows, &run);
+    if (longfmt) {
+        char *text = json_dumps(run.arr, JSON_INDENT(4));
+        if (text)
+            puts(text);
+        free(text);
+        json_decref(run.arr);
+    }
     xsc_close(xs);
-    return rc;
+    return sel.rc;
 }

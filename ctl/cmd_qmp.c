@@ -55,9 +55,14 @@ int main_qmp(int argc, char **argv)
     json_error_t jerr;
     json_t *cmd;
     unsigned domid;
-    int fd = -1, rc = 1;
+    int fd = -1, rc = 1, opt;
     struct xsc *xs;
 
+    optind = 1;
+    while ((opt = ctl_getopt(argc, argv, "", "qmp")) != -1)
+        return ctl_opt_exit(opt);
+    argc -= optind - 1; /* DOMAIN and JSON stay argv[1] and argv[2] */
+    argv += optind - 1;
     if (argc != 3)
         return cmd_usage("qmp");
     cmd = json_loads(argv[2], 0, &jerr);

@@ -47,46 +47,6 @@ static const char *why(const char *reply)
     return strncmp(reply, "error ", 6) == 0 ? reply + 6 : reply;
 }
 
-/* DIR/config into a malloc'd buffer. */
-static int read_config(unsigned domid, char **text, size_t *len)
-{
-    char dir[PATH_MAX], path[PATH_MAX + 8];
-    int fd, rc = 0;
-
-    *text = malloc(SAVEFILE_MAX_CONFIG + 1);
-    if (!*text)
-        return -ENOMEM;
-    ctl_domain_dir(domid, dir, sizeof(dir));
-    snprintf(path, sizeof(path), "%s/config", dir);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        rc = -errno;
-        goto out;
-    }
-    *len = 0;
-    for (;;) {
-        ssize_t n = read(fd, *text + *len, SAVEFILE_MAX_CONFIG + 1 - *len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            rc = -errno;
-            break;
-        }
-        *len += (size_t)n;
-        if (n == 0 || *len > SAVEFILE_MAX_CONFIG)
-            break;
-    }
-    if (rc == 0 && *len > SAVEFILE_MAX_CONFIG)
-        rc = -EFBIG;
-    close(fd);
-out:
-    if (rc < 0) {
-        free(*text);
-        *text = NULL;
-    }
-    return rc;
-}
-
 /* The guest's state and its device model's health, from stubvmm. */
 static int domain_status(struct saving *s, char *err, size_t errlen)
 {
@@ -156,9 +116,59 @@ static int fsync_dir_of(const char *file)
     return rc;
 }
 
+/* `save DOMAIN FILE CONFIG`: CONFIG parsed and checked to describe the
+ * domain's memory and vCPUs (or the restore would refuse the file), then
+ * kept as create keeps a config: paths absolute, and the domain's UUID
+ * when CONFIG gives none.  Returns 0 or -errno with err filled. */
+static int override_config(struct xsc *xs, struct saving *s, const char *path, char **text,
+                           size_t *len, char *err, size_t errlen)
+{
+    struct domain_config cfg = {0};
+    struct config_error cerr;
+    char *mem = ctl_read_dom(xs, s->domid, "memory/static-max"), *vm = NULL;
+    char **cpus = NULL, dir[64];
+    unsigned ncpus = 0;
+    int rc;
+
+    config_error_init(&cerr);
+    rc = config_parse_file(path, &cfg, &cerr);
+    if (rc < 0) {
+        snprintf(err, errlen, "%s", cerr.message);
+        goto out;
+    }
+    snprintf(dir, sizeof(dir), "/local/domain/%u/cpu", s->domid);
+    if (xsc_directory(xs, 0, dir, &cpus, &ncpus) < 0)
+        ncpus = 0;
+    if (!mem || cfg.memory_mib * 1024 != strtoull(mem, NULL, 10) || cfg.vcpus != ncpus) {
+        snprintf(err, errlen,
+                 "%s: memory = %llu MiB and vcpus = %u, but the domain has %llu MiB "
+                 "and %u",
+                 path, (unsigned long long)cfg.memory_mib, cfg.vcpus,
+                 mem ? strtoull(mem, NULL, 10) / 1024 : 0, ncpus);
+        rc = -EINVAL;
+        goto out;
+    }
+    vm = ctl_read_dom(xs, s->domid, "vm");
+    if (!cfg.uuid_set && vm && strncmp(vm, "/vm/", 4) == 0 &&
+        config_uuid_parse(vm + 4, cfg.uuid) == 0)
+        cfg.uuid_set = true;
+    rc = config_format(&cfg, text, len);
+    if (rc < 0)
+        snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+out:
+    free(mem);
+    free(vm);
+    free(cpus);
+    config_error_dispose(&cerr);
+    config_dispose(&cfg);
+    return rc;
+}
+
 /* The save proper: FILE written and renamed, or nothing left behind.  The
- * guest ends paused (the caller destroys or resumes it). */
-static int save_to(struct xsc *xs, struct saving *s, const char *file, char *err, size_t errlen)
+ * guest ends paused (the caller destroys or resumes it).  cfg_file: the
+ * config to keep instead of the domain's own, or NULL. */
+static int save_to(struct xsc *xs, struct saving *s, const char *file, const char *cfg_file,
+                   char *err, size_t errlen)
 {
     char tmp[PATH_MAX], reply[512], *config = NULL;
     size_t config_len = 0;
@@ -168,10 +178,16 @@ static int save_to(struct xsc *xs, struct saving *s, const char *file, char *err
         snprintf(err, errlen, "%s: file name too long", file);
         return -ENAMETOOLONG;
     }
-    rc = read_config(s->domid, &config, &config_len);
-    if (rc < 0) {
-        snprintf(err, errlen, "the config it was created from is not kept: %s", strerror(-rc));
-        return rc;
+    if (cfg_file) {
+        rc = override_config(xs, s, cfg_file, &config, &config_len, err, errlen);
+        if (rc < 0)
+            return rc;
+    } else {
+        rc = ctl_read_kept_config(s->domid, &config, &config_len);
+        if (rc < 0) {
+            snprintf(err, errlen, "the config it was created from is not kept: %s", strerror(-rc));
+            return rc;
+        }
     }
     fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) {
@@ -228,25 +244,30 @@ out:
     return rc;
 }
 
+/* save [-c] [-p] DOMAIN FILE [CONFIG], as xl: without -c or -p the domain
+ * is destroyed once saved; -c leaves it as it was; -p leaves it paused
+ * (with or without -c). */
 int main_save(int argc, char **argv)
 {
     struct saving s = {0};
     char err[700], *dmid;
-    bool keep = false;
+    bool keep = false, leave_paused = false;
     struct xsc *xs;
     int opt, rc;
 
     optind = 1;
-    while ((opt = getopt(argc, argv, "+ch")) != -1) {
+    while ((opt = ctl_getopt(argc, argv, "cp", "save")) != -1) {
         if (opt == 'c')
             keep = true;
+        else if (opt == 'p')
+            leave_paused = true;
         else
-            return cmd_usage("save");
+            return ctl_opt_exit(opt);
     }
-    if (argc - optind != 2 || !argv[optind][0] || !argv[optind + 1][0])
+    if (argc - optind < 2 || argc - optind > 3 || !argv[optind][0] || !argv[optind + 1][0])
         return cmd_usage("save");
     s.label = argv[optind];
-    const char *file = argv[optind + 1];
+    const char *file = argv[optind + 1], *cfg_file = argc - optind == 3 ? argv[optind + 2] : NULL;
     /* Once the guest is paused and its device model quiesced, only this
      * process puts it back: Ctrl-C or a hang-up must not leave it stopped
      * (every wait below is bounded). */
@@ -271,12 +292,14 @@ int main_save(int argc, char **argv)
     if (s.dm_domid > STUBCTL_MAX_DOMID)
         s.dm_domid = 0;
     rc = domain_status(&s, err, sizeof(err));
-    rc = rc ?: save_to(xs, &s, file, err, sizeof(err));
+    rc = rc ?: save_to(xs, &s, file, cfg_file, err, sizeof(err));
     if (rc < 0) {
         fprintf(stderr, "stubctl: saving %s: %s; nothing saved\n", s.label, err);
         resume(xs, &s);
         rc = 1;
-    } else if (keep) {
+    } else if (keep || leave_paused) {
+        if (leave_paused)
+            s.was_running = false; /* the device model continues, the vCPUs do not */
         rc = resume(xs, &s) < 0 ? 1 : 0;
     } else {
         rc = ctl_end_domain(xs, s.domid, "destroy", s.label);
@@ -329,6 +352,21 @@ out:
     return rc;
 }
 
+/* Whether path starts like a save file (its first bytes only). */
+static bool looks_like_save_file(const char *path)
+{
+    char magic[SAVEFILE_MAGIC_LEN];
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    bool yes = fd >= 0 && read_full(fd, magic, sizeof(magic)) == (ssize_t)sizeof(magic) &&
+               memcmp(magic, SAVEFILE_MAGIC, sizeof(magic)) == 0;
+
+    close_quietly(fd);
+    return yes;
+}
+
+/* restore [-p] [-c] [CONFIG] FILE, xl's order.  Two names: the one that
+ * starts like a save file is FILE (so the order FILE CONFIG of earlier
+ * versions still works); when neither or both do, xl's order decides. */
 int main_restore(int argc, char **argv)
 {
     struct savefile_summary sum = {0};
@@ -338,17 +376,25 @@ int main_restore(int argc, char **argv)
     int opt, fd = -1, rc = 1;
 
     optind = 1;
-    while ((opt = getopt(argc, argv, "+pch")) != -1) {
+    while ((opt = ctl_getopt(argc, argv, "pc", "restore")) != -1) {
         if (opt == 'p')
             paused = true;
         else if (opt == 'c')
             console = true;
         else
-            return cmd_usage("restore");
+            return ctl_opt_exit(opt);
     }
     if (argc - optind < 1 || argc - optind > 2 || !argv[optind][0])
         return cmd_usage("restore");
-    const char *file = argv[optind], *cfg_file = argc - optind == 2 ? argv[optind + 1] : NULL;
+    const char *file = argv[optind], *cfg_file = NULL;
+    if (argc - optind == 2) {
+        cfg_file = argv[optind];
+        file = argv[optind + 1];
+        if (looks_like_save_file(cfg_file) && !looks_like_save_file(file)) {
+            file = argv[optind];
+            cfg_file = argv[optind + 1];
+        }
+    }
     /* O_NONBLOCK: a FIFO must not hang us (savefile_check refuses it). */
     fd = open(file, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0 || fd_set_nonblock(fd, 0) < 0) {

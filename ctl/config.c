@@ -133,10 +133,51 @@ static int finish_error(struct config_error *err, const char *name, int rc)
     return rc;
 }
 
-int config_parse_buffer(const char *name, const char *text, size_t len, const char *base_dir,
-                        struct domain_config *cfg, struct config_error *err)
+/* For "KEY=VALUE" whose VALUE is not config syntax (the shell took the
+ * quotes off name="web"): the key, whether it is +=, and the raw value. */
+static bool split_bare_override(const char *text, char *key, size_t key_size, bool *append,
+                                const char **value);
+
+static const char override_origin[] = "command line";
+
+/* Add one command-line override to s: config syntax, or else a bare
+ * string value.  On failure s may hold part of it. */
+static int add_override(struct config_settings **s, const char *text, const char *cwd,
+                        struct config_error *err)
+{
+    size_t len = strlen(text);
+    char key[CFG_MAX_KEY + 1];
+    const char *value;
+    bool append;
+    int rc;
+
+    if (len > CFG_MAX_LINE) {
+        cfg_fail(err, override_origin, 0, NULL, "override longer than %d bytes", CFG_MAX_LINE);
+        return -EINVAL;
+    }
+    struct config_settings *before = cfg_settings_clone(*s);
+    if (!before)
+        return -ENOMEM;
+    rc = cfg_syntax_parse(*s, override_origin, cwd, text, len, true, err);
+    if (rc == -EINVAL && split_bare_override(text, key, sizeof(key), &append, &value)) {
+        cfg_settings_free(*s);
+        *s = before;
+        before = NULL;
+        error_reset(err);
+        rc = cfg_syntax_add_string(*s, override_origin, cwd, key, value, append, err);
+    }
+    cfg_settings_free(before);
+    return rc;
+}
+
+/* Parse text, then the overrides, and build the config from the whole:
+ * the overrides take part in every check, as if appended to the file. */
+static int parse_text(const char *name, const char *text, size_t len, const char *base_dir,
+                      char *const *overrides, size_t noverrides, struct domain_config *cfg,
+                      struct config_error *err)
 {
     struct config_settings *s = NULL;
+    char *cwd = NULL;
     int rc;
 
     error_reset(err);
@@ -153,6 +194,13 @@ int config_parse_buffer(const char *name, const char *text, size_t len, const ch
     rc = cfg_syntax_parse(s, name, base_dir, text, len, false, err);
     if (rc)
         goto out;
+    if (noverrides)
+        cwd = getcwd(NULL, 0); /* NULL: relative paths stay relative */
+    for (size_t i = 0; i < noverrides; i++) {
+        rc = add_override(&s, overrides[i], cwd, err);
+        if (rc)
+            goto out;
+    }
     rc = build_config(s, NULL, cfg, err);
     if (rc)
         goto out;
@@ -160,7 +208,14 @@ int config_parse_buffer(const char *name, const char *text, size_t len, const ch
 
 out:
     cfg_settings_free(s);
+    free(cwd);
     return finish_error(err, name, rc);
+}
+
+int config_parse_buffer(const char *name, const char *text, size_t len, const char *base_dir,
+                        struct domain_config *cfg, struct config_error *err)
+{
+    return parse_text(name, text, len, base_dir, NULL, 0, cfg, err);
 }
 
 /* The directory a config file is in, made absolute, for relative paths. */
@@ -182,7 +237,8 @@ static char *file_dir(const char *path)
     return abs;
 }
 
-int config_parse_file(const char *path, struct domain_config *cfg, struct config_error *err)
+int config_parse_file_with(const char *path, char *const *overrides, size_t noverrides,
+                           struct domain_config *cfg, struct config_error *err)
 {
     char *text = NULL, *dir = NULL;
     size_t len = 0;
@@ -239,7 +295,7 @@ int config_parse_file(const char *path, struct domain_config *cfg, struct config
         cfg_fail(err, path, 0, NULL, "cannot resolve its directory: %s", strerror(errno));
         goto out;
     }
-    rc = config_parse_buffer(path, text, len, dir, cfg, err);
+    rc = parse_text(path, text, len, dir, overrides, noverrides, cfg, err);
 
 out:
     if (fd >= 0)
@@ -249,8 +305,11 @@ out:
     return finish_error(err, path, rc);
 }
 
-/* For "KEY=VALUE" whose VALUE is not config syntax (the shell took the
- * quotes off name="web"): the key, whether it is +=, and the raw value. */
+int config_parse_file(const char *path, struct domain_config *cfg, struct config_error *err)
+{
+    return config_parse_file_with(path, NULL, 0, cfg, err);
+}
+
 static bool split_bare_override(const char *text, char *key, size_t key_size, bool *append,
                                 const char **value)
 {
@@ -289,7 +348,6 @@ static bool split_bare_override(const char *text, char *key, size_t key_size, bo
 
 int config_apply_override(struct domain_config *cfg, const char *text, struct config_error *err)
 {
-    static const char origin[] = "command line";
     struct config_settings *s = NULL;
     struct domain_config fresh;
     char *cwd = NULL;
@@ -297,12 +355,7 @@ int config_apply_override(struct domain_config *cfg, const char *text, struct co
 
     error_reset(err);
     if (!cfg->settings) {
-        cfg_fail(err, origin, 0, NULL, "no config to apply an override to");
-        return -EINVAL;
-    }
-    size_t len = strlen(text);
-    if (len > CFG_MAX_LINE) {
-        cfg_fail(err, origin, 0, NULL, "override longer than %d bytes", CFG_MAX_LINE);
+        cfg_fail(err, override_origin, 0, NULL, "no config to apply an override to");
         return -EINVAL;
     }
     cwd = getcwd(NULL, 0); /* NULL: relative paths stay relative */
@@ -311,22 +364,7 @@ int config_apply_override(struct domain_config *cfg, const char *text, struct co
         rc = -ENOMEM;
         goto out;
     }
-    rc = cfg_syntax_parse(s, origin, cwd, text, len, true, err);
-    if (rc == -EINVAL) {
-        char key[CFG_MAX_KEY + 1];
-        const char *value;
-        bool append;
-        if (split_bare_override(text, key, sizeof(key), &append, &value)) {
-            cfg_settings_free(s);
-            error_reset(err);
-            s = cfg_settings_clone(cfg->settings);
-            if (!s) {
-                rc = -ENOMEM;
-                goto out;
-            }
-            rc = cfg_syntax_add_string(s, origin, cwd, key, value, append, err);
-        }
-    }
+    rc = add_override(&s, text, cwd, err);
     if (rc)
         goto out;
 
@@ -343,7 +381,7 @@ int config_apply_override(struct domain_config *cfg, const char *text, struct co
 out:
     cfg_settings_free(s);
     free(cwd);
-    return finish_error(err, origin, rc);
+    return finish_error(err, override_origin, rc);
 }
 
 void config_dispose(struct domain_config *cfg)

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "lib/dmfds.h"
+#include "lib/stubvisor_config.h"
 
 /* Defaults and limits, in MiB where they are memory sizes. */
 #define CONFIG_DEFAULT_MEMORY_MIB  128
@@ -33,12 +34,15 @@
 #define CONFIG_MAX_NAME            64
 /* As many as a device model takes (lib/dmfds.h): a config with more is
  * refused here, naming the key, rather than by stubvmm at start-up. */
-#define CONFIG_MAX_DISKS     DMFD_MAX_DISKS
-#define CONFIG_MAX_VIFS      DMFD_MAX_NICS
-#define CONFIG_MAX_SERIALS   4
-#define CONFIG_MAX_CMDLINE   2047 /* Linux's x86 COMMAND_LINE_SIZE less the NUL */
-#define CONFIG_MAX_FILE_SIZE (1024 * 1024)
-#define CONFIG_SEABIOS_PATH  "/usr/share/seabios/bios.bin"
+#define CONFIG_MAX_DISKS      DMFD_MAX_DISKS
+#define CONFIG_MAX_VIFS       DMFD_MAX_NICS
+#define CONFIG_MAX_SERIALS    4
+#define CONFIG_MAX_CMDLINE    2047 /* Linux's x86 COMMAND_LINE_SIZE less the NUL */
+#define CONFIG_MAX_FILE_SIZE  (1024 * 1024)
+#define CONFIG_SEABIOS_PATH   "/usr/share/seabios/bios.bin"
+#define CONFIG_DEFAULT_BRIDGE "xenbr0" /* xl's */
+/* Where `script=NAME` (no '/') is looked for, like Xen's XEN_SCRIPT_DIR. */
+#define CONFIG_SCRIPT_DIR STUBVISOR_SYSCONFDIR "/stubvisor/scripts"
 
 enum lifecycle_action {
     ACTION_DESTROY, /* tear the domain down */
@@ -62,7 +66,7 @@ struct disk_spec {
 
 enum vif_backend {
     VIF_BACKEND_NONE,   /* a NIC with no cable: frames the guest sends are dropped */
-    VIF_BACKEND_TAP,    /* a tap device, optionally on a bridge */
+    VIF_BACKEND_TAP,    /* a tap device: with a bridge, made and plugged in by the toolstack */
     VIF_BACKEND_SOCKET, /* a Unix socket carrying Ethernet frames */
 };
 
@@ -73,6 +77,7 @@ struct vif_spec {
     char *tap_name;    /* VIF_BACKEND_TAP: interface name, NULL to let the kernel pick */
     char *bridge;      /* VIF_BACKEND_TAP: bridge to enslave the tap to, or NULL */
     char *socket_path; /* VIF_BACKEND_SOCKET */
+    char *script;      /* hotplug script run online/offline (absolute), or NULL */
     unsigned mtu;      /* 0: the back end's default */
 };
 
@@ -154,6 +159,13 @@ void config_error_dispose(struct config_error *err);
  * (all zero), and config_dispose on it is harmless. */
 int config_parse_file(const char *path, struct domain_config *cfg, struct config_error *err);
 
+/* The same with command-line overrides ("KEY=VALUE", as for
+ * config_apply_override) taken as if appended to the file, before any
+ * check: an override can supply what the file lacks (a kernel, a
+ * firmware), and the config is built once, from the whole. */
+int config_parse_file_with(const char *path, char *const *overrides, size_t noverrides,
+                           struct domain_config *cfg, struct config_error *err);
+
 /* Parse `len` bytes of text (need not be NUL-terminated, may contain
  * anything).  `name` is what messages call the text.  Relative paths resolve
  * against `base_dir`, or are kept as written when it is NULL.  Same results
@@ -183,6 +195,8 @@ void config_dispose(struct domain_config *cfg);
  * /vm/<uuid> paths. */
 #define CONFIG_UUID_STRLEN 37
 void config_uuid_format(const uint8_t uuid[16], char out[CONFIG_UUID_STRLEN]);
+/* The reverse: 8-4-4-4-12 hex digits (either case).  0 or -EINVAL. */
+int config_uuid_parse(const char *text, uint8_t uuid[16]);
 
 /* Names used in messages and by the toolstack when it prints a config. */
 const char *config_action_name(enum lifecycle_action action);

@@ -7,11 +7,13 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
 
 #include "ctl/config_internal.h"
+#include "lib/mac.h"
 
 #define FAIL(w, err, ...) cfg_fail((err), (w)->origin, (w)->line, (w)->key, __VA_ARGS__)
 #define WARN(w, err, ...) cfg_warn((err), (w)->origin, (w)->line, (w)->key, __VA_ARGS__)
@@ -363,30 +365,6 @@ void cfg_disk_dispose(struct disk_spec *disk)
 
 /* ---- vif ---- */
 
-int cfg_parse_mac(const char *text, unsigned char mac[6])
-{
-    for (int i = 0; i < 6; i++) {
-        const char *p = text + 3 * i;
-        int hi, lo;
-        if (!p[0] || !p[1])
-            return -EINVAL;
-        hi = (p[0] >= '0' && p[0] <= '9')   ? p[0] - '0'
-             : (p[0] >= 'a' && p[0] <= 'f') ? p[0] - 'a' + 10
-             : (p[0] >= 'A' && p[0] <= 'F') ? p[0] - 'A' + 10
-                                            : -1;
-        lo = (p[1] >= '0' && p[1] <= '9')   ? p[1] - '0'
-             : (p[1] >= 'a' && p[1] <= 'f') ? p[1] - 'a' + 10
-             : (p[1] >= 'A' && p[1] <= 'F') ? p[1] - 'A' + 10
-                                            : -1;
-        if (hi < 0 || lo < 0)
-            return -EINVAL;
-        if (p[2] != (i == 5 ? '\0' : ':'))
-            return -EINVAL;
-        mac[i] = (unsigned char)(hi * 16 + lo);
-    }
-    return 0;
-}
-
 /* xl's vif parameters that mean nothing here; they are accepted with a
  * warning so that existing configs still load. */
 static const char *const vif_ignored[] = {
@@ -476,7 +454,7 @@ int cfg_parse_vif(const struct cfg_where *w, const char *spec, struct vif_spec *
         }
         switch (k) {
         case K_MAC:
-            if (cfg_parse_mac(value, vif->mac)) {
+            if (mac_parse(value, vif->mac) < 0) {
                 rc = FAIL(w, err,
                           "bad MAC address %s: expected six hex pairs like 00:16:3e:12:34:56",
                           cfg_quote(q, sizeof(q), value));
@@ -551,9 +529,21 @@ int cfg_parse_vif(const struct cfg_where *w, const char *spec, struct vif_spec *
             break;
         }
         case K_SCRIPT:
-            rc = WARN(w, err, "script= is ignored: stubvisor runs no hotplug scripts");
-            if (rc)
+            /* A bare name is one of the installed scripts, as in Xen's
+             * XEN_SCRIPT_DIR; anything with a '/' is a path. */
+            if (!*value) {
+                rc = FAIL(w, err, "empty script");
                 goto out;
+            }
+            if (strchr(value, '/')) {
+                rc = cfg_resolve_path(w, value, &vif->script, err);
+                if (rc)
+                    goto out;
+            } else if (asprintf(&vif->script, "%s/%s", CONFIG_SCRIPT_DIR, value) < 0) {
+                vif->script = NULL;
+                rc = -ENOMEM;
+                goto out;
+            }
             break;
         default: {
             bool ignored = false;
@@ -570,12 +560,27 @@ int cfg_parse_vif(const struct cfg_where *w, const char *spec, struct vif_spec *
         }
     }
 
-    /* Which back end: explicit, or a tap when a bridge or tap name says so. */
-    if (!seen[K_BACKEND] && (vif->bridge || vifname))
+    /* Which back end: explicit, or xl's: a tap on a bridge, xenbr0 unless
+     * bridge= names another.  A tap with a bridge (or a script) is one
+     * the toolstack makes and plugs in (ctl/vif.c); backend=tap:NAME
+     * alone is a tap stubvmm opens as it is. */
+    if (!seen[K_BACKEND])
         vif->backend = VIF_BACKEND_TAP;
-    if (vif->backend != VIF_BACKEND_TAP && (vif->bridge || vifname)) {
-        rc = FAIL(w, err, "%s only applies to a tap back end", vif->bridge ? "bridge" : "vifname");
+    bool plain_tap = vif->backend == VIF_BACKEND_TAP && vif->tap_name && !vif->bridge &&
+                     !vif->script; /* the name came from backend=tap:NAME */
+    if (vif->backend != VIF_BACKEND_TAP && (vif->bridge || vifname || vif->script)) {
+        rc = FAIL(w, err, "%s only applies to a tap back end",
+                  vif->bridge ? "bridge"
+                  : vifname   ? "vifname"
+                              : "script");
         goto out;
+    }
+    if (vif->backend == VIF_BACKEND_TAP && !vif->bridge && !plain_tap) {
+        vif->bridge = strdup(CONFIG_DEFAULT_BRIDGE);
+        if (!vif->bridge) {
+            rc = -ENOMEM;
+            goto out;
+        }
     }
     if (vifname) {
         if (vif->tap_name && strcmp(vif->tap_name, vifname) != 0) {
@@ -602,6 +607,7 @@ void cfg_vif_dispose(struct vif_spec *vif)
     free(vif->tap_name);
     free(vif->bridge);
     free(vif->socket_path);
+    free(vif->script);
     memset(vif, 0, sizeof(*vif));
 }
 

@@ -125,7 +125,6 @@ int cfg_parse_serial(const struct cfg_where *w, const char *spec, struct serial_
 /* "xvda" -> 0, "hdb" -> 1, "sdaa" -> 26 ...; -EINVAL with err filled. */
 int cfg_vdev_index(const struct cfg_where *w, const char *vdev, unsigned *index,
                    struct config_error *err);
-int cfg_parse_mac(const char *text, unsigned char mac[6]);
 
 void cfg_disk_dispose(struct disk_spec *disk);
 void cfg_vif_dispose(struct vif_spec *vif);

@@ -51,7 +51,7 @@ static int key_name(struct build *b, const struct cfg_setting *set)
     return cfg_dup_string(b, set, &b->cfg->name);
 }
 
-static int parse_uuid(const char *text, uint8_t uuid[16])
+int config_uuid_parse(const char *text, uint8_t uuid[16])
 {
     /* 8-4-4-4-12 hex digits */
     static const int dash_at[] = {8, 13, 18, 23};
@@ -89,7 +89,7 @@ static int key_uuid(struct build *b, const struct cfg_setting *set)
         return rc;
     uint8_t uuid[16];
     static const uint8_t nil[16];
-    if (parse_uuid(text, uuid))
+    if (config_uuid_parse(text, uuid))
         return cfg_fail_at(b, set, &set->atom,
                            "bad UUID %s: expected 8-4-4-4-12 hex digits, as in "
                            "6f8c1e0a-5b2d-4c7e-9a10-3d2f4b5c6e7f",

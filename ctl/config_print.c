@@ -2,12 +2,14 @@
  * a save file keeps so that a restore builds the very same domain (the
  * UUID and MACs that were generated, overrides applied, paths absolute). */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ctl/config.h"
+#include "lib/mac.h"
 
 /* An open_memstream with a sticky error. */
 struct out {
@@ -100,16 +102,19 @@ static void put_vifs(struct out *o, const struct domain_config *c)
     put(o, "vif = [%s", c->nvifs ? "\n" : "");
     for (size_t i = 0; i < c->nvifs; i++) {
         const struct vif_spec *v = &c->vifs[i];
-        char mac[32] = "", mtu[24] = "", bridge[64] = "", backend[160];
-        const uint8_t *m = v->mac;
+        char mac[32] = "", mtu[24] = "", bridge[64] = "", backend[160], script[PATH_MAX + 16] = "";
 
-        if (v->mac_set)
-            snprintf(mac, sizeof(mac), "mac=%02x:%02x:%02x:%02x:%02x:%02x, ", m[0], m[1], m[2],
-                     m[3], m[4], m[5]);
+        if (v->mac_set) {
+            char text[MAC_STRLEN];
+            mac_format(v->mac, text);
+            snprintf(mac, sizeof(mac), "mac=%s, ", text);
+        }
         if (v->mtu)
             snprintf(mtu, sizeof(mtu), ", mtu=%u", v->mtu);
         if (v->backend == VIF_BACKEND_TAP && v->bridge)
             snprintf(bridge, sizeof(bridge), ", bridge=%s", v->bridge);
+        if (v->backend == VIF_BACKEND_TAP && v->script)
+            snprintf(script, sizeof(script), ", script=%s", v->script);
         if (v->backend == VIF_BACKEND_SOCKET)
             snprintf(backend, sizeof(backend), "socket:%s", v->socket_path);
         else if (v->backend == VIF_BACKEND_TAP && v->tap_name)
@@ -117,8 +122,8 @@ static void put_vifs(struct out *o, const struct domain_config *c)
         else
             snprintf(backend, sizeof(backend), "%s",
                      v->backend == VIF_BACKEND_TAP ? "tap" : "none");
-        put_item(o, i + 1 == c->nvifs, "%smodel=virtio-net, backend=%s%s%s", mac, backend, bridge,
-                 mtu);
+        put_item(o, i + 1 == c->nvifs, "%smodel=virtio-net, backend=%s%s%s%s", mac, backend, bridge,
+                 script, mtu);
     }
     put(o, "]\n");
 }

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "ctl/config_internal.h"
+#include "lib/hex.h"
 
 struct lexer {
     const char *p, *end;
@@ -119,17 +120,6 @@ static void skip_space(struct lexer *lx, bool newlines)
             break;
         }
     }
-}
-
-static int hex_digit(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 /* Decode the escape after a backslash; the cursor is on the character after

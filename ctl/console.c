@@ -1,7 +1,9 @@
 /* `stubctl console [-t pv|serial]`: attach to the guest's COM1 on
  * DIR/console.sock, or its virtio console on DIR/console-pv.sock.  With a
  * terminal on stdin it goes raw and Ctrl-] detaches, as with xl console;
- * otherwise it shows output until the guest goes away (or a signal). */
+ * otherwise it shows output until the guest goes away (or a signal).  When
+ * the guest went away, it returns once the guest is gone from the store
+ * too, so that a `create -c` that returns leaves the name free. */
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
@@ -27,8 +29,8 @@ int ctl_console_attach_type(struct xsc *xs, unsigned domid, bool unpause, bool p
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     struct termios saved, raw;
-    bool tty = isatty(STDIN_FILENO), in_open = true;
-    char dir[PATH_MAX];
+    bool tty = isatty(STDIN_FILENO), in_open = true, gone = false;
+    char dir[PATH_MAX], buf_reply[512];
     int fd, rc = 0;
 
     ctl_domain_dir(domid, dir, sizeof(dir));
@@ -75,8 +77,10 @@ int ctl_console_attach_type(struct xsc *xs, unsigned domid, bool unpause, bool p
         }
         if (p[0].revents) {
             n = read(fd, buf, sizeof(buf));
-            if (n <= 0)
-                break; /* the guest went away */
+            if (n <= 0) {
+                gone = true; /* the guest went away */
+                break;
+            }
             if (write_full(STDOUT_FILENO, buf, (size_t)n) < 0)
                 break;
         }
@@ -100,5 +104,13 @@ int ctl_console_attach_type(struct xsc *xs, unsigned domid, bool unpause, bool p
     if (tty)
         tcsetattr(STDIN_FILENO, TCSANOW, &saved);
     close(fd);
+    /* The console closed: the guest went away (its stubvmm no longer
+     * answers; its supervisor is removing it, or restarting it under a new
+     * id), or we were turned away (it answers). */
+    int alive = gone ? ctl_control(xs, domid, "status", buf_reply, sizeof(buf_reply)) : 0;
+    if (gone && alive != 0 && alive != -EREMOTEIO &&
+        ctl_wait_released(xs, domid, STUBCTL_DESTROY_TIMEOUT) < 0)
+        log_warn("domain %u is still there %d s after its console closed", domid,
+                 STUBCTL_DESTROY_TIMEOUT);
     return rc;
 }

@@ -5,7 +5,9 @@
  * rest and reports "ok DOMID" or "error MESSAGE" back through a pipe:
  *
  *   1. in one store transaction: pick the guest's and the device model's
- *      domain ids (lowest free), check the name is unused, write the nodes
+ *      domain ids (round robin from /tool/stubvisor/next-domid, skipping
+ *      every id with a /local/domain/<id> or a /tool/stubvisor/domid/<id>
+ *      mark), mark them in use, check the name is unused, write the nodes
  *      Xen's libxl writes, with its permissions (docs/toolstack.md);
  *   2. INTRODUCE both domains (the device model with one end of a
  *      socketpair, whose other end it gets as DMFD_STORE), SET_TARGET;
@@ -34,7 +36,10 @@
  * Then, like xl's per-domain child, the supervisor waits for stubvmm to
  * end, applies on_poweroff/on_reboot/on_crash (destroy or restart;
  * preserve is stubvmm's business: it keeps the guest) and removes every
- * trace of the guest: store nodes, run directory. */
+ * trace of the guest: store nodes, run directory.  Only then, stubvmm
+ * reaped, does it remove the ids' marks: the store keeps them across its
+ * own restarts, so an id is never handed out again while anything of its
+ * old domain may still run (docs/store.md, "Domain ids"). */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -52,7 +57,9 @@
 #include <unistd.h>
 
 #include "ctl/config.h"
+#include "ctl/dm_argv.h"
 #include "ctl/stubctl.h"
+#include "ctl/vif.h"
 #include "lib/bootimage.h"
 #include "lib/dmfds.h"
 #include "lib/fdio.h"
@@ -62,6 +69,9 @@
 #define MAX_KERNEL_FILE    (64 << 20) /* what stubvmm reads */
 #define RESTART_LIMIT      5          /* restarts within RESTART_WINDOW s, then destroy */
 #define RESTART_WINDOW     60
+#define DOMID_MARKS        "/tool/stubvisor/domid"
+#define NEXT_DOMID         "/tool/stubvisor/next-domid"
+#define STORE_WAIT_MS      60000 /* how long the supervisor waits for a restarted store */
 
 struct guest {
     struct domain_config *cfg;
@@ -71,7 +81,9 @@ struct guest {
     char uuid[CONFIG_UUID_STRLEN];
     char dir[PATH_MAX], log[PATH_MAX];
     pid_t vmm_pid;
-    int status_fd; /* read end of stubvmm's status pipe */
+    int status_fd;         /* read end of stubvmm's status pipe */
+    struct ctl_dm_argv dm; /* the devices: dm-argv and stubvmm's descriptor options */
+    struct vif_names vifs; /* the tap each tap vif opens (ctl/vif.c) */
 };
 
 static int perms(struct xsc *xs, uint32_t tx, const char *path, uint32_t owner, char other,
@@ -92,13 +104,33 @@ static int wr(struct xsc *xs, uint32_t tx, unsigned id, const char *rel, const c
     return xsc_write_str(xs, tx, path, value);
 }
 
+/* Mark the ids listed below path as used. */
+static int scan_marks(struct xsc *xs, uint32_t tx, const char *path, bool *used)
+{
+    char **ids = NULL;
+    unsigned n = 0;
+    int rc = xsc_directory(xs, tx, path, &ids, &n);
+
+    if (rc == -ENOENT)
+        return 0;
+    for (unsigned i = 0; rc == 0 && i < n; i++) {
+        char *end;
+        unsigned long id = strtoul(ids[i], &end, 10);
+        if (!*end && id <= STUBCTL_MAX_DOMID)
+            used[id] = true;
+    }
+    free(ids);
+    return rc;
+}
+
 /* Which ids are taken, and is the name? */
 static int scan_domains(struct xsc *xs, uint32_t tx, const char *name, bool *used, bool *name_taken)
 {
     char **ids = NULL;
     unsigned n = 0;
-    int rc = xsc_directory(xs, tx, "/local/domain", &ids, &n);
+    int rc = scan_marks(xs, tx, DOMID_MARKS, used);
 
+    rc = rc ?: xsc_directory(xs, tx, "/local/domain", &ids, &n);
     if (rc == -ENOENT)
         return 0;
     for (unsigned i = 0; rc == 0 && i < n; i++) {
@@ -159,57 +191,35 @@ static int write_nodes(struct xsc *xs, uint32_t tx, struct guest *g)
     rc = rc ?: xsc_write_str(xs, tx, path, c->name);
     snprintf(path, sizeof(path), "%s/uuid", vm);
     rc = rc ?: xsc_write_str(xs, tx, path, g->uuid);
+    /* The devices: every placement's description, the DM's to read. */
+    snprintf(path, sizeof(path), "%s/image/dm-argv", vm);
+    rc = rc ?: perms(xs, tx, path, 0, 'n', D, D ? 'r' : 0);
+    for (unsigned i = 0; i < g->dm.nr_words && rc == 0; i++) {
+        snprintf(path, sizeof(path), "%s/image/dm-argv/%03u", vm, i);
+        rc = perms(xs, tx, path, 0, 'n', D, D ? 'r' : 0);
+        rc = rc ?: xsc_write_str(xs, tx, path, g->dm.words[i]);
+    }
+    /* When it started, as libxl writes it (`stubctl uptime`). */
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    snprintf(path, sizeof(path), "%s/start_time", vm);
+    snprintf(val, sizeof(val), "%lld.%02ld", (long long)now.tv_sec, now.tv_nsec / 10000000);
+    rc = rc ?: xsc_write_str(xs, tx, path, val);
     if (D == 0)
         return rc; /* inline: no device model domain */
-    snprintf(path, sizeof(path), "%s/image/dm-argv", vm);
-    rc = rc ?: perms(xs, tx, path, 0, 'n', D, 'r');
-    {
-        char mem[24], smp[16];
-        snprintf(mem, sizeof(mem), "%llu", (unsigned long long)c->memory_mib);
-        snprintf(smp, sizeof(smp), "%u", c->vcpus);
-        const char *serial = c->nserials && c->serials[0].kind == SERIAL_NULL ? "null" : "console";
-        /* Devices as -drive / -nic words, in the order stubvmm hands the
-         * descriptors over (disks, then NICs). */
-        char drives[CONFIG_MAX_DISKS][48], nics[CONFIG_MAX_VIFS][40];
-        const char *argv[11 + 2 * (CONFIG_MAX_DISKS + CONFIG_MAX_VIFS)] = {
-            "stubdm", "-name", c->name, "-m", mem, "-smp", smp, "-serial", serial};
-        unsigned nargs = 9, i;
-        if (g->restore_fd >= 0) {
-            /* The device state arrives on console 2 (seed 001's -loadvm). */
-            argv[nargs++] = "-incoming";
-            argv[nargs++] = "console2";
-        }
-        for (size_t k = 0; k < c->ndisks; k++) {
-            snprintf(drives[k], sizeof(drives[k]), "if=virtio,format=raw,readonly=%s",
-                     c->disks[k].readonly ? "on" : "off");
-            argv[nargs++] = "-drive";
-            argv[nargs++] = drives[k];
-        }
-        for (size_t k = 0; k < c->nvifs; k++) {
-            const uint8_t *m = c->vifs[k].mac;
-            snprintf(nics[k], sizeof(nics[k]), "virtio,mac=%02x:%02x:%02x:%02x:%02x:%02x", m[0],
-                     m[1], m[2], m[3], m[4], m[5]);
-            argv[nargs++] = "-nic";
-            argv[nargs++] = nics[k];
-        }
-        for (i = 0; i < nargs && rc == 0; i++) {
-            snprintf(path, sizeof(path), "%s/image/dm-argv/%03u", vm, i);
-            rc = perms(xs, tx, path, 0, 'n', D, 'r');
-            rc = rc ?: xsc_write_str(xs, tx, path, argv[i]);
-        }
 #ifdef STUBVISOR_TEST_HOOKS
-        /* Test builds: more words for the device model (e.g. -selfcheck). */
-        const char *extra = getenv("STUBVISOR_TEST_DM_ARGS");
-        char *copy = extra ? strdup(extra) : NULL, *save = NULL;
-        for (char *w = copy ? strtok_r(copy, " ", &save) : NULL; w && rc == 0 && i < 64;
-             w = strtok_r(NULL, " ", &save), i++) {
-            snprintf(path, sizeof(path), "%s/image/dm-argv/%03u", vm, i);
-            rc = perms(xs, tx, path, 0, 'n', D, 'r');
-            rc = rc ?: xsc_write_str(xs, tx, path, w);
-        }
-        free(copy);
-#endif
+    /* Test builds: more words for the device model (e.g. -selfcheck). */
+    const char *extra = getenv("STUBVISOR_TEST_DM_ARGS");
+    char *copy = extra ? strdup(extra) : NULL, *save = NULL;
+    unsigned i = g->dm.nr_words;
+    for (char *w = copy ? strtok_r(copy, " ", &save) : NULL; w && rc == 0 && i < 64;
+         w = strtok_r(NULL, " ", &save), i++) {
+        snprintf(path, sizeof(path), "%s/image/dm-argv/%03u", vm, i);
+        rc = perms(xs, tx, path, 0, 'n', D, 'r');
+        rc = rc ?: xsc_write_str(xs, tx, path, w);
     }
+    free(copy);
+#endif
 
     /* The device model's domain: dom0's, readable by the DM. */
     snprintf(path, sizeof(path), "/local/domain/%u", D);
@@ -249,14 +259,24 @@ static int allocate(struct xsc *xs, struct guest *g, char *err, size_t errlen)
             return -EEXIST;
         }
         bool inl = g->cfg->placement == PLACEMENT_INLINE;
+        char *v = NULL, val[16], path[64];
+        unsigned id = 1, last = 0;
+        if (xsc_read(xs, tx, NEXT_DOMID, &v, NULL) == 0)
+            id = (unsigned)strtoul(v, NULL, 10);
+        free(v);
+        if (id < 1 || id > STUBCTL_MAX_DOMID)
+            id = 1;
+        /* Round robin, as Xen hands out ids: a freed id comes back last. */
         g->domid = g->dm_domid = 0;
-        for (unsigned id = 1; id <= STUBCTL_MAX_DOMID && !g->dm_domid; id++) {
-            if (used[id])
+        for (unsigned k = 0; k < STUBCTL_MAX_DOMID && !g->dm_domid; k++) {
+            unsigned cand = (id - 1 + k) % STUBCTL_MAX_DOMID + 1;
+            if (used[cand])
                 continue;
+            last = cand;
             if (!g->domid)
-                g->domid = id;
+                g->domid = cand;
             else
-                g->dm_domid = id;
+                g->dm_domid = cand;
             if (inl)
                 break;
         }
@@ -264,6 +284,14 @@ static int allocate(struct xsc *xs, struct guest *g, char *err, size_t errlen)
             xsc_transaction_end(xs, tx, false);
             snprintf(err, errlen, "no free domain ids");
             return -ENOSPC;
+        }
+        snprintf(val, sizeof(val), "%u", last % STUBCTL_MAX_DOMID + 1);
+        rc = rc ?: xsc_write_str(xs, tx, NEXT_DOMID, val);
+        for (unsigned i = 0; i < 2; i++) {
+            unsigned mark = i ? g->dm_domid : g->domid;
+            snprintf(path, sizeof(path), "%s/%u", DOMID_MARKS, mark);
+            if (mark)
+                rc = rc ?: xsc_write_str(xs, tx, path, g->cfg->name);
         }
         rc = rc ?: write_nodes(xs, tx, g);
         if (rc < 0) {
@@ -360,9 +388,7 @@ static int spawn_vmm(struct guest *g, int dm_end, char *err, size_t errlen)
             dup2(restore, 5);
         snprintf(sfd, sizeof(sfd), "3");
         snprintf(dfd, sizeof(dfd), "4");
-        const char *argv[46 + 2 * CONFIG_MAX_DISKS + 4 * CONFIG_MAX_VIFS];
-        char disks[CONFIG_MAX_DISKS][PATH_MAX + 4], nics[CONFIG_MAX_VIFS][PATH_MAX + 8];
-        char macs[CONFIG_MAX_VIFS][18];
+        const char *argv[36 + 2 * CTL_DM_ARGV_MAX];
         int n = 0;
         argv[n++] = "stubvmm";
         argv[n++] = "--managed";
@@ -371,23 +397,9 @@ static int spawn_vmm(struct guest *g, int dm_end, char *err, size_t errlen)
             argv[n++] = "--kernel", argv[n++] = c->kernel;
         else
             argv[n++] = "--firmware", argv[n++] = c->firmware;
-        for (size_t k = 0; k < c->ndisks; k++) {
-            snprintf(disks[k], sizeof(disks[k]), "%s%s", c->disks[k].target,
-                     c->disks[k].readonly ? ",ro" : "");
-            argv[n++] = "--disk", argv[n++] = disks[k];
-        }
-        for (size_t k = 0; k < c->nvifs; k++) {
-            const struct vif_spec *v = &c->vifs[k];
-            const uint8_t *m = v->mac;
-            if (v->backend == VIF_BACKEND_SOCKET)
-                snprintf(nics[k], sizeof(nics[k]), "unix:%s", v->socket_path);
-            else
-                snprintf(nics[k], sizeof(nics[k]), "tap:%s", v->tap_name);
-            snprintf(macs[k], sizeof(macs[k]), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2],
-                     m[3], m[4], m[5]);
-            argv[n++] = "--nic", argv[n++] = nics[k];
-            argv[n++] = "--mac", argv[n++] = macs[k];
-        }
+        /* The descriptors the devices take, in dm-argv's order. */
+        for (unsigned k = 0; k < g->dm.nr_vmm_args; k++)
+            argv[n++] = g->dm.vmm_args[k];
         argv[n++] = "--memory", argv[n++] = mem;
         argv[n++] = "--vcpus", argv[n++] = vcpus;
         if (c->kernel)
@@ -403,12 +415,13 @@ static int spawn_vmm(struct guest *g, int dm_end, char *err, size_t errlen)
         argv[n++] = "--preserve", argv[n++] = preserve;
         if (c->nserials && c->serials[0].kind == SERIAL_FILE)
             argv[n++] = "--serial-file", argv[n++] = c->serials[0].path;
-        if (c->virtio_console)
-            argv[n++] = "--virtio-console";
-        if (c->virtio_rng)
-            argv[n++] = "--rng";
         if (g->restore_fd >= 0)
             argv[n++] = "--restore-fd", argv[n++] = "5";
+        if (!g->dm_domid) { /* inline: the devices are stubvmm's to build */
+            argv[n++] = "--";
+            for (unsigned k = 0; k < g->dm.nr_words; k++)
+                argv[n++] = g->dm.words[k];
+        }
         argv[n] = NULL;
         execv(prog, (char **)argv);
         fprintf(stderr, "stubctl: exec %s: %s\n", prog, strerror(errno));
@@ -487,6 +500,21 @@ static int keep_config(struct guest *g, char *err, size_t errlen)
     return rc;
 }
 
+/* stubvmm is reaped and the guest cleaned up: its ids may be used again. */
+static void release_domids(struct xsc *xs, const struct guest *g)
+{
+    char path[64];
+    unsigned ids[2] = {g->domid, g->dm_domid};
+
+    for (unsigned i = 0; i < 2; i++) {
+        if (!ids[i])
+            continue;
+        snprintf(path, sizeof(path), "%s/%u", DOMID_MARKS, ids[i]);
+        if (xsc_rm(xs, 0, path) < 0)
+            log_warn("cannot free domain id %u in the store", ids[i]);
+    }
+}
+
 static void kill_vmm(struct guest *g)
 {
     if (g->vmm_pid > 0) {
@@ -532,6 +560,13 @@ static int start_guest(struct xsc *xs, struct guest *g, char *err, size_t errlen
     g->vmm_pid = 0;
     g->status_fd = -1;
     config_uuid_format(g->cfg->uuid, g->uuid);
+    ctl_dm_argv_dispose(&g->dm); /* a restart builds them afresh */
+    rc = ctl_dm_argv_build(&g->dm, g->cfg,
+                           g->restore_fd >= 0 && g->cfg->placement != PLACEMENT_INLINE, NULL);
+    if (rc < 0) {
+        snprintf(err, errlen, "describing the devices: %s", strerror(-rc));
+        return rc;
+    }
     snprintf(g->log, sizeof(g->log), "%s/%s.log", ctl_logdir(), g->cfg->name);
     rc = allocate(xs, g, err, errlen);
     if (rc < 0)
@@ -543,6 +578,16 @@ static int start_guest(struct xsc *xs, struct guest *g, char *err, size_t errlen
         goto fail;
     }
     rc = keep_config(g, err, errlen);
+    rc = rc ?: vif_up(xs, g->domid, g->cfg, &g->vifs, err, errlen);
+    if (rc == 0) {
+        /* The same words again, now with the taps vif_up made for stubvmm
+         * to open. */
+        ctl_dm_argv_dispose(&g->dm);
+        rc = ctl_dm_argv_build(&g->dm, g->cfg,
+                               g->restore_fd >= 0 && g->cfg->placement != PLACEMENT_INLINE, &g->vifs);
+        if (rc < 0)
+            snprintf(err, errlen, "describing the devices: %s", strerror(-rc));
+    }
     rc = rc ?: introduce(xs, g, &dm_end, err, errlen);
     rc = rc ?: spawn_vmm(g, dm_end, err, errlen);
     close_quietly(dm_end);
@@ -570,6 +615,7 @@ static int start_guest(struct xsc *xs, struct guest *g, char *err, size_t errlen
 fail:
     kill_vmm(g);
     ctl_domain_cleanup(xs, g->domid);
+    release_domids(xs, g);
     return rc;
 }
 
@@ -582,11 +628,13 @@ static void supervise(struct xsc *xs, struct guest *g)
 
     for (;;) {
         char line[128] = "", reason[32] = "destroy", err[512];
-        int status = 0;
+        int status = 0, why = 0;
         enum lifecycle_action action = ACTION_DESTROY;
 
-        if (status_line(g, line, sizeof(line), -1) == 0)
-            sscanf(line, "exit %31s %d", reason, &status);
+        /* "exit REASON STATUS [WHY]": WHY says what a crash was. */
+        if (status_line(g, line, sizeof(line), -1) == 0 &&
+            sscanf(line, "exit %31s %d %n", reason, &status, &why) < 2)
+            why = 0;
         waitpid(g->vmm_pid, NULL, 0);
         g->vmm_pid = 0;
         close_quietly(g->status_fd);
@@ -597,9 +645,19 @@ static void supervise(struct xsc *xs, struct guest *g)
             action = g->cfg->on_reboot;
         else if (strcmp(reason, "crash") == 0)
             action = g->cfg->on_crash;
-        log_info("domain %u (%s): %s, status %d; action %s", g->domid, g->cfg->name, reason, status,
-                 config_action_name(action));
+        /* `stubctl rename` changed the store's name: a restart keeps it. */
+        char *renamed = ctl_read_dom(xs, g->domid, "name");
+        if (renamed && strcmp(renamed, g->cfg->name) != 0) {
+            free(g->cfg->name);
+            g->cfg->name = renamed;
+            renamed = NULL;
+        }
+        free(renamed);
+        log_info("domain %u (%s): %s%s%s%s, status %d; action %s", g->domid, g->cfg->name, reason,
+                 why && line[why] ? " (" : "", why ? line + why : "", why && line[why] ? ")" : "",
+                 status, config_action_name(action));
         ctl_domain_cleanup(xs, g->domid);
+        release_domids(xs, g);
         if (action != ACTION_RESTART)
             return;
         time_t now = time(NULL);
@@ -650,6 +708,10 @@ static noreturn void supervisor(struct guest *g, int report_fd)
         snprintf(msg, sizeof(msg), "error cannot reach the store\n");
         rc = -EIO;
     } else {
+        /* The store may be restarted while the guest runs: its contents
+         * survive, the connection comes back. */
+        struct xsc_reconnect how = {.max_wait_ms = STORE_WAIT_MS};
+        xsc_set_reconnect(xs, &how);
         rc = start_guest(xs, g, err, sizeof(err));
         if (rc < 0)
             snprintf(msg, sizeof(msg), "error %s\n", err);
@@ -664,6 +726,7 @@ static noreturn void supervisor(struct guest *g, int report_fd)
     if (rc == 0)
         supervise(xs, g);
     xsc_close(xs);
+    ctl_dm_argv_dispose(&g->dm);
     config_dispose(g->cfg);
     _exit(rc == 0 ? 0 : EXIT_SYSTEM);
 }
@@ -681,15 +744,15 @@ static int check_devices(const char *file, struct domain_config *cfg)
         struct vif_spec *v = &cfg->vifs[i];
         if (v->backend == VIF_BACKEND_NONE) {
             fprintf(stderr,
-                    "stubctl: %s: vif %zu: no back end (give backend=tap:NAME or "
-                    "backend=socket:PATH)\n",
+                    "stubctl: %s: vif %zu: backend=none is not supported yet (leave backend= "
+                    "out for a tap on a bridge, or give backend=socket:PATH)\n",
                     file, i);
             return -EINVAL;
         }
-        if (v->backend == VIF_BACKEND_TAP && (!v->tap_name || v->bridge)) {
+        if (v->backend == VIF_BACKEND_TAP && !v->tap_name && !vif_is_bridged(v)) {
             fprintf(stderr,
-                    "stubctl: %s: vif %zu: a tap needs its name (vifname= or "
-                    "backend=tap:NAME); bridge= is not supported yet\n",
+                    "stubctl: %s: vif %zu: a tap on no bridge needs its name (vifname= or "
+                    "backend=tap:NAME)\n",
                     file, i);
             return -EINVAL;
         }
@@ -702,7 +765,7 @@ static int check_devices(const char *file, struct domain_config *cfg)
             v->mac_set = true;
         }
     }
-    return 0;
+    return vif_check(file, cfg);
 }
 
 /* The kernel is one stubvmm boots and the ramdisk fits beside it in the
@@ -849,27 +912,28 @@ int main_create(int argc, char **argv)
     int opt, rc = EXIT_USAGE;
 
     optind = 1;
-    while ((opt = getopt(argc, argv, "+cph")) != -1) {
+    while ((opt = ctl_getopt(argc, argv, "cp", "create")) != -1) {
         if (opt == 'c')
             console = true;
         else if (opt == 'p')
             paused = true;
         else
-            return cmd_usage("create");
+            return ctl_opt_exit(opt);
     }
     if (optind >= argc)
         return cmd_usage("create");
-    config_error_init(&cerr);
-    if (config_parse_file(argv[optind], &cfg, &cerr) < 0)
-        goto config_failed;
     for (int i = optind + 1; i < argc; i++) {
         if (!strchr(argv[i], '=')) {
             fprintf(stderr, "stubctl: %s: expected KEY=VALUE\n", argv[i]);
-            goto out;
+            return EXIT_USAGE;
         }
-        if (config_apply_override(&cfg, argv[i], &cerr) < 0)
-            goto config_failed;
     }
+    fprintf(stderr, "Parsing config from %s\n", argv[optind]);
+    config_error_init(&cerr);
+    /* The overrides take part in every check, as with xl. */
+    if (config_parse_file_with(argv[optind], argv + optind + 1, (size_t)(argc - optind - 1), &cfg,
+                               &cerr) < 0)
+        goto config_failed;
     for (size_t i = 0; i < cerr.nwarnings; i++)
         fprintf(stderr, "stubctl: warning: %s\n", cerr.warnings[i]);
     /* What this stubvmm cannot do yet is refused before anything exists. */

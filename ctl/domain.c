@@ -1,5 +1,6 @@
 /* Finding domains in the store and talking to their stubvmm. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdio.h>
@@ -11,7 +12,9 @@
 #include <unistd.h>
 
 #include "ctl/stubctl.h"
+#include "ctl/vif.h"
 #include "lib/fdio.h"
+#include "lib/savefile.h"
 
 char *ctl_read_dom(struct xsc *xs, unsigned domid, const char *rel)
 {
@@ -23,7 +26,7 @@ char *ctl_read_dom(struct xsc *xs, unsigned domid, const char *rel)
     return v;
 }
 
-static bool parse_domid(const char *s, unsigned *out)
+bool ctl_parse_domid(const char *s, unsigned *out)
 {
     char *end;
     unsigned long v;
@@ -38,37 +41,69 @@ static bool parse_domid(const char *s, unsigned *out)
     return true;
 }
 
-int ctl_find_domain(struct xsc *xs, const char *name_or_id, unsigned *domid)
+/* Whether domain id exists, and (guest_only) is not a stub domain. */
+static bool domain_exists(struct xsc *xs, unsigned id, bool guest_only)
+{
+    char *name = ctl_read_dom(xs, id, "name");
+    char *target = guest_only ? ctl_read_dom(xs, id, "target") : NULL;
+    bool ok = name && !target;
+
+    free(name);
+    free(target);
+    return ok;
+}
+
+/* The domain called name (guest_only: a guest, not a stub domain). */
+static int find_by_name(struct xsc *xs, const char *name, bool guest_only, unsigned *domid)
 {
     char **ids = NULL;
     unsigned n = 0, id;
-    int rc;
+    int rc = xsc_directory(xs, 0, "/local/domain", &ids, &n);
 
-    if (parse_domid(name_or_id, &id)) {
-        char *name = ctl_read_dom(xs, id, "name"), *target = ctl_read_dom(xs, id, "target");
-        bool ok = name && !target && id != 0;
-        free(name);
-        free(target);
+    for (unsigned i = 0; rc == 0 && i < n; i++) {
+        if (!ctl_parse_domid(ids[i], &id) || id == 0)
+            continue;
+        char *v = ctl_read_dom(xs, id, "name");
+        bool ok = v && strcmp(v, name) == 0 && domain_exists(xs, id, guest_only);
+        free(v);
         if (ok) {
             *domid = id;
+            free(ids);
             return 0;
         }
-    } else {
-        rc = xsc_directory(xs, 0, "/local/domain", &ids, &n);
-        for (unsigned i = 0; rc == 0 && i < n; i++) {
-            if (!parse_domid(ids[i], &id) || id == 0)
-                continue;
-            char *name = ctl_read_dom(xs, id, "name"), *target = ctl_read_dom(xs, id, "target");
-            bool ok = name && !target && strcmp(name, name_or_id) == 0;
-            free(name);
-            free(target);
-            if (ok) {
-                *domid = id;
-                free(ids);
-                return 0;
-            }
-        }
-        free(ids);
+    }
+    free(ids);
+    return -ENOENT;
+}
+
+int ctl_find_domain(struct xsc *xs, const char *name_or_id, unsigned *domid)
+{
+    unsigned id;
+
+    if (ctl_parse_domid(name_or_id, &id) ? id != 0 && domain_exists(xs, id, true)
+                                         : find_by_name(xs, name_or_id, true, &id) == 0) {
+        *domid = id;
+        return 0;
+    }
+    fprintf(stderr, "stubctl: %s is an invalid domain identifier\n", name_or_id);
+    return -ENOENT;
+}
+
+int ctl_find_any_domain(struct xsc *xs, const char *name_or_id, unsigned *domid)
+{
+    unsigned id;
+
+    if (strcmp(name_or_id, "Domain-0") == 0 || strcmp(name_or_id, "0") == 0) {
+        *domid = 0;
+        return 0;
+    }
+    /* A guest first: a guest may be called "x-dm" like x's stub domain. */
+    if (xs &&
+        (ctl_parse_domid(name_or_id, &id) ? domain_exists(xs, id, false)
+                                          : find_by_name(xs, name_or_id, true, &id) == 0 ||
+                                                find_by_name(xs, name_or_id, false, &id) == 0)) {
+        *domid = id;
+        return 0;
     }
     fprintf(stderr, "stubctl: %s is an invalid domain identifier\n", name_or_id);
     return -ENOENT;
@@ -77,6 +112,45 @@ int ctl_find_domain(struct xsc *xs, const char *name_or_id, unsigned *domid)
 void ctl_domain_dir(unsigned domid, char *buf, size_t len)
 {
     snprintf(buf, len, "%s/dom%u", ctl_rundir(), domid);
+}
+
+int ctl_read_kept_config(unsigned domid, char **text, size_t *len)
+{
+    char dir[PATH_MAX], path[PATH_MAX + 8];
+    int fd, rc = 0;
+
+    *text = malloc(SAVEFILE_MAX_CONFIG + 1);
+    if (!*text)
+        return -ENOMEM;
+    ctl_domain_dir(domid, dir, sizeof(dir));
+    snprintf(path, sizeof(path), "%s/config", dir);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        rc = -errno;
+        goto out;
+    }
+    *len = 0;
+    for (;;) {
+        ssize_t n = read(fd, *text + *len, SAVEFILE_MAX_CONFIG + 1 - *len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = -errno;
+            break;
+        }
+        *len += (size_t)n;
+        if (n == 0 || *len > SAVEFILE_MAX_CONFIG)
+            break;
+    }
+    if (rc == 0 && *len > SAVEFILE_MAX_CONFIG)
+        rc = -EFBIG;
+    close(fd);
+out:
+    if (rc < 0) {
+        free(*text);
+        *text = NULL;
+    }
+    return rc;
 }
 
 int ctl_control_fd(unsigned domid, const char *cmd, int pass_fd, int seconds, char *reply,
@@ -243,7 +317,8 @@ void ctl_domain_cleanup(struct xsc *xs, unsigned domid)
     char dir[PATH_MAX], path[PATH_MAX + 32];
     unsigned dm;
 
-    if (dmid && parse_domid(dmid, &dm) && dm != 0) {
+    vif_down(xs, domid); /* its taps, before the nodes that name them go */
+    if (dmid && ctl_parse_domid(dmid, &dm) && dm != 0) {
         if (xsc_release(xs, dm) < 0)
             snprintf(path, sizeof(path), "/local/domain/%u", dm), xsc_rm(xs, 0, path);
     }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "ctl/stubctl.h"
+#include "lib/stubvisor_config.h"
 
 const char *ctl_rundir(void)
 {
@@ -21,21 +22,21 @@ const char *ctl_logdir(void)
     return d && *d ? d : "/var/log/stubvisor";
 }
 
+/* Where the installation puts each program, relative to stubctl's own
+ * directory (lib/meson.build); absolute when installed outside the prefix. */
+static const char *installed_dir(const char *name)
+{
+    if (strcmp(name, "stubstored") == 0)
+        return STUBVISOR_BIN_TO_SBIN;
+    return STUBVISOR_BIN_TO_LIBEXEC; /* stubvmm, and what it starts */
+}
+
 int ctl_program_path(const char *name, char *buf, size_t len)
 {
-    char env[64], self[PATH_MAX], *slash;
-    const char *v;
+    char self[PATH_MAX], *slash;
+    const char *dir = installed_dir(name);
     ssize_t n;
 
-    snprintf(env, sizeof(env), "STUBVISOR_%s", name);
-    for (char *p = env; *p; p++)
-        if (*p >= 'a' && *p <= 'z')
-            *p = (char)(*p - 'a' + 'A');
-    v = getenv(env);
-    if (v && *v) {
-        snprintf(buf, len, "%s", v);
-        return 0;
-    }
     n = readlink("/proc/self/exe", self, sizeof(self) - 1);
     if (n < 0)
         return -errno;
@@ -44,9 +45,21 @@ int ctl_program_path(const char *name, char *buf, size_t len)
     if (!slash)
         return -ENOENT;
     *slash = '\0';
-    if ((size_t)snprintf(buf, len, "%s/%s", self, name) >= len)
+    /* The build tree: every program in build/bin. */
+    if ((size_t)snprintf(buf, len, "%s/%s", self, name) < len && access(buf, X_OK) == 0)
+        return 0;
+    if (dir[0] == '/')
+        n = snprintf(buf, len, "%s/%s", dir, name);
+    else
+        n = snprintf(buf, len, "%s/%s/%s", self, dir, name);
+    if (n < 0 || (size_t)n >= len)
         return -ENAMETOOLONG;
-    return 0;
+    return access(buf, X_OK) == 0 ? 0 : -ENOENT;
+}
+
+void ctl_store_path(char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/store.sock", ctl_rundir());
 }
 
 int ctl_mkdirs(const char *path, unsigned mode)

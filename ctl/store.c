@@ -66,13 +66,21 @@ out:
     return rc;
 }
 
+struct xsc *ctl_store_try_open(void)
+{
+    char sock[PATH_MAX];
+
+    ctl_store_path(sock, sizeof(sock));
+    return xsc_open(sock);
+}
+
 struct xsc *ctl_store_open(bool start_if_needed)
 {
     char sock[PATH_MAX], lock[PATH_MAX];
     struct xsc *xs;
     int lfd = -1, rc;
 
-    snprintf(sock, sizeof(sock), "%s/store.sock", ctl_rundir());
+    ctl_store_path(sock, sizeof(sock));
     xs = xsc_open(sock);
     if (xs || !start_if_needed) {
         if (!xs)

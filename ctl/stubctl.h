@@ -8,12 +8,20 @@
  *   cmd_save.c  save and restore (a restore is a create with a save file)
  *   cmd_list.c  list
  *   cmd_domain.c destroy, shutdown, reboot, pause, unpause, domid, domname, log
+ *   cmd_rename.c rename
+ *   cmd_info.c  info, uptime
+ *   cmd_vcpu.c  vcpu-list
+ *   cmd_top.c   top
+ *   cmd_store.c store status, store stop
+ *   dominfo.c   what list, uptime and top show of a domain
+ *   vif.c       bridged vifs: taps, hotplug scripts, backend nodes
  *   console.c   console
  *
  * docs/toolstack.md is the user's reference. */
 #ifndef STUBVISOR_CTL_STUBCTL_H
 #define STUBVISOR_CTL_STUBCTL_H
 
+#include <getopt.h> /* optind, optarg: ctl_getopt() */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -36,14 +44,29 @@ struct cmd_spec {
 /* Print the command's usage to stderr and return EXIT_USAGE. */
 int cmd_usage(const char *name);
 
+/* getopt_long for command cmd with short options opts (getopt syntax, no
+ * leading '+' or ':'); -h and --help are added.  Returns the option,
+ * -1 at the first non-option, CTL_OPT_HELP after printing the usage on
+ * stdout, or CTL_OPT_BAD after naming a bad option and printing the usage
+ * on stderr.  Set optind = 1 before the first call.  A command ends with
+ * `return ctl_opt_exit(opt)` on anything it does not handle. */
+#define CTL_OPT_HELP -2
+#define CTL_OPT_BAD  -3
+int ctl_getopt(int argc, char **argv, const char *opts, const char *cmd);
+/* The exit code for CTL_OPT_HELP (0) and anything else (EXIT_USAGE). */
+int ctl_opt_exit(int opt);
+
 /* ---- env.c ---- */
 
 /* $STUBVISOR_RUNDIR or /run/stubvisor; $STUBVISOR_LOGDIR or /var/log/stubvisor. */
 const char *ctl_rundir(void);
 const char *ctl_logdir(void);
-/* Path of a sibling program (stubvmm, stubstored) next to our own binary,
- * or $STUBVISOR_<NAME> when set.  Returns 0 or -errno. */
+/* Path of another stubvisor program (stubvmm, stubstored): next to our
+ * own binary (the build tree), else where the installation put it,
+ * relative to our own directory.  Returns 0 or -ENOENT. */
 int ctl_program_path(const char *name, char *buf, size_t len);
+/* $RUNDIR/store.sock into buf. */
+void ctl_store_path(char *buf, size_t len);
 /* mkdir -p with mode for the missing parts.  Returns 0 or -errno. */
 int ctl_mkdirs(const char *path, unsigned mode);
 
@@ -52,12 +75,22 @@ int ctl_mkdirs(const char *path, unsigned mode);
 /* Connect to the store as domain 0, starting stubstored first if none
  * answers on $RUNDIR/store.sock (race-safe).  NULL with an error printed. */
 struct xsc *ctl_store_open(bool start_if_needed);
+/* Connect if a store runs; NULL without a message otherwise (errno set). */
+struct xsc *ctl_store_try_open(void);
 
 /* ---- domain.c ---- */
 
 /* Resolve "NAME" or "ID" to a guest's domain id (not a device model's).
  * Returns 0, -ENOENT (message printed) or another -errno. */
 int ctl_find_domain(struct xsc *xs, const char *name_or_id, unsigned *domid);
+
+/* Resolve "NAME" or "ID" to any domain `list` shows: Domain-0 (0), a
+ * guest, or a stub domain ("<guest>-dm").  Returns 0, -ENOENT (message
+ * printed) or another -errno.  xs may be NULL (no store): only Domain-0. */
+int ctl_find_any_domain(struct xsc *xs, const char *name_or_id, unsigned *domid);
+
+/* Parse a decimal domain id (0 .. STUBCTL_MAX_DOMID). */
+bool ctl_parse_domid(const char *s, unsigned *out);
 
 /* Read /local/domain/<domid>/<rel> into a malloc()ed string, or NULL. */
 char *ctl_read_dom(struct xsc *xs, unsigned domid, const char *rel);
@@ -92,6 +125,11 @@ int ctl_end_domain(struct xsc *xs, unsigned domid, const char *what, const char 
 
 /* The guest's run directory ($RUNDIR/dom<domid>) into buf. */
 void ctl_domain_dir(unsigned domid, char *buf, size_t len);
+
+/* The config a guest was created from, as create keeps it (DIR/config,
+ * at most SAVEFILE_MAX_CONFIG bytes), into a malloc'd buffer.  0 or
+ * -errno (-EFBIG when larger). */
+int ctl_read_kept_config(unsigned domid, char **text, size_t *len);
 
 /* Wait until /local/domain/<domid> is gone.  Returns 0 or -ETIMEDOUT. */
 int ctl_wait_released(struct xsc *xs, unsigned domid, int seconds);
@@ -130,6 +168,12 @@ int main_log(int argc, char **argv);
 int main_qmp(int argc, char **argv);
 int main_save(int argc, char **argv);
 int main_restore(int argc, char **argv);
+int main_rename(int argc, char **argv);
+int main_info(int argc, char **argv);
+int main_uptime(int argc, char **argv);
+int main_vcpu_list(int argc, char **argv);
+int main_top(int argc, char **argv);
+int main_store(int argc, char **argv);
 
 /* console.c: attach to the guest's console until Ctrl-] (or the end of a
  * non-terminal stdin, or the guest going away); with unpause, unpause the

@@ -19,7 +19,7 @@
 
 int ioreq_server_connect(struct ioreq_server *s)
 {
-    struct dmop_req req = {.op = DMOP_CREATE_IOREQ_SERVER};
+    struct dmop_req req = {.op = DMOP_GET_IOREQ_SERVER_INFO};
     struct dmop_reply rep;
     int fds[FDIO_MAX_FDS];
     size_t nfds = FDIO_MAX_FDS;
@@ -29,17 +29,13 @@ int ioreq_server_connect(struct ioreq_server *s)
     s->notify_fd = -1;
     for (unsigned v = 0; v < IOREQ_MAX_VCPUS; v++)
         s->vcpu_fd[v] = -1;
-    req.u.create.handle_bufioreq = 1;
-    rc = dmop_call(s->dmop_fd, &req, -1, &rep, NULL, NULL);
+    ioreq_server_host_init(s);
+    rc = dmop_host_create_server(&s->host, true);
     if (rc < 0) {
         log_error("create_ioreq_server: %s", strerror(-rc));
         return rc;
     }
-    s->id = rep.u.create.id;
-
-    memset(&req, 0, sizeof(req));
-    req.op = DMOP_GET_IOREQ_SERVER_INFO;
-    req.u.server.id = s->id;
+    req.u.server.id = s->host.server_id;
     rc = dmop_call(s->dmop_fd, &req, -1, &rep, fds, &nfds);
     if (rc < 0) {
         log_error("get_ioreq_server_info: %s", strerror(-rc));
@@ -74,11 +70,7 @@ int ioreq_server_connect(struct ioreq_server *s)
 
 int ioreq_server_enable(struct ioreq_server *s)
 {
-    struct dmop_req req = {.op = DMOP_SET_IOREQ_SERVER_STATE};
-
-    req.u.state.id = s->id;
-    req.u.state.enabled = 1;
-    return dmop_call(s->dmop_fd, &req, -1, NULL, NULL, NULL);
+    return dmop_host_enable_server(&s->host);
 }
 
 static bool size_ok(uint32_t size)

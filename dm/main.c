@@ -3,12 +3,13 @@
  * opens /dev/kvm and, once set up, asks the sandbox to lock it down before
  * it reads the first request.
  *
- * usage: stubdm [--lockdown] [--spin-us=N] [--fault=NAME] [--disk=rw|ro]...
- *               [--nic=MAC]... [--rng] [--virtio-console]
+ * usage: stubdm [--lockdown] [--spin-us=N] [--poll-us=N] [--fault=NAME] --store
+ *        stubdm [--lockdown] [--spin-us=N] [--poll-us=N] [--fault=NAME] [WORD...]
  *
- * Each --disk is a virtio-blk disk, each --nic a virtio-net NIC; their
- * descriptors follow DMFD_DISK0: the disks in order, then the NICs, then
- * with --virtio-console the virtio console's (lib/dmfds.h).
+ * The process flags come first.  The guest's description is dm-argv
+ * (dm/argv.h): with --store the words in the store, otherwise the words
+ * that follow the flags (stubvmm without a toolstack passes them so).  The
+ * -device words' descriptors follow DMFD_DISK0, in the words' order.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,14 +24,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dm/devices.h"
+#include "dm/argv.h"
+#include "dm/machine.h"
 #include "dm/qmp.h"
+#include "dm/serve.h"
 #include "dm/server.h"
 #include "dm/store_dm.h"
-#include "dm/virtio/setup.h"
+#include "dm/uart.h"
 #include "lib/dmfds.h"
 #include "lib/log.h"
 #include "lib/spin.h"
+#include "lib/version.h"
 #include "vmm/sandbox_api.h"
 
 /* How long a kicked queue is polled after its last request: about what a
@@ -39,26 +43,30 @@
 
 struct options {
     bool lockdown;
-    bool store; /* arguments and commands come through DMFD_STORE */
+    bool store; /* the words and commands come through DMFD_STORE */
     unsigned spin_us, poll_us;
     enum dm_fault fault;
-    struct virtio_config virtio;
+    /* The words after the flags, with "stubdm" in front (argv[first - 1]
+     * is overwritten with it). */
+    const char *const *words;
+    unsigned nr_words;
 };
 
 static noreturn void usage(void)
 {
     die(EXIT_USAGE,
-        "usage: stubdm [--lockdown] [--spin-us=N] [--poll-us=N] [--fault=NAME] [--disk=rw|ro]... "
-        "[--nic=MAC]... [--rng] [--virtio-console] "
-        "(run by stubvmm with descriptors 3..%d)",
+        "usage: stubdm [--lockdown] [--spin-us=N] [--poll-us=N] [--fault=NAME] "
+        "(--store | [WORD...]) (run by stubvmm with descriptors 3..%d)",
         DMFD_CONSOLE3);
 }
 
 static void parse_args(int argc, char **argv, struct options *o)
 {
+    int i = 1;
+
     o->spin_us = SPIN_DM_DEFAULT_US;
     o->poll_us = DEFAULT_POLL_US;
-    for (int i = 1; i < argc; i++) {
+    for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
         const char *a = argv[i];
         char *end;
         if (strcmp(a, "--lockdown") == 0) {
@@ -75,27 +83,6 @@ static void parse_args(int argc, char **argv, struct options *o)
             if (*end || end == a + 10 || v > 100000)
                 usage();
             o->poll_us = (unsigned)v;
-        } else if (strcmp(a, "--disk=rw") == 0 || strcmp(a, "--disk=ro") == 0) {
-            struct virtio_config *v = &o->virtio;
-            if (v->nr_disks == VIRTIO_MAX_DISKS)
-                usage();
-            v->disks[v->nr_disks++].read_only = strcmp(a, "--disk=ro") == 0;
-        } else if (strncmp(a, "--nic=", 6) == 0) {
-            struct virtio_config *v = &o->virtio;
-            unsigned m[6];
-            char extra;
-            if (v->nr_nics == VIRTIO_MAX_NICS ||
-                sscanf(a + 6, "%2x:%2x:%2x:%2x:%2x:%2x%c", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5],
-                       &extra) != 6)
-                usage();
-            for (int k = 0; k < 6; k++)
-                v->nics[v->nr_nics].mac[k] = (uint8_t)m[k];
-            v->nr_nics++;
-        } else if (strcmp(a, "--rng") == 0) {
-            o->virtio.rng = true;
-        } else if (strcmp(a, "--virtio-console") == 0) {
-            o->virtio.console = true;
-            o->virtio.console_idx = DM_VIRTIO_CONSOLE;
         } else if (strncmp(a, "--fault=", 8) == 0) {
 #ifdef STUBVISOR_TEST_HOOKS
             const char *f = a + 8;
@@ -118,11 +105,11 @@ static void parse_args(int argc, char **argv, struct options *o)
             usage();
         }
     }
-    /* Descriptors from DMFD_DISK0: the disks, then the NICs. */
-    for (unsigned i = 0; i < o->virtio.nr_disks; i++)
-        o->virtio.disks[i].fd = DMFD_DISK0 + (int)i;
-    for (unsigned i = 0; i < o->virtio.nr_nics; i++)
-        o->virtio.nics[i].fd = DMFD_DISK0 + (int)(o->virtio.nr_disks + i);
+    if (o->store && i < argc)
+        die(EXIT_USAGE, "--store: the words come from the store, not the command line");
+    argv[i - 1] = "stubdm";
+    o->words = (const char *const *)argv + i - 1;
+    o->nr_words = (unsigned)(argc - i + 1);
 }
 
 /* Test hook: every one of these must be refused by stubvmm. */
@@ -145,6 +132,7 @@ static void send_bad_dmops(struct ioreq_server *s)
         {.op = DMOP_INJECT_MSI, .u.msi = {.addr = 0x1000, .data = 0}},
         {.op = DMOP_IRQFD, .u.irqfd = {.gsi = 1000}},
         {.op = DMOP_REMOTE_SHUTDOWN, .u.shutdown = {.reason = 0, .status = 256}},
+        {.op = DMOP_REMOTE_SHUTDOWN, .u.shutdown = {.reason = DMOP_SHUTDOWN_CRASH, .status = 7}},
         {.op = DMOP_GET_IOREQ_SERVER_INFO, .u.server = {.id = 7}},
     };
     unsigned refused = 0;
@@ -152,7 +140,7 @@ static void send_bad_dmops(struct ioreq_server *s)
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct dmop_req req = bad[i];
         if (req.op == DMOP_MAP_IO_RANGE_TO_IOREQ_SERVER)
-            req.u.range.id = s->id;
+            req.u.range.id = s->host.server_id;
         int rc = dmop_call(s->dmop_fd, &req, -1, NULL, NULL, NULL);
         if (rc < 0)
             refused++;
@@ -177,141 +165,62 @@ static void *map_guest_ram(uint64_t *size)
     return p;
 }
 
-static int epoll_set(int epfd, int op, int fd, uint32_t events)
-{
-    struct epoll_event ev = {.events = events, .data.fd = fd};
+/* ---- the loop's sources (dm/serve.h): what each descriptor means ---- */
 
-    return epoll_ctl(epfd, op, fd, &ev);
+static void on_notify(struct dm_loop *l, struct dm_loop_source *src, uint32_t revents)
+{
+    uint64_t count;
+
+    (void)l, (void)revents;
+    if (read(src->fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+        die(EXIT_SYSTEM, "notify eventfd: %s", strerror(errno));
 }
 
-/* A console input descriptor.  One whose device is full is taken out of
- * the epoll set and retried after the guest ran (a request or a queue kick
- * may have made room). */
-struct console_in {
-    int fd;
-    unsigned idx;
-    bool paused, open;
-};
-
-static void consoles_retry(struct dm *dm, int epfd, struct console_in *cons, unsigned n)
+/* COM1's input.  While the UART is full the descriptor is not listened to;
+ * a request may have made room (com1_resume). */
+static void on_com1_input(struct dm_loop *l, struct dm_loop_source *src, uint32_t revents)
 {
-    for (unsigned i = 0; i < n; i++) {
-        if (!cons[i].paused || !cons[i].open || dm_console_poll_one(dm, cons[i].idx))
-            continue;
-        cons[i].paused = false;
-        epoll_set(epfd, EPOLL_CTL_MOD, cons[i].fd, EPOLLIN | EPOLLRDHUP);
-    }
+    if (dm_console_poll_one(l->dm, DM_COM1_CONSOLE))
+        dm_loop_pause(l, src, true);
+    else if (revents & (EPOLLRDHUP | EPOLLHUP))
+        dm_loop_remove(l, src);
 }
 
-/* The server loop: after each request spin for the adaptive budget (the
- * next request tends to come within microseconds when the guest is busy),
- * then sleep on the notify eventfd with dm_sleeping set so stubvmm knows to
- * signal.  Queues that were kicked are polled (dm_pollers_run) until
- * poll_us passed without a request on them: a guest doing back-to-back I/O
- * then needs neither kicks nor wake-ups (vhost's busy polling). */
-static noreturn void serve(struct ioreq_server *s, struct dm *dm, int epfd, unsigned spin_us,
-                           unsigned poll_us)
+static bool com1_resume(struct dm_loop *l, struct dm_loop_source *src)
 {
-    uint64_t last_work = spin_now_ns(), last_poll = 0, poll_ns = (uint64_t)poll_us * 1000;
-    struct spin_budget spin;
-    /* Console input: COM1 and the virtio console. */
-    struct console_in cons[2] = {{DMFD_CONSOLE3, DM_COM1_CONSOLE, false, true},
-                                 {s->virtio_console_fd > 0 ? s->virtio_console_fd : -1,
-                                  DM_VIRTIO_CONSOLE, false, s->virtio_console_fd > 0}};
-    bool polling = false;
+    (void)src;
+    return !dm_console_poll_one(l->dm, DM_COM1_CONSOLE);
+}
 
-    spin_budget_init(&spin, (uint64_t)spin_us * 1000);
-    for (unsigned iter = 0;; iter++) {
-        if (store_dm_quiesced()) { /* between save and continue */
-            if (polling)
-                dm_pollers_run(dm, true, &polling);
-            store_dm_hold();
-            continue;
-        }
-        int n = ioreq_server_poll(s, dm);
-        if (n < 0)
-            die(EXIT_SYSTEM, "stubvmm broke the ioreq protocol; stopping");
-        if (n > 0) {
-            consoles_retry(dm, epfd, cons, 2);
-            uint64_t now = spin_now_ns();
-            spin_budget_update(&spin, now - last_work);
-            last_work = now;
-            continue;
-        }
-        if (polling) {
-            uint64_t now = spin_now_ns();
-            if (dm_pollers_run(dm, false, &polling) > 0) {
-                last_poll = now;
-                continue;
-            }
-            if (now - last_poll < poll_ns) {
-                if ((iter & 63) == 0) {
-                    dm_timer_poll(dm);
-                    dm_events_run(dm); /* back ends, other queues' kicks */
-                }
-                __builtin_ia32_pause();
-                continue;
-            }
-            dm_pollers_run(dm, true, &polling); /* idle: kicks back on */
-        }
-        if ((iter & 63) == 0)
-            dm_timer_poll(dm); /* a busy guest must not starve the timers */
-        if ((iter & 63) == 0) {
-            dm_events_run(dm); /* queue kicks (ioeventfds) while we spin */
-            consoles_retry(dm, epfd, cons, 2);
-            if (!polling) {
-                dm_pollers_run(dm, poll_ns == 0, &polling); /* kicked queues */
-                last_poll = spin_now_ns();
-            }
-        }
-        if (polling || (iter & 63) != 0 || spin_now_ns() - last_work < spin.cur_ns) {
-            __builtin_ia32_pause(); /* never sleep while a queue's kicks are off */
-            continue;
-        }
+static void on_device_fds(struct dm_loop *l, struct dm_loop_source *src, uint32_t revents)
+{
+    (void)src, (void)revents;
+    dm_events_run(l->dm); /* queue kicks, NIC back ends, the virtio console */
+}
 
-        atomic_store_explicit(&s->page->dm_sleeping, 1, memory_order_relaxed);
-        atomic_thread_fence(memory_order_seq_cst);
-        if (!ioreq_server_pending(s)) {
-            struct epoll_event evs[4];
-            int nev = epoll_wait(epfd, evs, 4, -1);
-            if (nev < 0 && errno != EINTR)
-                die(EXIT_SYSTEM, "epoll_wait: %s", strerror(errno));
-            for (int i = 0; i < nev; i++) {
-                int fd = evs[i].data.fd;
-                if (fd == s->notify_fd) {
-                    uint64_t count;
-                    if (read(fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
-                        die(EXIT_SYSTEM, "notify eventfd: %s", strerror(errno));
-                } else if (fd == cons[0].fd || fd == cons[1].fd) {
-                    struct console_in *c = &cons[fd == cons[0].fd ? 0 : 1];
-                    if (dm_console_poll_one(dm, c->idx)) {
-                        c->paused = true;
-                        epoll_set(epfd, EPOLL_CTL_MOD, fd, 0);
-                    } else if (evs[i].events & (EPOLLRDHUP | EPOLLHUP)) {
-                        c->open = false;
-                        epoll_set(epfd, EPOLL_CTL_DEL, fd, 0);
-                    }
-                } else if (fd == dm_events_enable(dm)) {
-                    dm_events_run(dm);
-                } else if (fd == dm_timer_fd(dm)) {
-                    dm_timer_poll(dm);
-                } else if (fd == DMFD_QMP) {
-                    qmp_handle();
-                } else if (fd == store_dm_fd()) {
-                    store_dm_handle();
-                } else if (fd == s->dmop_fd) {
-                    log_info("monitor went away; exiting");
-                    exit(0);
-                }
-            }
-        }
-        atomic_store_explicit(&s->page->dm_sleeping, 0, memory_order_relaxed);
-        consoles_retry(dm, epfd, cons, 2);
-        if (!polling) { /* kicks came: poll those queues (poll_us 0: kicks on) */
-            dm_pollers_run(dm, poll_ns == 0, &polling);
-            last_poll = spin_now_ns();
-        }
-    }
+static void on_timers(struct dm_loop *l, struct dm_loop_source *src, uint32_t revents)
+{
+    (void)src, (void)revents;
+    dm_timer_poll(l->dm);
+}
+
+static void on_qmp(struct dm_loop *l, struct dm_loop_source *src, uint32_t revents)
+{
+    (void)l, (void)src, (void)revents;
+    qmp_handle();
+}
+
+static void on_store(struct dm_loop *l, struct dm_loop_source *src, uint32_t revents)
+{
+    (void)l, (void)src, (void)revents;
+    store_dm_handle(); /* a store that hung up leaves the epoll set by itself */
+}
+
+static void on_monitor_gone(struct dm_loop *l, struct dm_loop_source *src, uint32_t revents)
+{
+    (void)l, (void)src, (void)revents;
+    log_info("monitor went away; exiting");
+    exit(0);
 }
 
 /* Before a save: serve what the vCPUs left waiting (posted writes in the
@@ -331,16 +240,46 @@ static void drain_requests(void *opaque)
             break;
 }
 
+/* The devices of cfg, their descriptors from DMFD_DISK0 on, in the
+ * words' order: every one must be there.  Dies on failure. */
+static struct dm_machine *build_machine(struct dm *dm, const struct dm_config *cfg,
+                                        unsigned nr_vcpus)
+{
+    int fds[DM_MAX_DEVICES * DM_DEV_MAX_FDS];
+    unsigned n = dm_config_nr_fds(cfg);
+    struct dm_fd_list list;
+    struct dm_machine_params p = {.nr_vcpus = nr_vcpus, .kick_eventfds = true};
+    struct dm_machine *m;
+
+    if (n > sizeof(fds) / sizeof(fds[0]))
+        die(EXIT_USAGE, "dm-argv: the devices take too many descriptors");
+    for (unsigned i = 0; i < n; i++) {
+        fds[i] = DMFD_DISK0 + (int)i;
+        if (fcntl(fds[i], F_GETFD) < 0)
+            die(EXIT_USAGE, "descriptor %d is missing: the -device words take %u from %d on",
+                fds[i], n, DMFD_DISK0);
+    }
+    dm_fd_list_init(&list, fds, n);
+    p.fds = &list.src;
+    m = dm_machine_new(dm, cfg, &p);
+    if (!m)
+        die(EXIT_SYSTEM, "cannot set up the devices");
+    dm_machine_log(m);
+    return m;
+}
+
 int main(int argc, char **argv)
 {
     struct ioreq_server server = {.dmop_fd = DMFD_DMOP};
-    struct dm_devices devices;
+    struct dm_machine *machine;
+    struct dm_config cfg;
+    struct dm_loop loop;
     struct options opt = {0};
     uint64_t ram_size;
     void *ram;
     struct dm *dm;
-    int epfd;
 
+    version_option(argc, argv, "stubdm");
     prctl(PR_SET_NAME, "stubdm", 0, 0, 0);
     log_set_program("stubdm");
     for (int fd = DMFD_DMOP; fd <= DMFD_CONSOLE3; fd++)
@@ -353,66 +292,39 @@ int main(int argc, char **argv)
     ram = map_guest_ram(&ram_size);
     if (ioreq_server_connect(&server) < 0)
         die(EXIT_SYSTEM, "cannot set up the ioreq server");
-    dm = dm_new(&dm_host_dmop_ops, &server, ram, ram_size);
+    dm = dm_new(dmop_host_ops(true), &server.host, ram, ram_size);
     if (!dm)
         die(EXIT_SYSTEM, "out of memory");
     if (dm_events_enable(dm) < 0)
         die(EXIT_SYSTEM, "epoll: %s", strerror(errno));
     if (opt.fault == DM_FAULT_BAD_DMOPS)
         send_bad_dmops(&server);
-    if (dm_devices_setup(dm, &devices) < 0)
-        die(EXIT_SYSTEM, "cannot set up the devices");
-    dm_devices_set_nr_vcpus(&devices, server.nr_vcpus);
     if (opt.store) {
-        /* Under the toolstack the devices come from dm-argv, not the
-         * command line: the descriptors are in the same order. */
-        struct dm_store_args args;
         if (fcntl(DMFD_STORE, F_GETFD) < 0)
             die(EXIT_USAGE, "--store: descriptor %d is missing", DMFD_STORE);
-        if (store_dm_init(&devices, ram_size, &args) < 0)
+        if (store_dm_init(&cfg) < 0)
             die(EXIT_USAGE, "cannot take my arguments from the store");
-        if (args.nr_disks || args.nr_nics) {
-            struct virtio_config *v = &opt.virtio;
-            if (v->nr_disks || v->nr_nics)
-                die(EXIT_USAGE, "devices both on the command line and in the store");
-            for (unsigned i = 0; i < args.nr_disks; i++) {
-                v->disks[i].read_only = args.disk_ro[i];
-                v->disks[i].fd = DMFD_DISK0 + (int)i;
-            }
-            v->nr_disks = args.nr_disks;
-            for (unsigned i = 0; i < args.nr_nics; i++) {
-                memcpy(v->nics[i].mac, args.nic_mac[i], 6);
-                v->nics[i].fd = DMFD_DISK0 + (int)(args.nr_disks + i);
-            }
-            v->nr_nics = args.nr_nics;
-        }
+    } else {
+        char err[512];
+        if (dm_config_parse(&cfg, opt.words, opt.nr_words, err, sizeof(err)) < 0)
+            die(EXIT_USAGE, "%s", err);
     }
-    for (unsigned i = 0; i < opt.virtio.nr_disks + opt.virtio.nr_nics; i++)
-        if (fcntl(DMFD_DISK0 + (int)i, F_GETFD) < 0)
-            die(EXIT_USAGE, "disk or NIC descriptor %d is missing", DMFD_DISK0 + (int)i);
-    if (opt.virtio.console) {
-        server.virtio_console_fd = DMFD_DISK0 + (int)(opt.virtio.nr_disks + opt.virtio.nr_nics);
-        if (fcntl(server.virtio_console_fd, F_GETFD) < 0)
-            die(EXIT_USAGE, "virtio console descriptor %d is missing", server.virtio_console_fd);
-    }
-    opt.virtio.kick_eventfds = true;
-    struct virtio_devices *vdevs = virtio_devices_new(dm, &devices.pci, &opt.virtio);
-    if (!vdevs)
-        die(EXIT_SYSTEM, "cannot set up the virtio devices");
+    machine = build_machine(dm, &cfg, server.nr_vcpus);
+    dm_config_dispose(&cfg);
     drain_ctx = (struct drain_ctx){&server, dm};
-    store_dm_attach(dm, vdevs, drain_requests, &drain_ctx);
+    store_dm_attach(machine, drain_requests, &drain_ctx);
 
-    epfd = epoll_create1(EPOLL_CLOEXEC);
-    if (epfd < 0 || epoll_set(epfd, EPOLL_CTL_ADD, server.notify_fd, EPOLLIN) < 0 ||
-        epoll_set(epfd, EPOLL_CTL_ADD, DMFD_CONSOLE3, EPOLLIN | EPOLLRDHUP) < 0 ||
-        (server.virtio_console_fd > 0 &&
-         epoll_set(epfd, EPOLL_CTL_ADD, server.virtio_console_fd, EPOLLIN | EPOLLRDHUP) < 0) ||
-        epoll_set(epfd, EPOLL_CTL_ADD, DMFD_DMOP, EPOLLRDHUP) < 0 ||
-        epoll_set(epfd, EPOLL_CTL_ADD, dm_events_enable(dm), EPOLLIN) < 0 ||
-        (dm_timer_fd(dm) >= 0 && epoll_set(epfd, EPOLL_CTL_ADD, dm_timer_fd(dm), EPOLLIN) < 0) ||
-        (store_dm_fd() >= 0 && epoll_set(epfd, EPOLL_CTL_ADD, store_dm_fd(), EPOLLIN) < 0) ||
+    /* The table from descriptor to handler. */
+    if (dm_loop_init(&loop, &server, dm, opt.spin_us, opt.poll_us) < 0 ||
+        dm_loop_add(&loop, server.notify_fd, EPOLLIN, on_notify, NULL) < 0 ||
+        dm_loop_add(&loop, DMFD_CONSOLE3, EPOLLIN | EPOLLRDHUP, on_com1_input, com1_resume) < 0 ||
+        dm_loop_add(&loop, DMFD_DMOP, EPOLLRDHUP, on_monitor_gone, NULL) < 0 ||
+        dm_loop_add(&loop, dm_events_enable(dm), EPOLLIN, on_device_fds, NULL) < 0 ||
+        (dm_timer_fd(dm) >= 0 &&
+         dm_loop_add(&loop, dm_timer_fd(dm), EPOLLIN, on_timers, NULL) < 0) ||
+        (store_dm_fd() >= 0 && dm_loop_add(&loop, store_dm_fd(), EPOLLIN, on_store, NULL) < 0) ||
         (opt.store && qmp_init(DMFD_DMOP) >= 0 &&
-         epoll_set(epfd, EPOLL_CTL_ADD, DMFD_QMP, EPOLLIN) < 0))
+         dm_loop_add(&loop, DMFD_QMP, EPOLLIN, on_qmp, NULL) < 0))
         die(EXIT_SYSTEM, "epoll: %s", strerror(errno));
 
     if (opt.lockdown) {
@@ -425,5 +337,5 @@ int main(int argc, char **argv)
     if (store_dm_ready() < 0)
         die(EXIT_SYSTEM, "cannot tell the toolstack I am running");
     log_debug("serving %u vCPU(s)", server.nr_vcpus);
-    serve(&server, dm, epfd, opt.spin_us, opt.poll_us);
+    dm_loop_run(&loop);
 }

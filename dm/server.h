@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "dm/dm.h"
+#include "dm/dmop_host.h"
 #include "lib/dmop.h"
 #include "lib/ioreq.h"
 
@@ -23,8 +24,8 @@ enum dm_fault {
 
 struct ioreq_server {
     int dmop_fd;
-    uint16_t id;
-    uint8_t *shm; /* IOREQ_SHM_SIZE(nr_vcpus) bytes, shared with stubvmm */
+    struct dmop_host host; /* the host services over dmop_fd (the dm's host_opaque) */
+    uint8_t *shm;          /* IOREQ_SHM_SIZE(nr_vcpus) bytes, shared with stubvmm */
     size_t shm_size;
     struct ioreq_page *page;
     struct ioreq_buf_page *buf;
@@ -33,9 +34,6 @@ struct ioreq_server {
     int vcpu_fd[IOREQ_MAX_VCPUS]; /* us -> vCPU v */
     uint32_t buf_read;            /* our own copy of the ring's read pointer */
     enum dm_fault fault;
-    /* The virtio console's descriptor (DM_VIRTIO_CONSOLE; lib/dmfds.h), or
-     * 0 when there is none (0 is never one of ours). */
-    int virtio_console_fd;
 };
 
 /* One dm_op round trip on fd: send req (with attach_fd unless it is -1),
@@ -50,13 +48,14 @@ int dmop_call(int fd, const struct dmop_req *req, int attach_fd, struct dmop_rep
 int dmop_call_fds(int fd, const struct dmop_req *req, const int *attach, size_t n,
                   struct dmop_reply *rep, int *fds, size_t *nfds);
 
-/* The host-ops table that turns device requests into dm_op messages; its
- * opaque pointer is a struct ioreq_server whose dmop_fd is set. */
-extern const struct dm_host_ops dm_host_dmop_ops;
+/* Set s->host up to send its requests over s->dmop_fd; the device model's
+ * host ops are then dmop_host_ops(true) with &s->host. */
+void ioreq_server_host_init(struct ioreq_server *s);
 
 /* Create the ioreq server (with the buffered ring), fetch and map its
- * shared pages and eventfds.  s->dmop_fd must be set; everything else is
- * filled in.  Returns 0 or a negative errno (logged). */
+ * shared pages and eventfds.  s->dmop_fd must be set; everything else,
+ * s->host included, is filled in.  Returns 0 or a negative errno
+ * (logged). */
 int ioreq_server_connect(struct ioreq_server *s);
 
 /* Tell stubvmm to start routing I/O to us (after the devices mapped their

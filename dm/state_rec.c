@@ -189,7 +189,10 @@ int srec_r_open(struct srec_r *r, const uint8_t *buf, size_t len)
     }
     uint32_t version = srec_get_u32(r);
     if (r->bad || version != STATE_VERSION) {
-        r->why = r->bad ? "truncated header" : "unknown version";
+        r->why = r->bad                    ? "truncated header"
+                 : version < STATE_VERSION ? "saved by an older device model, in a format this "
+                                             "one does not read"
+                                           : "saved by a newer device model";
         return -EINVAL;
     }
     return 0;

@@ -23,9 +23,11 @@
 
 #define STATE_MAGIC     "STUBDM-STATE"
 #define STATE_MAGIC_LEN 12u
-#define STATE_VERSION   1u
-#define STATE_HDR_LEN   16u
-#define STATE_REC_HDR   12u
+/* 2: one record per device instance (dm/device.h), the virtio transport
+ * inside its device's record.  1 (per-kind records) is refused. */
+#define STATE_VERSION 2u
+#define STATE_HDR_LEN 16u
+#define STATE_REC_HDR 12u
 
 /* Writer: a growing malloc'd buffer.  Allocation failure latches -ENOMEM. */
 struct srec_w {

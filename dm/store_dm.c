@@ -15,7 +15,6 @@
 #include "lib/log.h"
 #include "lib/xs_client.h"
 
-#define DM_MAX_ARGS 64
 /* What console 2 may hold: the save file's cap on the DM section. */
 #define DM_STATE_MAX (16u << 20)
 
@@ -32,9 +31,7 @@ static struct {
     unsigned fail_saves;
     unsigned target;
     char dm_path[64]; /* "device-model/<target>", relative to our domain */
-    struct dm *dm;
-    struct dm_devices *devs;
-    struct virtio_devices *vdevs;
+    struct dm_machine *machine;
     void (*drain)(void *);
     void *drain_opaque;
     bool incoming;
@@ -54,121 +51,51 @@ static int parse_uint_word(const char *s, unsigned max, unsigned *out)
     return 0;
 }
 
-/* -drive if=virtio,readonly=on|off: a comma list; other keys are refused. */
-static int parse_drive(const char *v, struct dm_store_args *a)
+/* Test builds: take -selfcheck PATH and -fail-save N out of the words
+ * (they are the store connection's business, not the devices'); n is
+ * updated.  Elsewhere they stay and the parser refuses them. */
+static int take_test_words(char **words, unsigned *n)
 {
-    char buf[128], *save = NULL;
-    bool ro = false, virtio = false;
-
-    if (a->nr_disks == DMFD_MAX_DISKS || strlen(v) >= sizeof(buf))
-        return -EINVAL;
-    strcpy(buf, v);
-    for (char *kv = strtok_r(buf, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
-        if (strcmp(kv, "if=virtio") == 0)
-            virtio = true;
-        else if (strcmp(kv, "readonly=on") == 0)
-            ro = true;
-        else if (strcmp(kv, "readonly=off") == 0)
-            ro = false;
-        else if (strcmp(kv, "format=raw") != 0)
-            return -EINVAL;
-    }
-    if (!virtio)
-        return -EINVAL;
-    a->disk_ro[a->nr_disks++] = ro;
-    return 0;
-}
-
-/* -nic virtio,mac=XX:XX:XX:XX:XX:XX */
-static int parse_nic(const char *v, struct dm_store_args *a)
-{
-    unsigned m[6];
-    char extra;
-
-    if (a->nr_nics == DMFD_MAX_NICS || sscanf(v, "virtio,mac=%2x:%2x:%2x:%2x:%2x:%2x%c", &m[0],
-                                              &m[1], &m[2], &m[3], &m[4], &m[5], &extra) != 6)
-        return -EINVAL;
-    for (int k = 0; k < 6; k++)
-        a->nic_mac[a->nr_nics][k] = (uint8_t)m[k];
-    a->nr_nics++;
-    return 0;
-}
-
-/* dm-argv: "stubdm" then words.  Unknown words are refused, so a toolstack
- * and a device model that disagree find out at once. */
-static int parse_args(char **words, unsigned n, uint64_t ram_size, struct dm_store_args *a)
-{
-    a->com1 = true;
-    if (n == 0 || strcmp(words[0], "stubdm") != 0) {
-        log_error("dm-argv: argument 0 must be \"stubdm\"");
-        return -EINVAL;
-    }
-    for (unsigned i = 1; i < n; i += 2) {
-        const char *w = words[i], *v = i + 1 < n ? words[i + 1] : NULL;
-        if (!v) {
-            log_error("dm-argv: %s needs a value", w);
-            return -EINVAL;
-        }
-        if (strcmp(w, "-name") == 0) {
-            snprintf(a->name, sizeof(a->name), "%s", v);
-        } else if (strcmp(w, "-serial") == 0) {
-            if (strcmp(v, "console") == 0)
-                a->com1 = true;
-            else if (strcmp(v, "null") == 0)
-                a->com1 = false;
-            else {
-                log_error("dm-argv: -serial %s: expected console or null", v);
-                return -EINVAL;
-            }
-        } else if (strcmp(w, "-m") == 0) {
-            if (parse_uint_word(v, 1u << 20, &a->memory_mib) < 0 ||
-                (uint64_t)a->memory_mib << 20 != ram_size) {
-                log_error("dm-argv: -m %s does not match the guest's RAM (%llu MiB)", v,
-                          (unsigned long long)(ram_size >> 20));
-                return -EINVAL;
-            }
-        } else if (strcmp(w, "-smp") == 0) {
-            if (parse_uint_word(v, 1024, &a->vcpus) < 0 || a->vcpus == 0) {
-                log_error("dm-argv: -smp %s: expected a vCPU count", v);
-                return -EINVAL;
-            }
-        } else if (strcmp(w, "-drive") == 0) {
-            if (parse_drive(v, a) < 0) {
-                log_error("dm-argv: -drive %s: expected if=virtio[,readonly=on|off]", v);
-                return -EINVAL;
-            }
-        } else if (strcmp(w, "-nic") == 0) {
-            if (parse_nic(v, a) < 0) {
-                log_error("dm-argv: -nic %s: expected virtio,mac=XX:XX:XX:XX:XX:XX", v);
-                return -EINVAL;
-            }
-        } else if (strcmp(w, "-incoming") == 0) {
-            if (strcmp(v, "console2") != 0) {
-                log_error("dm-argv: -incoming %s: expected console2", v);
-                return -EINVAL;
-            }
-            a->incoming = true;
 #ifdef STUBVISOR_TEST_HOOKS
-        } else if (strcmp(w, "-selfcheck") == 0) {
-            if (sd.nselfcheck < DM_MAX_SELFCHECKS)
-                sd.selfcheck[sd.nselfcheck++] = strdup(v);
-        } else if (strcmp(w, "-fail-save") == 0) {
-            if (parse_uint_word(v, 1000, &sd.fail_saves) < 0) {
-                log_error("dm-argv: -fail-save %s: expected a count", v);
-                return -EINVAL;
-            }
-#endif
-        } else {
-            log_error("dm-argv: unknown argument %s", w);
-            return -EINVAL;
+    unsigned out = 1;
+
+    if (*n == 0)
+        return 0;
+    /* Words come in pairs after "stubdm": look at each pair's first. */
+    for (unsigned i = 1; i < *n; i += 2) {
+        char *w = words[i], *v = i + 1 < *n ? words[i + 1] : NULL;
+        words[i] = NULL;
+        if (i + 1 < *n)
+            words[i + 1] = NULL;
+        if (v && strcmp(w, "-selfcheck") == 0 && sd.nselfcheck < DM_MAX_SELFCHECKS) {
+            sd.selfcheck[sd.nselfcheck++] = v;
+            free(w);
+            continue;
         }
+        if (v && strcmp(w, "-fail-save") == 0) {
+            int rc = parse_uint_word(v, 1000, &sd.fail_saves);
+            if (rc < 0)
+                log_error("dm-argv: -fail-save %s: expected a count", v);
+            free(w);
+            free(v);
+            if (rc < 0)
+                return rc;
+            continue;
+        }
+        words[out++] = w;
+        if (v)
+            words[out++] = v;
     }
+    *n = out;
+#else
+    (void)words, (void)n;
+#endif
     return 0;
 }
 
-static int read_argv(const char *vm, uint64_t ram_size, struct dm_store_args *args)
+static int read_argv(const char *vm, struct dm_config *cfg)
 {
-    char path[256], **names = NULL, *words[DM_MAX_ARGS] = {0};
+    char path[256], **names = NULL, *words[DM_ARGV_MAX] = {0};
     unsigned n = 0;
     int rc;
 
@@ -178,8 +105,8 @@ static int read_argv(const char *vm, uint64_t ram_size, struct dm_store_args *ar
         log_error("reading %s: %s", path, strerror(-rc));
         goto out;
     }
-    if (n > DM_MAX_ARGS) {
-        log_error("%s: more than %d arguments", path, DM_MAX_ARGS);
+    if (n > DM_ARGV_MAX) {
+        log_error("%s: more than %d arguments", path, DM_ARGV_MAX);
         rc = -E2BIG;
         goto out;
     }
@@ -192,21 +119,25 @@ static int read_argv(const char *vm, uint64_t ram_size, struct dm_store_args *ar
             goto out;
         }
     }
-    rc = parse_args(words, n, ram_size, args);
+    rc = take_test_words(words, &n);
+    if (rc == 0) {
+        char err[512];
+        rc = dm_config_parse(cfg, (const char *const *)words, n, err, sizeof(err));
+        if (rc < 0)
+            log_error("%s", err);
+    }
 out:
-    for (unsigned i = 0; i < DM_MAX_ARGS; i++)
+    for (unsigned i = 0; i < DM_ARGV_MAX; i++)
         free(words[i]);
     free(names);
     return rc;
 }
 
-int store_dm_init(struct dm_devices *devs, uint64_t ram_size, struct dm_store_args *args)
+int store_dm_init(struct dm_config *cfg)
 {
     char *target = NULL, *vm = NULL, path[128];
     int rc;
 
-    memset(args, 0, sizeof(*args));
-    sd.devs = devs;
     sd.xs = xsc_adopt(DMFD_STORE);
     if (!sd.xs)
         return -ENOMEM;
@@ -231,17 +162,17 @@ int store_dm_init(struct dm_devices *devs, uint64_t ram_size, struct dm_store_ar
         rc = -EINVAL;
         goto out;
     }
-    rc = read_argv(vm, ram_size, args);
+    rc = read_argv(vm, cfg);
     if (rc < 0)
         goto out;
-    sd.incoming = args->incoming;
+    sd.incoming = cfg->incoming;
     snprintf(sd.dm_path, sizeof(sd.dm_path), "device-model/%u", sd.target);
     snprintf(path, sizeof(path), "%s/command", sd.dm_path);
     rc = xsc_watch(sd.xs, path, "command");
     if (rc < 0)
         log_error("watching %s: %s", path, strerror(-rc));
     log_info("device model of domain %u (%s) started from the store", sd.target,
-             args->name[0] ? args->name : "unnamed");
+             cfg->name[0] ? cfg->name : "unnamed");
     for (unsigned i = 0; i < sd.nselfcheck; i++) {
         char *v = NULL;
         int r = sd.selfcheck[i] ? xsc_read(sd.xs, 0, sd.selfcheck[i], &v, NULL) : -ENOMEM;
@@ -265,11 +196,9 @@ static int write_state(const char *value)
     return xsc_write_str(sd.xs, 0, path, value);
 }
 
-void store_dm_attach(struct dm *dm, struct virtio_devices *vdevs, void (*drain)(void *),
-                     void *opaque)
+void store_dm_attach(struct dm_machine *m, void (*drain)(void *), void *opaque)
 {
-    sd.dm = dm;
-    sd.vdevs = vdevs;
+    sd.machine = m;
     sd.drain = drain;
     sd.drain_opaque = opaque;
 }
@@ -307,7 +236,7 @@ static const char *do_save(void)
     if (sd.drain && !sd.quiesced)
         sd.drain(sd.drain_opaque);
     sd.quiesced = true;
-    rc = dm_state_quiesce(sd.dm, sd.devs, sd.vdevs);
+    rc = dm_state_quiesce(sd.machine);
 #ifdef STUBVISOR_TEST_HOOKS
     /* Fails where a real save would: quiesced, holding I/O until continue. */
     if (rc == 0 && sd.fail_saves > 0) {
@@ -317,7 +246,7 @@ static const char *do_save(void)
     }
 #endif
     if (rc == 0)
-        rc = dm_state_save(sd.dm, sd.devs, sd.vdevs, &blob, &len);
+        rc = dm_state_save(sd.machine, &blob, &len);
     if (rc < 0) {
         log_error("save: %s", strerror(-rc));
         return "error";
@@ -395,7 +324,7 @@ static const char *do_continue(void)
         return "error";
     }
     if (len > 0) {
-        rc = dm_state_load(sd.dm, sd.devs, sd.vdevs, blob, len);
+        rc = dm_state_load(sd.machine, blob, len);
         if (rc < 0) {
             log_error("continue: console 2 holds no valid device state");
             free(blob);

@@ -11,42 +11,27 @@
  *     console2: after loading the state from console 2), anything else or
  *     a failure -> "error".
  *
- * docs/toolstack.md lists the dm-argv words. */
+ * docs/toolstack.md lists the dm-argv words (dm/argv.h parses them). */
 #ifndef STUBVISOR_DM_STORE_DM_H
 #define STUBVISOR_DM_STORE_DM_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "dm/devices.h"
+#include "dm/argv.h"
+#include "dm/machine.h"
 #include "lib/dmfds.h"
 
-/* What the arguments in the store say. */
-struct dm_store_args {
-    char name[65];
-    bool com1; /* -serial console (default) or -serial null */
-    unsigned memory_mib, vcpus;
-    /* -drive / -nic words, in order: their descriptors follow DMFD_DISK0,
-     * the disks first. */
-    bool disk_ro[DMFD_MAX_DISKS];
-    unsigned nr_disks;
-    uint8_t nic_mac[DMFD_MAX_NICS][6];
-    unsigned nr_nics;
-    bool incoming; /* -incoming console2: wait for continue, then restore */
-};
+/* Connect through DMFD_STORE, read target and dm-argv, parse the words
+ * into *cfg (dm/argv.h; test builds first take out -selfcheck and
+ * -fail-save) and watch for commands.  Returns 0 or -errno with the
+ * reason logged (the device model then exits). */
+int store_dm_init(struct dm_config *cfg);
 
-/* Connect through DMFD_STORE, read target and dm-argv into *args and watch
- * for commands.  devs is kept for save/continue.  Returns 0 or -errno with
- * the reason logged (the device model then exits). */
-int store_dm_init(struct dm_devices *devs, uint64_t ram_size, struct dm_store_args *args);
-
-/* The device core and the virtio devices (NULL: none) that save and
- * continue work on, once they are set up.  drain(opaque), if not NULL,
- * serves what requests are still waiting (the buffered ring's posted
- * writes) before a save. */
-struct virtio_devices;
-void store_dm_attach(struct dm *dm, struct virtio_devices *vdevs, void (*drain)(void *),
-                     void *opaque);
+/* The machine that save and continue work on, once it is set up.
+ * drain(opaque), if not NULL, serves what requests are still waiting (the
+ * buffered ring's posted writes) before a save. */
+void store_dm_attach(struct dm_machine *m, void (*drain)(void *), void *opaque);
 
 /* Tell the toolstack the device model is ready: "running", or with
  * -incoming "paused" (I/O held until continue restores the state). */

@@ -10,6 +10,9 @@
 
 #include <string.h>
 
+#include "dm/device.h"
+#include "dm/state.h"
+
 enum {
     IER_RDI = 0x01,  /* received data available */
     IER_THRI = 0x02, /* THR empty */
@@ -293,3 +296,41 @@ void uart_state_apply(struct uart *u, const struct uart *s)
     u->irq_level = !u->irq_level;
     uart_update_irq(u);
 }
+
+/* ---- the device table entry: COM1 ---- */
+
+static int uart_create(struct dm_dev *dev)
+{
+    return uart_setup(dev->state, dev->dm, DM_COM1_PORT, DM_COM1_IRQ, DM_COM1_CONSOLE);
+}
+
+static void uart_save(struct dm_dev *dev, struct srec_w *w)
+{
+    uart_state_save(dev->state, w);
+}
+
+static void uart_parse(struct dm_dev *dev, void *stage, struct srec_r *r)
+{
+    *(struct uart *)stage = *(struct uart *)dev->state;
+    uart_state_parse(stage, r);
+}
+
+static void uart_apply(struct dm_dev *dev, const void *stage)
+{
+    uart_state_apply(dev->state, stage);
+}
+
+static const struct dm_device_type uart_type = {
+    .name = "isa-serial",
+    .bus = DM_BUS_ISA,
+    .pc_default = true,
+    .order = 10,
+    .state_size = sizeof(struct uart),
+    .create = uart_create,
+    .state_tag = STATE_TAG_UART,
+    .stage_size = sizeof(struct uart),
+    .save = uart_save,
+    .parse = uart_parse,
+    .apply = uart_apply,
+};
+DM_DEVICE(uart_type);

@@ -12,6 +12,12 @@
 
 #define UART_FIFO_SIZE 16
 
+/* COM1, as the PC machine has it (the "isa-serial" device): its ports,
+ * IRQ, and the device-model console its bytes go to and come from. */
+#define DM_COM1_PORT    0x3f8
+#define DM_COM1_IRQ     4
+#define DM_COM1_CONSOLE 3
+
 struct uart {
     struct dm *dm;
     uint16_t base;

@@ -21,13 +21,12 @@ enum {
     /* Under the toolstack: QMP, SOCK_SEQPACKET to the monitor, which relays
      * one client at a time (each packet: 'C' new client, or 'D' + data). */
     DMFD_QMP = 10,
-    /* Disk images and NIC back ends (opened by stubvmm or the toolstack;
-     * the device model never opens files or sockets): from DMFD_DISK0 on,
-     * the disks in the order of stubdm's --disk options, then the NICs in
-     * the order of its --nic options, then with --virtio-console the virtio
-     * console (a stream socket, the DM's console DM_VIRTIO_CONSOLE), so at
-     * DMFD_DISK0 + disks + NICs.  Until the store connection exists,
-     * DMFD_STORE and DMFD_QMP are /dev/null when these follow. */
+    /* The devices' descriptors (disk images, NIC back ends, console
+     * sockets: opened by stubvmm or the toolstack; the device model never
+     * opens files or sockets): from DMFD_DISK0 on, in the order of the
+     * -device words that take them (docs/devices.md).  Without a store
+     * connection, DMFD_STORE and DMFD_QMP are /dev/null when these
+     * follow. */
     DMFD_DISK0 = 11,
 };
 

@@ -77,11 +77,19 @@ enum {
 #define DMOP_MAX_IRQFDS     (DMOP_MAX_MSI_ROUTES + 24)
 #define DMOP_MSI_GSI_BASE   24 /* MSI routes take GSIs 24 .. 24 + 63 */
 
-/* Shutdown reasons (Xen's SHUTDOWN_*). */
+/* Shutdown reasons (Xen's SHUTDOWN_*).  With POWEROFF the status is the
+ * guest's exit status (0..255); with CRASH it says what the device model
+ * saw, one of DMOP_CRASH_* (anything else is refused); REBOOT takes 0. */
 enum {
     DMOP_SHUTDOWN_POWEROFF = 0,
     DMOP_SHUTDOWN_REBOOT = 1,
     DMOP_SHUTDOWN_CRASH = 3,
+};
+
+/* What a crash report says. */
+enum {
+    DMOP_CRASH_UNSPECIFIED = 0,
+    DMOP_CRASH_PANIC = 1, /* the guest announced a panic (pvpanic) */
 };
 
 struct dmop_req {

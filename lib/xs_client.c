@@ -18,6 +18,18 @@ struct queued_event {
     struct xsc_event *ev;
 };
 
+/* A registered watch, to register again after a reconnection. */
+struct known_watch {
+    struct known_watch *next;
+    char *path, *token;
+};
+
+/* A small set of transaction ids. */
+struct idset {
+    uint32_t *ids;
+    unsigned n, cap;
+};
+
 #define IN_CAP (2 * (XS_HEADER_SIZE + XS_PAYLOAD_MAX))
 
 struct xsc {
@@ -30,24 +42,80 @@ struct xsc {
     bool broken;
     struct queued_event *head, *tail;
     unsigned nevents;
+    /* Reconnection. */
+    char *path; /* from xsc_open */
+    bool reconnect;
+    struct xsc_reconnect how;
+    unsigned reconnections;
+    struct known_watch *watches;
+    struct idset open_tx;  /* transactions started on this connection */
+    struct idset stale_tx; /* started on a connection that was lost */
 };
 
-struct xsc *xsc_open(const char *path)
+static bool idset_has(const struct idset *s, uint32_t id)
+{
+    for (unsigned i = 0; i < s->n; i++)
+        if (s->ids[i] == id)
+            return true;
+    return false;
+}
+
+static int idset_add(struct idset *s, uint32_t id)
+{
+    if (s->n == s->cap) {
+        unsigned cap = s->cap ? 2 * s->cap : 8;
+        uint32_t *ids = realloc(s->ids, cap * sizeof(*ids));
+        if (!ids)
+            return -ENOMEM;
+        s->ids = ids;
+        s->cap = cap;
+    }
+    s->ids[s->n++] = id;
+    return 0;
+}
+
+static void idset_del(struct idset *s, uint32_t id)
+{
+    for (unsigned i = 0; i < s->n; i++) {
+        if (s->ids[i] == id) {
+            s->ids[i] = s->ids[--s->n];
+            return;
+        }
+    }
+}
+
+/* A connected socket to path, or -errno. */
+static int connect_path(const char *path)
 {
     struct sockaddr_un a = {.sun_family = AF_UNIX};
-    if (strlen(path) >= sizeof(a.sun_path)) {
-        errno = ENAMETOOLONG;
-        return NULL;
-    }
+    if (strlen(path) >= sizeof(a.sun_path))
+        return -ENAMETOOLONG;
     strcpy(a.sun_path, path);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
-        return NULL;
+        return -errno;
     if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+        int err = errno;
         close_quietly(fd);
+        return -err;
+    }
+    return fd;
+}
+
+struct xsc *xsc_open(const char *path)
+{
+    int fd = connect_path(path);
+    if (fd < 0) {
+        errno = -fd;
         return NULL;
     }
-    return xsc_adopt(fd);
+    struct xsc *h = xsc_adopt(fd);
+    if (h && !(h->path = strdup(path))) {
+        xsc_close(h);
+        errno = ENOMEM;
+        return NULL;
+    }
+    return h;
 }
 
 struct xsc *xsc_adopt(int fd)
@@ -63,6 +131,22 @@ struct xsc *xsc_adopt(int fd)
     return h;
 }
 
+static void known_watch_free(struct known_watch *w)
+{
+    free(w->path);
+    free(w->token);
+    free(w);
+}
+
+static void forget_watches(struct xsc *h)
+{
+    while (h->watches) {
+        struct known_watch *w = h->watches;
+        h->watches = w->next;
+        known_watch_free(w);
+    }
+}
+
 void xsc_close(struct xsc *h)
 {
     if (!h)
@@ -73,8 +157,26 @@ void xsc_close(struct xsc *h)
         free(q->ev);
         free(q);
     }
+    forget_watches(h);
+    free(h->open_tx.ids);
+    free(h->stale_tx.ids);
+    free(h->path);
     close_quietly(h->fd);
     free(h);
+}
+
+int xsc_set_reconnect(struct xsc *h, const struct xsc_reconnect *how)
+{
+    if (!how->connect && !h->path)
+        return -EINVAL;
+    h->how = *how;
+    h->reconnect = true;
+    return 0;
+}
+
+unsigned xsc_reconnections(const struct xsc *h)
+{
+    return h->reconnections;
 }
 
 int xsc_fd(const struct xsc *h)
@@ -197,8 +299,10 @@ static int queue_event(struct xsc *h, char *payload, size_t len)
     return 0;
 }
 
-int xsc_request(struct xsc *h, uint32_t type, uint32_t tx, const void *payload, size_t len,
-                int pass_fd, char **reply, size_t *reply_len)
+/* One request and its answer on the current connection.  *sent tells
+ * whether any of it reached the socket (then the store may have acted). */
+static int exchange(struct xsc *h, uint32_t type, uint32_t tx, const void *payload, size_t len,
+                    int pass_fd, char **reply, size_t *reply_len, bool *sent)
 {
     struct xs_msg_header hdr = {type, h->next_req++, tx, (uint32_t)len};
     char msg[XS_HEADER_SIZE + XS_PAYLOAD_MAX];
@@ -216,6 +320,7 @@ int xsc_request(struct xsc *h, uint32_t type, uint32_t tx, const void *payload, 
     size_t total = sizeof(hdr) + len;
     ssize_t r = send_with_fds(h->fd, msg, total, &pass_fd, pass_fd >= 0 ? 1 : 0);
     size_t done = r > 0 ? (size_t)r : 0;
+    *sent = done > 0;
     while (r >= 0 && done < total) {
         r = send(h->fd, msg + done, total - done, MSG_NOSIGNAL);
         if (r < 0 && errno == EINTR)
@@ -262,6 +367,165 @@ int xsc_request(struct xsc *h, uint32_t type, uint32_t tx, const void *payload, 
             free(p);
         return 0;
     }
+}
+
+/* Keep the list of watches and open transactions that a reconnection
+ * restores, from the requests that succeeded. */
+static void track(struct xsc *h, uint32_t type, uint32_t tx, const char *payload, size_t len,
+                  const char *reply)
+{
+    const char *nul = len ? memchr(payload, '\0', len) : NULL;
+    switch (type) {
+    case XS_WATCH:
+    case XS_UNWATCH: {
+        if (!nul || !memchr(nul + 1, '\0', len - (size_t)(nul + 1 - payload)))
+            return;
+        const char *token = nul + 1;
+        struct known_watch **p = &h->watches;
+        while (*p && (strcmp((*p)->path, payload) != 0 || strcmp((*p)->token, token) != 0))
+            p = &(*p)->next;
+        if (type == XS_UNWATCH && *p) {
+            struct known_watch *w = *p;
+            *p = w->next;
+            known_watch_free(w);
+        } else if (type == XS_WATCH && !*p) {
+            struct known_watch *w = calloc(1, sizeof(*w));
+            if (w && (w->path = strdup(payload)) && (w->token = strdup(token))) {
+                *p = w; /* appended: registered again in the same order */
+            } else if (w) {
+                free(w->path);
+                free(w);
+            }
+        }
+        break;
+    }
+    case XS_RESET_WATCHES:
+        forget_watches(h);
+        h->open_tx.n = 0;
+        break;
+    case XS_TRANSACTION_START:
+        idset_add(&h->open_tx, (uint32_t)strtoul(reply ? reply : "0", NULL, 10));
+        break;
+    case XS_TRANSACTION_END:
+        idset_del(&h->open_tx, tx);
+        break;
+    default:
+        break;
+    }
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+static long long now_ms(void);
+
+/* Connect again with backoff, register the watches again, report.  0, or
+ * -ECONNRESET once max_wait_ms has passed. */
+static int reconnect(struct xsc *h)
+{
+    long long deadline = h->how.max_wait_ms >= 0 ? now_ms() + h->how.max_wait_ms : 0;
+    long delay = 10;
+    for (;;) {
+        close_quietly(h->fd);
+        int fd = h->how.connect ? h->how.connect(h->how.opaque) : connect_path(h->path);
+        h->fd = fd >= 0 ? fd : -1;
+        h->in_off = h->in_len = 0;
+        h->broken = fd < 0;
+        int rc = fd < 0 ? fd : 0;
+        for (struct known_watch *w = h->watches; rc == 0 && w; w = w->next) {
+            char payload[XS_PAYLOAD_MAX];
+            size_t pl = strlen(w->path) + 1, tl = strlen(w->token) + 1;
+            bool sent;
+            if (pl + tl > sizeof(payload))
+                continue;
+            memcpy(payload, w->path, pl);
+            memcpy(payload + pl, w->token, tl);
+            rc = exchange(h, XS_WATCH, 0, payload, pl + tl, -1, NULL, NULL, &sent);
+            if (rc == -EEXIST) /* a domain's watches come back by themselves */
+                rc = 0;
+        }
+        if (rc == 0) {
+            /* Transactions died with the old connection. */
+            for (unsigned i = 0; i < h->open_tx.n; i++)
+                idset_add(&h->stale_tx, h->open_tx.ids[i]);
+            h->open_tx.n = 0;
+            h->reconnections++;
+            if (h->how.reconnected)
+                h->how.reconnected(h, h->how.opaque);
+            return 0;
+        }
+        if (h->fd >= 0 && !h->broken && rc != -ECONNRESET) {
+            /* The store answered, but refused a watch: keep the
+             * connection; the owner hears of it through its watches. */
+            h->reconnections++;
+            if (h->how.reconnected)
+                h->how.reconnected(h, h->how.opaque);
+            return 0;
+        }
+        h->broken = true;
+        if (h->how.max_wait_ms >= 0 && now_ms() >= deadline)
+            return -ECONNRESET;
+        sleep_ms(delay);
+        delay = delay < 500 ? delay * 2 : 1000;
+    }
+}
+
+int xsc_request(struct xsc *h, uint32_t type, uint32_t tx, const void *payload, size_t len,
+                int pass_fd, char **reply, size_t *reply_len)
+{
+    bool commit = type == XS_TRANSACTION_END && len >= 1 && ((const char *)payload)[0] == 'T';
+    char *rep = NULL;
+    int rc;
+
+    if (tx && idset_has(&h->stale_tx, tx)) {
+        /* A transaction of a lost connection: it is gone, nothing of it
+         * was committed. */
+        if (type == XS_TRANSACTION_END) {
+            idset_del(&h->stale_tx, tx);
+            return commit ? -EAGAIN : 0;
+        }
+        return -EAGAIN;
+    }
+    for (;;) {
+        bool sent = false;
+        if (h->broken && h->reconnect && (rc = reconnect(h)) != 0)
+            return rc;
+        rc = exchange(h, type, tx, payload, len, pass_fd, &rep, reply_len, &sent);
+        if (rc == 0 && type == XS_TRANSACTION_START && rep &&
+            idset_has(&h->stale_tx, (uint32_t)strtoul(rep, NULL, 10))) {
+            /* The store reused an id the owner still holds for a lost
+             * transaction: take another. */
+            bool ignored;
+            exchange(h, XS_TRANSACTION_END, (uint32_t)strtoul(rep, NULL, 10), "F", 2, -1, NULL,
+                     NULL, &ignored);
+            free(rep);
+            rep = NULL;
+            continue;
+        }
+        if (rc != -ECONNRESET || !h->reconnect)
+            break;
+        if ((rc = reconnect(h)) != 0)
+            return rc;
+        if (tx) {
+            if (type == XS_TRANSACTION_END) {
+                idset_del(&h->stale_tx, tx);
+                return commit && sent ? -ECONNRESET : commit ? -EAGAIN : 0;
+            }
+            return -EAGAIN;
+        }
+        /* Outside a transaction every request is safe to repeat. */
+    }
+    if (rc == 0 || (type == XS_TRANSACTION_END && rc != -ENOENT))
+        track(h, type, tx, payload, len, rep);
+    if (rc == 0 && reply)
+        *reply = rep;
+    else
+        free(rep);
+    return rc;
 }
 
 /* Requests whose payload is NUL-terminated strings. */
@@ -483,8 +747,12 @@ int xsc_read_watch(struct xsc *h, int timeout_ms, struct xsc_event **ev)
 {
     long long deadline = timeout_ms >= 0 ? now_ms() + timeout_ms : 0;
     while (!h->head) {
-        if (h->broken)
+        if (h->broken) {
+            /* Reconnecting registers the watches again: their events come. */
+            if (h->reconnect && reconnect(h) == 0)
+                continue;
             return -ECONNRESET;
+        }
         int wait = -1;
         if (timeout_ms >= 0) {
             long long left = deadline - now_ms();
@@ -503,6 +771,8 @@ int xsc_read_watch(struct xsc *h, int timeout_ms, struct xsc_event **ev)
         struct xs_msg_header in;
         char *payload;
         int rc = read_message(h, &in, &payload);
+        if (rc == -ECONNRESET && h->reconnect)
+            continue;
         if (rc)
             return rc;
         rc = in.type == XS_WATCH_EVENT ? queue_event(h, payload, in.len) : -EPROTO;

@@ -14,6 +14,24 @@
  * malloc()ed block that the caller owns and releases with free().
  *
  * tx is a transaction id from xsc_transaction_start(), or 0 for none.
+ *
+ * Reconnection (xsc_set_reconnect): connections do not survive a restart
+ * of the store, but its contents do.  A handle set to reconnect notices a
+ * lost connection in any call, connects again with backoff, registers its
+ * watches again (each fires once, as a new watch does: the owner reads
+ * again what it watches) and reports the reconnection.  What happens to
+ * the call that was in flight:
+ *   - outside a transaction, it is sent again (every operation is safe to
+ *     repeat: a WRITE writes the same value again, an RM of what is gone is
+ *     fine, an INTRODUCE attaches the domain again);
+ *   - inside a transaction, -EAGAIN: the transaction died with the
+ *     connection and none of it was committed -- start over, as after a
+ *     conflict; later calls with that id get -EAGAIN too;
+ *   - a commit (xsc_transaction_end(.., true)) in flight: -ECONNRESET, as
+ *     its outcome is unknown -- the handle is connected again, read the
+ *     store to find out.
+ * -ECONNRESET from a reconnecting handle otherwise means the store stayed
+ * away longer than max_wait_ms; the next call tries again.
  */
 #ifndef STUBVISOR_XS_CLIENT_H
 #define STUBVISOR_XS_CLIENT_H
@@ -32,13 +50,35 @@ struct xsc *xsc_open(const char *path);
  * on failure (NULL, errno ENOMEM). */
 struct xsc *xsc_adopt(int fd);
 
+/* How a handle comes back after losing its connection. */
+struct xsc_reconnect {
+    int max_wait_ms; /* how long one call keeps trying; -1: for ever */
+    /* A fresh connected socket, or -errno.  NULL: the path xsc_open() was
+     * given.  A domain's handle (xsc_adopt) has no path: its owner gets a
+     * new socket from whoever introduces it (INTRODUCE attaches a domain the
+     * store knows to a fresh socket, see docs/store.md). */
+    int (*connect)(void *opaque);
+    /* Called after each reconnection, watches registered again; may use
+     * the handle.  NULL: none (xsc_reconnections() still counts). */
+    void (*reconnected)(struct xsc *h, void *opaque);
+    void *opaque;
+};
+
+/* Reconnect from now on as `how` says (copied).  -EINVAL for an adopted
+ * handle without a connect function. */
+int xsc_set_reconnect(struct xsc *h, const struct xsc_reconnect *how);
+
+/* How many times the handle has reconnected. */
+unsigned xsc_reconnections(const struct xsc *h);
+
 /* Close the connection and free the handle and any queued events.
  * NULL is allowed. */
 void xsc_close(struct xsc *h);
 
 /* The socket, e.g. to poll() for watch events.  Owned by the handle.  Events
  * may already be waiting in the handle, where poll() cannot see them: check
- * xsc_pending_events() before sleeping on the descriptor. */
+ * xsc_pending_events() before sleeping on the descriptor.  A reconnecting
+ * handle changes its socket: ask again after every call. */
 int xsc_fd(const struct xsc *h);
 
 /* Number of watch events received and waiting in the handle. */

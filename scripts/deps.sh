@@ -10,6 +10,8 @@ clang libclang-rt-14-dev clang-format
 linux-libc-dev libseccomp-dev libjansson-dev libcmocka-dev
 xenstore-utils seabios qemu-system-x86
 procps iproute2 util-linux psmisc python3
+pandoc man-db bash-completion
+debhelper dpkg-dev lintian
 grub-pc-bin grub-common dosfstools mtools e2fsprogs busybox-static dnsmasq-base ipxe-qemu
 "
 

@@ -6,6 +6,15 @@
  * store then knows that everything arriving on it comes from that domain.
  * RELEASE closes the connection, removes /local/domain/<domid>, and fires
  * @releaseDomain; INTRODUCE fires @introduceDomain.
+ *
+ * A domain outlives its connection: its record (id, target) is part of the
+ * durable state, its connection is not.  When the connection ends -- the
+ * domain's client hung up, or the store itself was restarted -- INTRODUCE
+ * with a fresh socket attaches the domain again, keeping its nodes,
+ * permissions, target and quota accounting.  After a restart of the store
+ * the watches its old connection had come back on the new one, each fired
+ * once so that the client reads again what it watches; after a mere
+ * hang-up they are gone with the connection, as in Xen.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -13,6 +22,7 @@
 #include <sys/stat.h>
 
 #include "lib/log.h"
+#include "store/persist.h"
 #include "store/store.h"
 
 struct domain *domain_find(struct store *s, uint32_t domid)
@@ -21,6 +31,43 @@ struct domain *domain_find(struct store *s, uint32_t domid)
         if (d->domid == domid)
             return d;
     return NULL;
+}
+
+struct domain *domain_add(struct store *s, uint32_t domid)
+{
+    struct domain *d = calloc(1, sizeof(*d));
+    if (!d)
+        return NULL;
+    d->domid = domid;
+    d->target = NO_DOMID;
+    d->next = s->domains;
+    s->domains = d;
+    return d;
+}
+
+void domain_forget(struct store *s, struct domain *d)
+{
+    for (struct domain **p = &s->domains; *p; p = &(*p)->next) {
+        if (*p == d) {
+            *p = d->next;
+            break;
+        }
+    }
+    watch_list_free(&d->saved_watches, &d->nsaved_watches);
+    free(d);
+}
+
+/* Give the new connection the watches saved from before a restart, and
+ * fire each once, as a newly set watch fires. */
+static void restore_watches(struct domain *d)
+{
+    struct conn *c = d->conn;
+    c->watches = d->saved_watches;
+    c->nwatches = d->nsaved_watches;
+    d->saved_watches = NULL;
+    d->nsaved_watches = 0;
+    for (struct watch *w = c->watches; w; w = w->next)
+        watch_send(c, w, w->path);
 }
 
 int domain_introduce(struct store *s, uint32_t domid, int fd)
@@ -32,24 +79,19 @@ int domain_introduce(struct store *s, uint32_t domid, int fd)
     bool fresh = !d;
     if (d && d->conn)
         return EEXIST;
-    if (fresh) {
-        d = calloc(1, sizeof(*d));
-        if (!d)
-            return ENOMEM;
-        d->domid = domid;
-        d->target = NO_DOMID;
-    }
+    if (fresh && !(d = domain_add(s, domid)))
+        return ENOMEM;
     d->conn = conn_new(s, fd, domid, d);
     if (!d->conn) {
         if (fresh)
-            free(d);
+            domain_forget(s, d);
         return ENOMEM;
     }
-    if (fresh) {
-        d->next = s->domains;
-        s->domains = d;
-    }
-    log_debug("introduced domain %u", domid);
+    if (fresh)
+        journal_domain(s->persist, domid, d->target);
+    else
+        restore_watches(d);
+    log_debug("%s domain %u", fresh ? "introduced" : "attached", domid);
     watch_fire_special(s, "@introduceDomain");
     return 0;
 }
@@ -64,13 +106,8 @@ int domain_release(struct store *s, uint32_t domid)
         conn_kill(c); /* closed and freed by store_reap() */
         c->dom = NULL;
     }
-    for (struct domain **p = &s->domains; *p; p = &(*p)->next) {
-        if (*p == d) {
-            *p = d->next;
-            break;
-        }
-    }
-    free(d);
+    domain_forget(s, d);
+    journal_release(s->persist, domid);
     char home[32];
     int n = snprintf(home, sizeof(home), "/local/domain/%u", domid);
     struct node *nd = tree_lookup(&s->tree, home, (size_t)n);
@@ -91,5 +128,6 @@ int domain_set_target(struct store *s, uint32_t domid, uint32_t target)
     if (target == domid || target > DOMID_MAX)
         return EINVAL;
     d->target = target;
+    journal_domain(s->persist, domid, target);
     return 0;
 }

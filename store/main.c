@@ -1,6 +1,8 @@
 /* stubstored: the xenstore-compatible store of stubvisor.
  *
- *   stubstored [--socket PATH] [--foreground] [--pid-file FILE] [--ready-fd N]
+ *   stubstored [--socket PATH] [--state-dir DIR | --volatile] [--compact-after BYTES]
+ *              [--foreground]
+ *              [--pid-file FILE] [--ready-fd N]
  *              [--quota-nodes N] [--quota-watches N] [--quota-transactions N]
  *              [--max-path-relative N] [--max-path-absolute N] [--max-value N]
  */
@@ -10,20 +12,27 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "lib/fdio.h"
 #include "lib/log.h"
+#include "lib/version.h"
+#include "store/persist.h"
 #include "store/server.h"
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: stubstored [--socket PATH] [--foreground] [--pid-file FILE] [--ready-fd N]\n"
+    fprintf(f, "usage: stubstored [--socket PATH] [--state-dir DIR | --volatile]\n"
+               "                  [--compact-after BYTES] [--foreground] [--pid-file FILE] "
+               "[--ready-fd N]\n"
                "                  [--quota-nodes N] [--quota-watches N] [--quota-transactions N]\n"
                "                  [--max-path-relative N] [--max-path-absolute N] [--max-value N]\n"
                "Serves the xenstore wire protocol on PATH (default\n"
-               "$STUBVISOR_RUNDIR/store.sock, /run/stubvisor/store.sock when unset).\n");
+               "$STUBVISOR_RUNDIR/store.sock, /run/stubvisor/store.sock when unset), keeping\n"
+               "its contents in DIR (default $STUBVISOR_RUNDIR/store.state) so that they survive\n"
+               "a restart; --volatile keeps them in memory only.\n");
 }
 
 static uint32_t number(const char *opt, const char *s, uint32_t min, uint32_t max)
@@ -37,7 +46,7 @@ static uint32_t number(const char *opt, const char *s, uint32_t min, uint32_t ma
 }
 
 /* Reachable until exit, so that leak checkers do not complain. */
-static char *kept[2];
+static char *kept[3];
 static unsigned nkept;
 
 /* Daemon mode leaves the working directory: make paths absolute first. */
@@ -48,7 +57,7 @@ static const char *absolute(const char *path)
         return path;
     if (!getcwd(cwd, sizeof(cwd)) || asprintf(&abs, "%s/%s", cwd, path) < 0)
         die(EXIT_SYSTEM, "cannot resolve %s: %s", path, strerror(errno));
-    if (nkept < 2)
+    if (nkept < 3)
         kept[nkept++] = abs;
     return abs;
 }
@@ -90,6 +99,20 @@ static int daemonize(void)
     return p[1];
 }
 
+/* Every client is a descriptor: take all the kernel allows (the soft limit
+ * is often 1024, about 500 guests' worth). */
+static void raise_nofile_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
+        return;
+    rlim_t was = rl.rlim_cur;
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+        log_warn("cannot raise the descriptor limit from %llu: %s", (unsigned long long)was,
+                 strerror(errno));
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -103,16 +126,21 @@ int main(int argc, char **argv)
         {"max-path-relative", required_argument, NULL, 'R'},
         {"max-path-absolute", required_argument, NULL, 'A'},
         {"max-value", required_argument, NULL, 'V'},
+        {"state-dir", required_argument, NULL, 'S'},
+        {"volatile", no_argument, NULL, 'v'},
+        {"compact-after", required_argument, NULL, 'C'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     struct store_limits limits;
-    const char *socket_path = NULL, *pid_file = NULL;
-    char default_path[4096];
-    bool foreground = false;
+    const char *socket_path = NULL, *pid_file = NULL, *state_dir = NULL;
+    char default_path[4096], default_state[4096];
+    bool foreground = false, volatile_state = false;
+    uint32_t compact_bytes = 0;
     int ready_fd = -1, opt;
     struct store s;
 
+    version_option(argc, argv, "stubstored");
     log_set_program("stubstored");
     store_limits_default(&limits);
     while ((opt = getopt_long(argc, argv, "s:fp:r:h", opts, NULL)) != -1) {
@@ -147,6 +175,15 @@ int main(int argc, char **argv)
         case 'V':
             limits.value = number("--max-value", optarg, 0, XS_PAYLOAD_MAX);
             break;
+        case 'S':
+            state_dir = optarg;
+            break;
+        case 'v':
+            volatile_state = true;
+            break;
+        case 'C':
+            compact_bytes = number("--compact-after", optarg, 1, UINT32_MAX);
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -161,13 +198,20 @@ int main(int argc, char **argv)
     }
     if (ready_fd >= 0 && fcntl(ready_fd, F_GETFD) < 0)
         die(EXIT_USAGE, "--ready-fd %d: not an open descriptor", ready_fd);
+    if (state_dir && volatile_state)
+        die(EXIT_USAGE, "--state-dir and --volatile exclude each other");
+    const char *rundir = getenv("STUBVISOR_RUNDIR");
+    if (!rundir || !*rundir)
+        rundir = "/run/stubvisor";
     if (!socket_path) {
-        const char *rundir = getenv("STUBVISOR_RUNDIR");
-        if (!rundir || !*rundir)
-            rundir = "/run/stubvisor";
         snprintf(default_path, sizeof(default_path), "%s/store.sock", rundir);
         socket_path = default_path;
         mkdir(rundir, 0755); /* bind reports it if this did not help */
+    }
+    if (!state_dir && !volatile_state) {
+        snprintf(default_state, sizeof(default_state), "%s/store.state", rundir);
+        state_dir = default_state;
+        mkdir(rundir, 0755); /* persist_open reports it if this did not help */
     }
 
     /* Fork first: a signalfd watched by epoll only wakes for signals to the
@@ -175,10 +219,18 @@ int main(int argc, char **argv)
      * and the messages still go to stderr. */
     socket_path = absolute(socket_path);
     pid_file = absolute(pid_file);
+    state_dir = absolute(state_dir);
     int notify_fd = foreground ? -1 : daemonize();
+    raise_nofile_limit();
     if (store_init(&s, &limits) != 0)
         die(EXIT_SYSTEM, "out of memory");
+    /* The state first: the socket answers only once it is all there. */
+    if (state_dir && persist_open(&s, state_dir, compact_bytes) != 0) {
+        store_dispose(&s);
+        return EXIT_SYSTEM;
+    }
     if (server_open(&s, socket_path) != 0) {
+        persist_close(&s);
         store_dispose(&s);
         return EXIT_SYSTEM;
     }
@@ -195,6 +247,7 @@ int main(int argc, char **argv)
     log_info("serving %s", socket_path);
     int rc = server_run(&s);
     server_close(&s);
+    persist_close(&s);
     store_dispose(&s);
     if (pid_file)
         unlink(pid_file);

@@ -132,6 +132,9 @@ static const struct ndata *get_node(struct req *r, const char *path, size_t len,
         *err = EACCES;
         return NULL;
     }
+    /* A transaction that could not copy the node has failed: say why. */
+    if (r->txn && (*err = txn_error(r->txn)))
+        return NULL;
     while (len > 1) {
         len = parent_len(path, len);
         const struct ndata *p = view_lookup(r, path, len);
@@ -498,7 +501,7 @@ static int do_set_target(struct req *r)
 
 static int do_reset_watches(struct req *r)
 {
-    watch_free_all(r->c);
+    watch_reset(r->c);
     txn_free_all(r->c);
     return ack(r);
 }

@@ -59,6 +59,11 @@ int shash_init(struct shash *h);
 void shash_dispose(struct shash *h); /* frees the bucket array only */
 struct hentry *shash_find(const struct shash *h, const char *key, size_t len);
 void shash_insert(struct shash *h, struct hentry *e); /* e->key/keylen set */
+/* The same with the key's shash_hash() known already. */
+struct hentry *shash_find_hashed(const struct shash *h, const char *key, size_t len, uint32_t hash);
+void shash_insert_hashed(struct shash *h, struct hentry *e, uint32_t hash);
+/* Make room for n entries at once (loading a known amount). */
+void shash_reserve(struct shash *h, size_t n);
 void shash_remove(struct shash *h, struct hentry *e);
 
 /* ---- permissions (perms.c) ---------------------------------------------- */
@@ -110,7 +115,10 @@ struct node {
     uint64_t gen; /* tree generation of the last change to this node */
 };
 
+struct persist;
+
 struct tree {
+    struct persist *persist; /* journal of changes (persist.h), or NULL */
     struct shash index;
     struct node *root;
     uint64_t gen;       /* bumped by every change, never reused */
@@ -124,6 +132,9 @@ struct node *tree_lookup(const struct tree *t, const char *path, size_t len);
 /* Create `path` under its existing parent, empty, with a copy of perms. */
 int tree_create(struct tree *t, const char *path, size_t len, const struct perm *p, uint32_t n,
                 struct node **out);
+/* The same under a known parent, with path's shash_hash() (loading). */
+int tree_create_at(struct tree *t, struct node *parent, const char *path, size_t len, uint32_t hash,
+                   const struct perm *p, uint32_t n, struct node **out);
 int tree_set_value(struct tree *t, struct node *nd, const char *value, size_t vlen);
 int tree_set_perms(struct tree *t, struct node *nd, const struct perm *p, uint32_t n);
 /* Remove nd and everything below it (never the root). */
@@ -155,6 +166,10 @@ struct domain {
     uint32_t domid;
     uint32_t target;   /* NO_DOMID unless SET_TARGET gave one */
     struct conn *conn; /* its connection, NULL once that hung up */
+    /* Watches its connection had when the store stopped (loaded from the
+     * state): they move onto the connection it is introduced with again. */
+    struct watch *saved_watches;
+    unsigned nsaved_watches;
 };
 
 struct conn {
@@ -162,7 +177,8 @@ struct conn {
     struct conn *prev, *next; /* store->conns */
     struct conn *flush_next;  /* store->flush list */
     struct conn *grave_next;  /* store->graveyard list */
-    bool in_flush, dead, closing;
+    struct conn *gated_next;  /* store->gated list */
+    bool in_flush, in_gated, dead, closing;
     int fd;
     uint32_t domid;
     struct domain *dom; /* NULL for domain 0's public connections */
@@ -172,6 +188,16 @@ struct conn {
     size_t in_len;
     struct buf out;
     size_t out_off;
+    /* Output may leave only once the journal is durable up to what it was
+     * when the output was queued (persist.c): out[out_off..out_safe) may be
+     * sent; each mark holds back out[..end) until the journal is durable
+     * up to `need`. */
+    size_t out_safe;
+    struct out_mark {
+        size_t end;
+        uint64_t need;
+    } marks[4];
+    unsigned nmarks;
     int fds[CONN_MAX_FDS]; /* received with SCM_RIGHTS, not yet used */
     unsigned nfds;
     struct watch *watches;
@@ -184,9 +210,12 @@ struct conn {
 
 struct store {
     struct tree tree;
+    struct persist *persist; /* the durable state (persist.h), or NULL */
+    bool stopping;           /* shutting down: connections end, state stays */
     struct store_limits limits;
     struct conn *conns;
     struct conn *flush; /* connections with output to write */
+    struct conn *gated; /* connections with output waiting for the journal */
     struct conn *graveyard;
     struct domain *domains;
     /* Server hooks; NULL when the store runs without sockets (fuzzing). */
@@ -204,13 +233,19 @@ struct conn *conn_new(struct store *s, int fd, uint32_t domid, struct domain *do
 /* Stop serving c: it is unlinked now and freed by store_reap(). */
 void conn_kill(struct conn *c);
 void store_reap(struct store *s);
-/* Queue a message for c. */
+/* Queue a message for c (it leaves once what came before it is durable). */
 void conn_send(struct conn *c, uint32_t type, uint32_t req_id, uint32_t tx_id, const void *payload,
                size_t len);
 /* Feed bytes received on c (with the descriptors that came with them).  The
  * complete messages among them are processed at once; a fragment waits for
  * the rest.  Returns 0, or -1 when c must be dropped. */
 int conn_receive(struct conn *c, size_t got);
+
+/* Output held back for the journal: release what is durable up to
+ * `durable` (the connections join s->flush). */
+void store_release_output(struct store *s, uint64_t durable);
+/* Drop c's queued output (the fuzzer and in-process benchmarks). */
+void conn_discard_output(struct conn *c);
 
 struct domain *domain_find(struct store *s, uint32_t domid);
 
@@ -258,11 +293,20 @@ int txn_remove(struct txn *t, const char *path, size_t len);
 int txn_children(struct txn *t, const char *path, size_t len, struct buf *b);
 uint64_t txn_generation(struct txn *t, const char *path, size_t len);
 int32_t txn_owned_delta(struct txn *t);
+/* Why the transaction can no longer commit (ENOMEM, ENOSPC), or 0. */
+int txn_error(const struct txn *t);
 
 /* ---- watches (watch.c) ---------------------------------------------------- */
 
 int watch_add(struct conn *c, const char *path, const char *token, size_t strip,
               struct watch **out);
+/* The same on a bare list (a domain's saved watches): at most `limit`. */
+int watch_list_add(struct watch **head, unsigned *n, const char *path, const char *token,
+                   size_t strip, unsigned limit, struct watch **out);
+int watch_list_remove(struct watch **head, unsigned *n, const char *path, const char *token);
+void watch_list_free(struct watch **head, unsigned *n);
+/* RESET_WATCHES: drop c's watches (journaled for a domain). */
+void watch_reset(struct conn *c);
 int watch_remove(struct conn *c, const char *path, const char *token);
 void watch_free_all(struct conn *c);
 /* Fire the watches on a change of `path` whose node carries perms p/n:
@@ -276,7 +320,15 @@ void watch_fire_special(struct store *s, const char *name);
 
 /* ---- domains (domain.c) --------------------------------------------------- */
 
+/* Introduce domid with its connection fd; a domain the store knows but
+ * whose connection ended (or that it loaded from its state) is attached to
+ * fd, keeping its nodes, target and quota, and gets back its saved
+ * watches. */
 int domain_introduce(struct store *s, uint32_t domid, int fd);
+/* A domain record without a connection (loading the state); NULL on ENOMEM. */
+struct domain *domain_add(struct store *s, uint32_t domid);
+/* Drop a domain record and its saved watches, nothing else (loading). */
+void domain_forget(struct store *s, struct domain *d);
 int domain_release(struct store *s, uint32_t domid);
 int domain_set_target(struct store *s, uint32_t domid, uint32_t target);
 

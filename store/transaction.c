@@ -1,38 +1,57 @@
-/* Transactions: private overlays on the live tree, checked at commit.
+/* Transactions: private snapshots of the nodes a transaction touches,
+ * checked at commit.
  *
- * A transaction sees the live tree through an overlay.  The first time it
- * touches a path it either copies the live node into the overlay (to change
- * it) or just notes the generation it saw in `accessed` (0 if the node did
- * not exist).  Every later access to that path goes to the overlay, so the
- * transaction reads its own writes and nobody else sees them.  At commit,
- * every noted generation is compared with the live node's: any difference
- * means somebody changed something the transaction depended on, and the
- * commit fails with EAGAIN, changing nothing.  Otherwise the overlay is
- * copied into the live tree.
+ * The first time a transaction touches a path -- reads it, lists it,
+ * changes it, or finds it missing -- it takes a private copy of that node
+ * as it is at that moment (value, permissions, child list, and the node's
+ * generation; a tombstone with generation 0 if the node does not exist).
+ * From then on every access to that path inside the transaction goes to
+ * the copy: a change made outside afterwards is not visible inside, the
+ * transaction reads its own writes, and nobody else sees them.  At commit
+ * every copy's generation is compared with the live node's: any difference
+ * means the world the transaction decided on is gone, and the commit fails
+ * with EAGAIN, changing nothing.  Otherwise the copies the transaction
+ * changed are written into the live tree.  This is Xen's model (its
+ * transaction.c): isolation per node, from the first touch, not a global
+ * snapshot taken at TRANSACTION_START.
  *
  * Worked examples (T is a transaction, X another client, no transaction):
- *   1. T reads /a (gen 5 noted); X writes /a (now gen 9); T commits -> EAGAIN.
- *   2. T reads /a; X writes /b; T commits -> ok: T never saw /b.
- *   3. T writes /a/new: /a is copied into the overlay (its child list is
- *      part of it, gen noted) and /a/new noted as absent (0).  X creates
- *      /a/other: that restamps /a, so T's commit fails.  Two transactions
- *      creating children of one directory therefore conflict, as in Xen.
- *   4. T reads /x, absent (0 noted); X creates /x; T commits -> EAGAIN.
- *   5. T removes /a: /a and every node below it become tombstones in the
- *      overlay (their generations noted on the way); the parent's copy loses
- *      the name.  X writes /a/b/c meanwhile: /a/b/c's stamp changed -> EAGAIN.
- *   6. Abort (or an EAGAIN) just frees the overlay.
+ *   1. T reads /a (copy, gen 5); X writes /a (now gen 9); T reads /a: still
+ *      T's copy; T writes /a and reads its own value; T commits -> EAGAIN,
+ *      and /a keeps X's value.
+ *   2. T reads /a; X writes /b; T commits -> ok: T never touched /b.
+ *   3. T writes /a/new: /a is copied (its child list is part of the copy)
+ *      and /a/new starts as a tombstone (gen 0).  X creates /a/other: that
+ *      restamps /a, so T's commit fails.  Two transactions creating
+ *      children of one directory therefore conflict, as in Xen.
+ *   4. T reads /x, absent (tombstone, 0); X creates /x; T reads /x: still
+ *      absent for T; T commits -> EAGAIN.
+ *   5. T lists /d (children x); X adds /d/y: T still lists only x.  T reads
+ *      /d/x after X removed it: /d/x was not touched before, so T finds it
+ *      missing now -- isolation starts at the first touch of each node.
+ *   6. T removes /a: /a and every node below it are copied and become
+ *      tombstones; the parent's copy loses the name.  X writes /a/b/c
+ *      meanwhile: /a/b/c's stamp changed -> EAGAIN.
+ *   7. Abort (or any failed commit) just frees the copies.
  *
  * Watches: handlers note each change in `changes`; they fire at commit, in
  * order, never for an aborted or failed transaction.
  *
- * A transaction that could not note an access (out of memory, or a domain's
- * transaction touching more than TXN_MAX_ENTRIES nodes) can never commit:
- * `failed` says with which error.
+ * A transaction that could not take a copy (out of memory, or a domain's
+ * transaction touching more than TXN_MAX_NODES nodes) can never commit:
+ * `failed` says with which error, and the request that hit it fails too.
  *
- * Quota: `delta` counts nodes the transaction added (minus removed) that
- * belong to its own domain, so that view_owned() can check the node quota
- * as if the transaction had already committed.
+ * Quota: `delta` counts the nodes the transaction added (minus removed)
+ * that belong to its own domain, so that view_owned() can refuse a
+ * creation as if the transaction had already committed.  That alone is not
+ * enough: two transactions of one domain each fit beside the live tree, but
+ * not together.  So the commit checks again, against the live count at
+ * that moment: live + delta over the quota fails with ENOSPC, changing
+ * nothing.  The delta is exact at commit because every node it counted was
+ * copied and is verified unchanged (Xen checks the same way).
+ *   8. Quota 20, domain 1 owns 1.  T1 and T2 each create 15 nodes under
+ *      different parents (1 + 15 <= 20 each).  T1 commits: domain 1 owns
+ *      16.  T2 commits: 16 + 15 > 20 -> ENOSPC.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -40,16 +59,16 @@
 
 #include "store/store.h"
 
+/* A transaction's copy of one node, or a tombstone (deleted) for a node
+ * that is missing as the transaction sees it. */
 struct tnode {
     struct hentry h;
     bool deleted;
+    bool modified;  /* changed by the transaction: written at commit */
+    uint32_t edits; /* changes made to the copy, for DIRECTORY_PART */
+    uint64_t gen;   /* live generation when first touched, 0 if missing */
     struct ndata d;
     struct buf children; /* names, each NUL-terminated */
-};
-
-struct taccess {
-    struct hentry h;
-    uint64_t gen;
 };
 
 struct change {
@@ -61,16 +80,16 @@ struct txn {
     struct txn *next;
     struct conn *c;
     uint32_t id;
-    struct shash overlay;  /* struct tnode */
-    struct shash accessed; /* struct taccess */
+    struct shash copies; /* struct tnode */
     struct change *changes;
     size_t nchanges, capchanges;
     int32_t delta;
-    int failed; /* why the commit must fail (EAGAIN: out of memory; ENOSPC: too big) */
+    int failed; /* why the commit must fail (ENOMEM, ENOSPC) */
 };
 
-/* Nodes one transaction of a domain may touch (read or changed). */
-#define TXN_MAX_ENTRIES 65536
+/* Nodes one transaction of a domain may touch (Xen's default quota of
+ * "transaction nodes"): each is a private copy, so this bounds memory. */
+#define TXN_MAX_NODES 1024
 
 static void tnode_clear(struct tnode *te)
 {
@@ -80,29 +99,21 @@ static void tnode_clear(struct tnode *te)
     te->children.len = 0;
 }
 
-static void free_entries(struct shash *h, bool tnodes)
+static void txn_free(struct txn *t)
 {
-    for (size_t i = 0; i < h->nbuckets; i++) {
-        struct hentry *e = h->buckets[i];
+    for (size_t i = 0; i < t->copies.nbuckets; i++) {
+        struct hentry *e = t->copies.buckets[i];
         while (e) {
             struct hentry *next = e->next;
-            if (tnodes) {
-                struct tnode *te = (struct tnode *)e;
-                tnode_clear(te);
-                buf_dispose(&te->children);
-            }
+            struct tnode *te = (struct tnode *)e;
+            tnode_clear(te);
+            buf_dispose(&te->children);
             free(e->key);
             free(e);
             e = next;
         }
     }
-    shash_dispose(h);
-}
-
-static void txn_free(struct txn *t)
-{
-    free_entries(&t->overlay, true);
-    free_entries(&t->accessed, false);
+    shash_dispose(&t->copies);
     for (size_t i = 0; i < t->nchanges; i++)
         free(t->changes[i].path);
     free(t->changes);
@@ -116,8 +127,7 @@ int txn_start(struct conn *c, uint32_t *id)
     struct txn *t = calloc(1, sizeof(*t));
     if (!t)
         return ENOMEM;
-    if (shash_init(&t->overlay) || shash_init(&t->accessed)) {
-        shash_dispose(&t->overlay);
+    if (shash_init(&t->copies)) {
         free(t);
         return ENOMEM;
     }
@@ -161,6 +171,11 @@ void txn_free_all(struct conn *c)
     c->ntxns = 0;
 }
 
+int txn_error(const struct txn *t)
+{
+    return t->failed;
+}
+
 int txn_note_change(struct txn *t, const char *path, size_t len, bool removed)
 {
     if (t->nchanges == t->capchanges) {
@@ -178,94 +193,84 @@ int txn_note_change(struct txn *t, const char *path, size_t len, bool removed)
     return 0;
 }
 
-/* Note the live generation of path, the first time only. */
-static struct node *live_lookup(struct txn *t, const char *path, size_t len)
+/* Fill te with a copy of the live node nd; 0 or ENOMEM. */
+static int copy_node(struct tnode *te, const struct node *nd)
 {
-    struct node *nd = tree_lookup(&t->c->store->tree, path, len);
-    if (shash_find(&t->accessed, path, len))
-        return nd;
-    if (t->c->domid != 0 && t->accessed.count + t->overlay.count >= TXN_MAX_ENTRIES) {
-        /* A domain may not grow one transaction without bound. */
-        t->failed = ENOSPC;
-        return nd;
-    }
-    struct taccess *a = calloc(1, sizeof(*a));
-    char *key = strndup(path, len);
-    if (!a || !key) {
-        /* Without the note the commit could miss a conflict: fail it. */
-        free(a);
-        free(key);
-        t->failed = EAGAIN;
-        return nd;
-    }
-    a->h.key = key;
-    a->h.keylen = len;
-    a->gen = nd ? nd->gen : 0;
-    shash_insert(&t->accessed, &a->h);
-    return nd;
-}
-
-static struct tnode *overlay_find(struct txn *t, const char *path, size_t len)
-{
-    return (struct tnode *)shash_find(&t->overlay, path, len);
-}
-
-static struct tnode *tnode_new(struct txn *t, const char *path, size_t len)
-{
-    struct tnode *te = calloc(1, sizeof(*te));
-    if (!te || !(te->h.key = strndup(path, len))) {
-        free(te);
-        return NULL;
-    }
-    te->h.keylen = len;
-    shash_insert(&t->overlay, &te->h);
-    return te;
-}
-
-/* The overlay copy of an existing node, made on first use; NULL with
- * *err set if the node does not exist here or memory ran out. */
-static struct tnode *materialize(struct txn *t, const char *path, size_t len, int *err)
-{
-    struct tnode *te = overlay_find(t, path, len);
-    if (te) {
-        *err = ENOENT;
-        return te->deleted ? NULL : te;
-    }
-    struct node *nd = live_lookup(t, path, len);
-    if (!nd) {
-        *err = ENOENT;
-        return NULL;
-    }
-    *err = ENOMEM;
-    te = tnode_new(t, path, len);
-    if (!te)
-        return NULL;
+    te->gen = nd->gen;
     te->d.perms = perms_dup(nd->d.perms, nd->d.nperms);
     te->d.nperms = nd->d.nperms;
+    te->d.vlen = nd->d.vlen;
     if (nd->d.vlen) {
         te->d.value = malloc(nd->d.vlen);
         if (te->d.value)
             memcpy(te->d.value, nd->d.value, nd->d.vlen);
     }
-    te->d.vlen = nd->d.vlen;
-    if (!te->d.perms || (nd->d.vlen && !te->d.value) || tree_children(nd, &te->children)) {
-        /* Keep the entry (now a tombstone) so the overlay stays coherent,
-         * and poison the transaction so that it cannot commit. */
+    if (!te->d.perms || (nd->d.vlen && !te->d.value) || tree_children(nd, &te->children))
+        return ENOMEM;
+    return 0;
+}
+
+/* The transaction's copy of path, taken from the live tree the first time
+ * (a tombstone if the node is missing then).  NULL only if no copy could
+ * be had: the transaction is then failed for good (t->failed says why). */
+static struct tnode *touch(struct txn *t, const char *path, size_t len)
+{
+    struct tnode *te = (struct tnode *)shash_find(&t->copies, path, len);
+    if (te)
+        return te;
+    if (t->failed)
+        return NULL;
+    if (t->c->domid != 0 && t->copies.count >= TXN_MAX_NODES) {
+        t->failed = ENOSPC; /* a domain may not grow one transaction without bound */
+        return NULL;
+    }
+    te = calloc(1, sizeof(*te));
+    if (!te || !(te->h.key = strndup(path, len))) {
+        free(te);
+        t->failed = ENOMEM;
+        return NULL;
+    }
+    te->h.keylen = len;
+    const struct node *nd = tree_lookup(&t->c->store->tree, path, len);
+    te->deleted = !nd;
+    if (nd && copy_node(te, nd)) {
         tnode_clear(te);
-        te->deleted = true;
-        t->failed = EAGAIN;
+        buf_dispose(&te->children);
+        free(te->h.key);
+        free(te);
+        t->failed = ENOMEM;
+        return NULL;
+    }
+    shash_insert(&t->copies, &te->h);
+    return te;
+}
+
+/* The copy of an existing node, to change it.  NULL with *err set if the
+ * node does not exist as the transaction sees it, or no copy could be had. */
+static struct tnode *touch_existing(struct txn *t, const char *path, size_t len, int *err)
+{
+    struct tnode *te = touch(t, path, len);
+    if (!te) {
+        *err = t->failed;
+        return NULL;
+    }
+    if (te->deleted) {
+        *err = ENOENT;
         return NULL;
     }
     return te;
 }
 
+static void mark_modified(struct tnode *te)
+{
+    te->modified = true;
+    te->edits++;
+}
+
 const struct ndata *txn_lookup(struct txn *t, const char *path, size_t len)
 {
-    struct tnode *te = overlay_find(t, path, len);
-    if (te)
-        return te->deleted ? NULL : &te->d;
-    struct node *nd = live_lookup(t, path, len);
-    return nd ? &nd->d : NULL;
+    struct tnode *te = touch(t, path, len);
+    return te && !te->deleted ? &te->d : NULL;
 }
 
 static size_t parent_len(const char *path, size_t len)
@@ -285,31 +290,29 @@ int txn_create(struct txn *t, const char *path, size_t len, const struct perm *p
 {
     int err;
     size_t plen = parent_len(path, len);
-    struct tnode *parent = materialize(t, path, plen, &err);
+    struct tnode *parent = touch_existing(t, path, plen, &err);
     if (!parent)
         return err;
-    struct tnode *te = overlay_find(t, path, len);
-    if (te && !te->deleted)
+    struct tnode *te = touch(t, path, len);
+    if (!te)
+        return t->failed;
+    if (!te->deleted)
         return EEXIST;
-    if (!te) {
-        if (live_lookup(t, path, len))
-            return EEXIST;
-        te = tnode_new(t, path, len);
-        if (!te)
-            return ENOMEM;
-        te->deleted = true;
-    }
     struct perm *copy = perms_dup(p, n);
     size_t skip = plen == 1 ? 1 : plen + 1;
+    size_t before = parent->children.len;
     if (!copy || buf_append(&parent->children, path + skip, len - skip) ||
         buf_append(&parent->children, "", 1)) {
+        parent->children.len = before;
         free(copy);
         return ENOMEM;
     }
+    mark_modified(parent);
     tnode_clear(te);
     te->deleted = false;
     te->d.perms = copy;
     te->d.nperms = n;
+    mark_modified(te);
     account(t, copy, 1);
     return 0;
 }
@@ -317,7 +320,7 @@ int txn_create(struct txn *t, const char *path, size_t len, const struct perm *p
 int txn_set_value(struct txn *t, const char *path, size_t len, const char *value, size_t vlen)
 {
     int err;
-    struct tnode *te = materialize(t, path, len, &err);
+    struct tnode *te = touch_existing(t, path, len, &err);
     if (!te)
         return err;
     char *v = NULL;
@@ -328,13 +331,14 @@ int txn_set_value(struct txn *t, const char *path, size_t len, const char *value
     free(te->d.value);
     te->d.value = v;
     te->d.vlen = (uint32_t)vlen;
+    mark_modified(te);
     return 0;
 }
 
 int txn_set_perms(struct txn *t, const char *path, size_t len, const struct perm *p, uint32_t n)
 {
     int err;
-    struct tnode *te = materialize(t, path, len, &err);
+    struct tnode *te = touch_existing(t, path, len, &err);
     if (!te)
         return err;
     struct perm *copy = perms_dup(p, n);
@@ -345,6 +349,7 @@ int txn_set_perms(struct txn *t, const char *path, size_t len, const struct perm
     te->d.perms = copy;
     te->d.nperms = n;
     account(t, copy, 1);
+    mark_modified(te);
     return 0;
 }
 
@@ -352,7 +357,7 @@ int txn_set_perms(struct txn *t, const char *path, size_t len, const struct perm
 static int remove_subtree(struct txn *t, const char *path, size_t len)
 {
     int err;
-    struct tnode *te = materialize(t, path, len, &err);
+    struct tnode *te = touch_existing(t, path, len, &err);
     if (!te)
         return err;
     const char *names = te->children.data;
@@ -376,6 +381,7 @@ static int remove_subtree(struct txn *t, const char *path, size_t len)
     account(t, te->d.perms, -1);
     tnode_clear(te);
     te->deleted = true;
+    mark_modified(te);
     return 0;
 }
 
@@ -383,7 +389,7 @@ int txn_remove(struct txn *t, const char *path, size_t len)
 {
     int err;
     size_t plen = parent_len(path, len);
-    struct tnode *parent = materialize(t, path, plen, &err);
+    struct tnode *parent = touch_existing(t, path, plen, &err);
     if (!parent)
         return err;
     err = remove_subtree(t, path, len);
@@ -403,28 +409,25 @@ int txn_remove(struct txn *t, const char *path, size_t len)
         }
         off += l + 1;
     }
+    mark_modified(parent);
     return 0;
 }
 
 int txn_children(struct txn *t, const char *path, size_t len, struct buf *b)
 {
-    struct tnode *te = overlay_find(t, path, len);
-    if (te) {
-        if (te->deleted)
-            return ENOENT;
-        return buf_append(b, te->children.data, te->children.len);
-    }
-    struct node *nd = live_lookup(t, path, len);
-    return nd ? tree_children(nd, b) : ENOENT;
+    int err;
+    struct tnode *te = touch_existing(t, path, len, &err);
+    if (!te)
+        return err;
+    return buf_append(b, te->children.data, te->children.len);
 }
 
 uint64_t txn_generation(struct txn *t, const char *path, size_t len)
 {
-    struct taccess *a = (struct taccess *)shash_find(&t->accessed, path, len);
-    if (a)
-        return a->gen;
-    struct node *nd = live_lookup(t, path, len);
-    return nd ? nd->gen : 0;
+    /* The copy's generation, moved on by the transaction's own edits, so a
+     * client paging a directory restarts if the transaction changed it. */
+    struct tnode *te = touch(t, path, len);
+    return te ? te->gen + te->edits : 0;
 }
 
 int32_t txn_owned_delta(struct txn *t)
@@ -441,14 +444,24 @@ static int by_length(const void *a, const void *b)
 static bool conflicts(struct txn *t)
 {
     const struct tree *tree = &t->c->store->tree;
-    for (size_t i = 0; i < t->accessed.nbuckets; i++) {
-        for (struct hentry *e = t->accessed.buckets[i]; e; e = e->next) {
+    for (size_t i = 0; i < t->copies.nbuckets; i++) {
+        for (struct hentry *e = t->copies.buckets[i]; e; e = e->next) {
             struct node *nd = tree_lookup(tree, e->key, e->keylen);
-            if ((nd ? nd->gen : 0) != ((struct taccess *)e)->gen)
+            if ((nd ? nd->gen : 0) != ((struct tnode *)e)->gen)
                 return true;
         }
     }
     return false;
+}
+
+/* Would committing put the transaction's domain over its node quota? */
+static bool over_quota(struct txn *t)
+{
+    struct store *s = t->c->store;
+    uint32_t domid = t->c->domid;
+    if (domid == 0 || domid > DOMID_MAX || t->delta <= 0)
+        return false;
+    return (uint64_t)s->tree.owned[domid] + (uint64_t)t->delta > s->limits.nodes;
 }
 
 static void fire_changes(struct txn *t)
@@ -462,7 +475,7 @@ static void fire_changes(struct txn *t)
             if (nd)
                 watch_fire(s, path, nd->d.perms, nd->d.nperms, true);
         } else {
-            struct tnode *te = overlay_find(t, path, len);
+            struct tnode *te = (struct tnode *)shash_find(&t->copies, path, len);
             if (te && !te->deleted)
                 watch_fire(s, path, te->d.perms, te->d.nperms, false);
         }
@@ -484,7 +497,7 @@ static void create_children(struct txn *t, const struct tnode *te)
         memcpy(child, te->h.key, plen);
         child[plen] = '/';
         memcpy(child + plen + 1, name, nl + 1);
-        struct tnode *ct = overlay_find(t, child, plen + 1 + nl);
+        struct tnode *ct = (struct tnode *)shash_find(&t->copies, child, plen + 1 + nl);
         if (ct && !ct->deleted && !tree_lookup(tree, child, plen + 1 + nl))
             tree_create(tree, child, plen + 1 + nl, ct->d.perms, ct->d.nperms, NULL);
         free(child);
@@ -495,12 +508,14 @@ static int apply(struct txn *t)
 {
     struct tree *tree = &t->c->store->tree;
     size_t n = 0;
-    struct tnode **live = malloc((t->overlay.count + 1) * sizeof(*live));
+    struct tnode **live = malloc((t->copies.count + 1) * sizeof(*live));
     if (!live)
         return ENOMEM;
-    for (size_t i = 0; i < t->overlay.nbuckets; i++) {
-        for (struct hentry *e = t->overlay.buckets[i]; e; e = e->next) {
+    for (size_t i = 0; i < t->copies.nbuckets; i++) {
+        for (struct hentry *e = t->copies.buckets[i]; e; e = e->next) {
             struct tnode *te = (struct tnode *)e;
+            if (!te->modified)
+                continue; /* only read: nothing to write back */
             if (!te->deleted) {
                 live[n++] = te;
                 continue;
@@ -536,6 +551,11 @@ int txn_end(struct txn *t, bool commit)
         goto out;
     if (t->failed) {
         rc = t->failed;
+        goto out;
+    }
+    /* As Xen: the quota first (a permanent answer), then conflicts. */
+    if (over_quota(t)) {
+        rc = ENOSPC;
         goto out;
     }
     if (conflicts(t)) {

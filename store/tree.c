@@ -9,11 +9,16 @@
  *
  * Accounting: owned[id] counts the nodes whose owner (perms entry 0) is id;
  * it is kept exact here so that quota checks need no scan.
+ *
+ * Durability: every change to the live tree passes through the four
+ * functions below, and each journals itself (persist.h), whoever made it:
+ * a request, a committing transaction, a domain's release.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/persist.h"
 #include "store/store.h"
 
 static void account(struct tree *t, const struct perm *p, int delta)
@@ -123,6 +128,12 @@ int tree_create(struct tree *t, const char *path, size_t len, const struct perm 
     struct node *parent = tree_lookup(t, path, parent_len(path, len));
     if (!parent)
         return ENOENT;
+    return tree_create_at(t, parent, path, len, shash_hash(path, len), p, n, out);
+}
+
+int tree_create_at(struct tree *t, struct node *parent, const char *path, size_t len, uint32_t hash,
+                   const struct perm *p, uint32_t n, struct node **out)
+{
     struct node *nd = node_alloc(path, len, p, n);
     if (!nd)
         return ENOMEM;
@@ -133,9 +144,10 @@ int tree_create(struct tree *t, const char *path, size_t len, const struct perm 
     else
         parent->first_child = nd;
     parent->last_child = nd;
-    shash_insert(&t->index, &nd->h);
+    shash_insert_hashed(&t->index, &nd->h, hash);
     account(t, p, 1);
     nd->gen = parent->gen = ++t->gen;
+    journal_create(t->persist, path, len, p, n);
     if (out)
         *out = nd;
     return 0;
@@ -154,6 +166,7 @@ int tree_set_value(struct tree *t, struct node *nd, const char *value, size_t vl
     nd->d.value = v;
     nd->d.vlen = (uint32_t)vlen;
     nd->gen = ++t->gen;
+    journal_value(t->persist, nd->h.key, nd->h.keylen, value, vlen);
     return 0;
 }
 
@@ -168,6 +181,7 @@ int tree_set_perms(struct tree *t, struct node *nd, const struct perm *p, uint32
     nd->d.nperms = n;
     account(t, copy, 1);
     nd->gen = ++t->gen;
+    journal_perms(t->persist, nd->h.key, nd->h.keylen, p, n);
     return 0;
 }
 
@@ -175,6 +189,7 @@ void tree_remove(struct tree *t, struct node *nd)
 {
     if (nd == t->root)
         return;
+    journal_remove(t->persist, nd->h.key, nd->h.keylen);
     struct node *parent = nd->parent;
     if (nd->prev)
         nd->prev->next = nd->next;

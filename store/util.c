@@ -62,7 +62,11 @@ void shash_dispose(struct shash *h)
 
 struct hentry *shash_find(const struct shash *h, const char *key, size_t len)
 {
-    uint32_t hash = shash_hash(key, len);
+    return shash_find_hashed(h, key, len, shash_hash(key, len));
+}
+
+struct hentry *shash_find_hashed(const struct shash *h, const char *key, size_t len, uint32_t hash)
+{
     for (struct hentry *e = h->buckets[hash & (h->nbuckets - 1)]; e; e = e->next)
         if (e->hash == hash && e->keylen == len && memcmp(e->key, key, len) == 0)
             return e;
@@ -91,11 +95,26 @@ static void shash_grow(struct shash *h)
     h->nbuckets = n;
 }
 
+void shash_reserve(struct shash *h, size_t n)
+{
+    while (h->nbuckets < n) {
+        size_t before = h->nbuckets;
+        shash_grow(h);
+        if (h->nbuckets == before)
+            return; /* no memory: it stays correct, only slower */
+    }
+}
+
 void shash_insert(struct shash *h, struct hentry *e)
+{
+    shash_insert_hashed(h, e, shash_hash(e->key, e->keylen));
+}
+
+void shash_insert_hashed(struct shash *h, struct hentry *e, uint32_t hash)
 {
     if (h->count + 1 > h->nbuckets)
         shash_grow(h);
-    e->hash = shash_hash(e->key, e->keylen);
+    e->hash = hash;
     struct hentry **head = &h->buckets[e->hash & (h->nbuckets - 1)];
     e->next = *head;
     *head = e;

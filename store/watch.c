@@ -15,17 +15,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/persist.h"
 #include "store/store.h"
 
-int watch_add(struct conn *c, const char *path, const char *token, size_t strip, struct watch **out)
+int watch_list_add(struct watch **head, unsigned *n, const char *path, const char *token,
+                   size_t strip, unsigned limit, struct watch **out)
 {
-    struct watch **tail = &c->watches;
-    for (struct watch *w = c->watches; w; w = w->next) {
+    struct watch **tail = head;
+    for (struct watch *w = *head; w; w = w->next) {
         if (strcmp(w->path, path) == 0 && strcmp(w->token, token) == 0)
             return EEXIST;
         tail = &w->next;
     }
-    if (c->domid != 0 && c->nwatches >= c->store->limits.watches)
+    if (*n >= limit)
         return E2BIG;
     struct watch *w = calloc(1, sizeof(*w));
     if (!w || !(w->path = strdup(path)) || !(w->token = strdup(token))) {
@@ -37,7 +39,7 @@ int watch_add(struct conn *c, const char *path, const char *token, size_t strip,
     w->strip = strip;
     *tail = w;
     *out = w;
-    c->nwatches++;
+    (*n)++;
     return 0;
 }
 
@@ -48,28 +50,60 @@ static void watch_free(struct watch *w)
     free(w);
 }
 
-int watch_remove(struct conn *c, const char *path, const char *token)
+int watch_list_remove(struct watch **head, unsigned *n, const char *path, const char *token)
 {
-    for (struct watch **p = &c->watches; *p; p = &(*p)->next) {
+    for (struct watch **p = head; *p; p = &(*p)->next) {
         struct watch *w = *p;
         if (strcmp(w->path, path) == 0 && strcmp(w->token, token) == 0) {
             *p = w->next;
             watch_free(w);
-            c->nwatches--;
+            (*n)--;
             return 0;
         }
     }
     return ENOENT;
 }
 
-void watch_free_all(struct conn *c)
+void watch_list_free(struct watch **head, unsigned *n)
 {
-    while (c->watches) {
-        struct watch *w = c->watches;
-        c->watches = w->next;
+    while (*head) {
+        struct watch *w = *head;
+        *head = w->next;
         watch_free(w);
     }
-    c->nwatches = 0;
+    *n = 0;
+}
+
+/* A domain's watches are part of the durable state (they come back when
+ * it is introduced again after a restart of the store); domain 0's public
+ * connections are anonymous, and their clients register theirs again. */
+int watch_add(struct conn *c, const char *path, const char *token, size_t strip, struct watch **out)
+{
+    unsigned limit = c->domid != 0 ? c->store->limits.watches : UINT32_MAX;
+    int rc = watch_list_add(&c->watches, &c->nwatches, path, token, strip, limit, out);
+    if (rc == 0 && c->dom)
+        journal_watch(c->store->persist, c->domid, *out);
+    return rc;
+}
+
+int watch_remove(struct conn *c, const char *path, const char *token)
+{
+    int rc = watch_list_remove(&c->watches, &c->nwatches, path, token);
+    if (rc == 0 && c->dom)
+        journal_unwatch(c->store->persist, c->domid, path, token);
+    return rc;
+}
+
+void watch_free_all(struct conn *c)
+{
+    watch_list_free(&c->watches, &c->nwatches);
+}
+
+void watch_reset(struct conn *c)
+{
+    if (c->dom && c->nwatches)
+        journal_unwatch_all(c->store->persist, c->domid);
+    watch_free_all(c);
 }
 
 void watch_send(struct conn *c, const struct watch *w, const char *path)

@@ -15,6 +15,7 @@
 
 #include "lib/fdio.h"
 #include "lib/log.h"
+#include "store/persist.h"
 #include "store/store.h"
 
 void store_limits_default(struct store_limits *l)
@@ -41,11 +42,8 @@ void store_dispose(struct store *s)
     while (s->conns)
         conn_kill(s->conns);
     store_reap(s);
-    while (s->domains) {
-        struct domain *d = s->domains;
-        s->domains = d->next;
-        free(d);
-    }
+    while (s->domains)
+        domain_forget(s, s->domains);
     tree_dispose(&s->tree);
 }
 
@@ -68,6 +66,19 @@ struct conn *conn_new(struct store *s, int fd, uint32_t domid, struct domain *do
         s->conns->prev = c;
     s->conns = c;
     return c;
+}
+
+static void unlink_gated(struct conn *c)
+{
+    if (!c->in_gated)
+        return;
+    for (struct conn **p = &c->store->gated; *p; p = &(*p)->gated_next) {
+        if (*p == c) {
+            *p = c->gated_next;
+            break;
+        }
+    }
+    c->in_gated = false;
 }
 
 static void unlink_flush(struct conn *c)
@@ -96,8 +107,14 @@ void conn_kill(struct conn *c)
     if (c->next)
         c->next->prev = c->prev;
     unlink_flush(c);
-    if (c->dom && c->dom->conn == c)
+    unlink_gated(c);
+    if (c->dom && c->dom->conn == c) {
+        /* The domain's watches end with its connection, unless the store
+         * is stopping: then they are state, and come back (domain.c). */
+        if (!s->stopping && c->nwatches)
+            journal_unwatch_all(s->persist, c->domid);
         c->dom->conn = NULL;
+    }
     if (s->conn_detach)
         s->conn_detach(s, c);
     /* c->next stays as it was, so that a loop over the connections that
@@ -121,6 +138,70 @@ void store_reap(struct store *s)
     }
 }
 
+static void queue_flush(struct conn *c)
+{
+    if (!c->in_flush) {
+        c->in_flush = true;
+        c->flush_next = c->store->flush;
+        c->store->flush = c;
+    }
+}
+
+/* Hold out[..out.len) back until the journal is durable up to its
+ * position now (see persist.c), or let it go at once if it is. */
+static void mark_output(struct conn *c)
+{
+    struct persist *p = c->store->persist;
+    uint64_t need = persist_position(p);
+    if (c->nmarks == 0 && need <= persist_durable(p)) {
+        c->out_safe = c->out.len;
+        return;
+    }
+    if (!c->in_gated) {
+        c->in_gated = true;
+        c->gated_next = c->store->gated;
+        c->store->gated = c;
+    }
+    struct out_mark *last = c->nmarks ? &c->marks[c->nmarks - 1] : NULL;
+    if (last && last->need >= need) {
+        last->end = c->out.len; /* it waits for the earlier output anyway */
+    } else if (c->nmarks < sizeof(c->marks) / sizeof(c->marks[0])) {
+        c->marks[c->nmarks++] = (struct out_mark){c->out.len, need};
+    } else {
+        last->end = c->out.len; /* out of marks: wait longer, never less */
+        last->need = need;
+    }
+}
+
+void store_release_output(struct store *s, uint64_t durable)
+{
+    struct conn **p = &s->gated;
+    while (*p) {
+        struct conn *c = *p;
+        unsigned n = 0;
+        while (n < c->nmarks && c->marks[n].need <= durable)
+            c->out_safe = c->marks[n++].end;
+        if (n) {
+            c->nmarks -= n;
+            memmove(c->marks, c->marks + n, c->nmarks * sizeof(c->marks[0]));
+            queue_flush(c);
+        }
+        if (c->nmarks) {
+            p = &c->gated_next;
+        } else {
+            *p = c->gated_next;
+            c->in_gated = false;
+        }
+    }
+}
+
+void conn_discard_output(struct conn *c)
+{
+    c->out.len = c->out_off = c->out_safe = 0;
+    c->nmarks = 0;
+    unlink_gated(c);
+}
+
 void conn_send(struct conn *c, uint32_t type, uint32_t req_id, uint32_t tx_id, const void *payload,
                size_t len)
 {
@@ -139,11 +220,8 @@ void conn_send(struct conn *c, uint32_t type, uint32_t req_id, uint32_t tx_id, c
         conn_kill(c);
         return;
     }
-    if (!c->in_flush) {
-        c->in_flush = true;
-        c->flush_next = c->store->flush;
-        c->store->flush = c;
-    }
+    mark_output(c);
+    queue_flush(c);
 }
 
 int conn_receive(struct conn *c, size_t got)

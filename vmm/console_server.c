@@ -79,7 +79,7 @@ int console_server_init(struct managed *m)
     }
     rc = port_init(m, &m->cons[CONSOLE_SERIAL], "console.sock", &m->dm.console_fd);
     if (rc == 0 && m->virtio_console)
-        rc = port_init(m, &m->cons[CONSOLE_PV], "console-pv.sock", &m->dm.vcon_fd);
+        rc = port_init(m, &m->cons[CONSOLE_PV], "console-pv.sock", &m->vcon_fd);
     return rc;
 }
 

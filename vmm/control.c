@@ -1,7 +1,12 @@
 /* The control socket, DIR/control.sock (mode 0600): the toolstack's line
  * protocol.  One request per line, one reply line per request:
  *
- *   status   -> ok state=S dm=running|dead dm_pid=N cpu_us=N dm_cpu_us=N reason=TEXT
+ *   status   -> ok state=S dm=running|dead dm_pid=N cpu_us=N dm_cpu_us=N pid=N reason=TEXT
+ *   vcpus    -> ok vcpus=N I:STATE:CPU:TIME_US:AFFINITY ...
+ *               one word per vCPU: STATE r (running), b (blocked: halted or
+ *               waiting), p (paused), - (not started; CPU is then -1);
+ *               CPU the host CPU it last ran on; AFFINITY the host CPUs it
+ *               may run on, as a list (0-3,6)
  *   pause    -> ok  (once every vCPU holds still: out of KVM_RUN and with no
  *                   access waiting for the device model; at most
  *                   CONTROL_PAUSE_WAIT_MS, then ok anyway)
@@ -28,6 +33,7 @@
 
 #include "lib/fdio.h"
 #include "lib/log.h"
+#include "lib/procstat.h"
 #include "vmm/managed.h"
 
 /* How long `pause` waits for the vCPUs to hold still before it answers.
@@ -40,6 +46,29 @@ static uint64_t now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* `vcpus`: up to VMM_MAX_VCPUS words of at most ~40 bytes. */
+#define CONTROL_VCPUS_REPLY_MAX 8192
+
+static void vcpus_reply(struct managed *m, char *out, size_t len)
+{
+    bool paused = m->state != GUEST_RUNNING || atomic_load(&m->vmm.paused);
+    size_t n = (size_t)snprintf(out, len, "ok vcpus=%u", m->vmm.nr_vcpus);
+
+    for (unsigned i = 0; i < m->vmm.nr_vcpus && n + 100 < len; i++) {
+        struct vcpu *v = &m->vmm.vcpus[i];
+        pid_t tid = atomic_load(&v->tid);
+        struct proc_sched ps = {.cpu = -1, .affinity = "-"};
+        char which[32], st = '-';
+
+        snprintf(which, sizeof(which), "self/task/%d", (int)tid);
+        if (tid > 0 && !v->gone && proc_sched_read(which, &ps) == 0)
+            st = paused ? 'p' : ps.state == 'R' ? 'r' : 'b';
+        n += (size_t)snprintf(out + n, len - n, " %u:%c:%d:%llu:%s", i, st, ps.cpu,
+                              (unsigned long long)ps.cpu_us, ps.affinity);
+    }
+    snprintf(out + n, len - n, "\n");
 }
 
 static const char *state_name(enum guest_state s)
@@ -93,13 +122,17 @@ static void command(struct managed *m, unsigned client, const char *cmd)
         struct timespec ts;
         clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
         snprintf(out, sizeof(out),
-                 "ok state=%s dm=%s dm_pid=%d cpu_us=%llu dm_cpu_us=%llu reason=%s\n",
+                 "ok state=%s dm=%s dm_pid=%d cpu_us=%llu dm_cpu_us=%llu pid=%d reason=%s\n",
                  state_name(m->state == GUEST_RUNNING && atomic_load(&m->vmm.paused) ? GUEST_PAUSED
                                                                                      : m->state),
                  m->dm_alive ? "running" : "dead", m->dm_alive ? (int)m->dm.child.pid : 0,
                  (unsigned long long)ts.tv_sec * 1000000ull + (unsigned long long)ts.tv_nsec / 1000,
-                 (unsigned long long)managed_dm_cpu(m), m->reason);
+                 (unsigned long long)managed_dm_cpu(m), (int)getpid(), m->reason);
         reply(fd, out);
+    } else if (strcmp(cmd, "vcpus") == 0) {
+        char big[CONTROL_VCPUS_REPLY_MAX];
+        vcpus_reply(m, big, sizeof(big));
+        reply(fd, big);
     } else if (strcmp(cmd, "pause") == 0) {
         if (m->state == GUEST_RUNNING) {
             vmm_pause_vcpus(&m->vmm);

@@ -80,6 +80,8 @@ int dmop_validate(const struct dmop_req *req, uint64_t ram_size)
             req->u.shutdown.reason != DMOP_SHUTDOWN_REBOOT &&
             req->u.shutdown.reason != DMOP_SHUTDOWN_CRASH)
             return -EINVAL;
+        if (req->u.shutdown.reason == DMOP_SHUTDOWN_CRASH)
+            return req->u.shutdown.status > DMOP_CRASH_PANIC ? -EINVAL : 0;
         return req->u.shutdown.status > 255 ? -EINVAL : 0;
     case DMOP_IOEVENTFD: {
         uint32_t len = req->u.ioeventfd.len;
@@ -474,7 +476,10 @@ static int shutdown_guest(struct vmm *vmm, const struct dmop_req *req)
         vmm_stop(vmm, VMM_EXIT_GUEST_REBOOT);
         break;
     default:
-        log_error("device model reports a guest crash; guest stopped");
+        /* Said before the stop, so that whoever acts on it can tell why. */
+        vmm->crash_reason =
+            req->u.shutdown.status == DMOP_CRASH_PANIC ? "guest panicked" : "guest crashed";
+        log_error("%s (the device model says so); guest stopped", vmm->crash_reason);
         vmm_stop(vmm, VMM_EXIT_GUEST_CRASH);
         break;
     }

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "dm/argv.h"
 #include "lib/dmfds.h"
 #include "lib/fdio.h"
 #include "lib/log.h"
@@ -18,23 +19,19 @@
 
 int dm_exe_open(void)
 {
-    const char *env = getenv("STUBVISOR_DM");
-    char path[PATH_MAX];
+    char path[PATH_MAX], *slash;
+    ssize_t n;
     int fd;
 
-    if (env && *env) {
-        snprintf(path, sizeof(path), "%s", env);
-    } else {
-        ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
-        char *slash;
-        if (n < 0)
-            return -errno;
-        path[n] = '\0';
-        slash = strrchr(path, '/');
-        if (!slash || (size_t)(slash - path) + sizeof("/stubdm") > sizeof(path))
-            return -ENAMETOOLONG;
-        strcpy(slash, "/stubdm");
-    }
+    /* Where the installation (or the build tree) put it: next to us. */
+    n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+    if (n < 0)
+        return -errno;
+    path[n] = '\0';
+    slash = strrchr(path, '/');
+    if (!slash || (size_t)(slash - path) + sizeof("/stubdm") > sizeof(path))
+        return -ENAMETOOLONG;
+    strcpy(slash, "/stubdm");
     fd = open(path, O_PATH | O_CLOEXEC);
     if (fd < 0) {
         log_error("device model %s: %s", path, strerror(errno));
@@ -45,17 +42,16 @@ int dm_exe_open(void)
 
 int dm_process_spawn(struct vmm *vmm, struct dm_process *p, int exe_fd, const char *fault)
 {
-    int dmop[2] = {-1, -1}, console[2] = {-1, -1}, vcon[2] = {-1, -1}, null_fd = -1, log_fd = -1;
+    int dmop[2] = {-1, -1}, console[2] = {-1, -1}, null_fd = -1, log_fd = -1;
     char spin[32], poll_arg[32], fault_arg[64], name[32];
-    char *argv[10 + DMFD_MAX_DISKS + DMFD_MAX_NICS];
-    char nic_args[DMFD_MAX_NICS][32];
-    int fds[DMFD_DISK0 - DMFD_DMOP + DMFD_MAX_DISKS + DMFD_MAX_NICS + 1];
+    const char *argv[8 + DM_ARGV_MAX];
+    int fds[DMFD_DISK0 - DMFD_DMOP + VMM_MAX_DEV_FDS];
     size_t nfds = DMFD_COUNT;
     int argc = 0, rc = 0;
 
     memset(p, 0, sizeof(*p));
     p->child.pidfd = -1;
-    p->dmop_fd = p->console_fd = p->vcon_fd = -1;
+    p->dmop_fd = p->console_fd = -1;
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, dmop) < 0 ||
         socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, console) < 0 ||
         (null_fd = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0 ||
@@ -64,6 +60,8 @@ int dm_process_spawn(struct vmm *vmm, struct dm_process *p, int exe_fd, const ch
         log_error("device model channels: %s", strerror(errno));
         goto out;
     }
+    /* Its process flags, then its description: the store's (--store) or
+     * our words. */
     argv[argc++] = "stubdm";
     if (vmm->placement == PLACEMENT_STUBDOM)
         argv[argc++] = "--lockdown";
@@ -77,50 +75,27 @@ int dm_process_spawn(struct vmm *vmm, struct dm_process *p, int exe_fd, const ch
         snprintf(fault_arg, sizeof(fault_arg), "--fault=%s", fault);
         argv[argc++] = fault_arg;
     }
+    if (vmm->dm_store_fd >= 0)
+        argv[argc++] = "--store";
+    else
+        for (unsigned i = 1; i < vmm->nr_dm_words && i < DM_ARGV_MAX; i++)
+            argv[argc++] = vmm->dm_words[i];
     /* In lib/dmfds.h order: 3 dm_op, 4 RAM, 5 log, 6/7 save/restore, 8 COM1,
-     * then under the toolstack or with disks 9 the store and 10 QMP
-     * (/dev/null when absent), and 11.. the disks. */
+     * then under the toolstack or with devices' descriptors 9 the store and
+     * 10 QMP (/dev/null when absent), and from 11 on the descriptors. */
     fds[0] = dmop[1];
     fds[1] = vmm->ram_fd;
     fds[2] = log_fd;
     fds[3] = vmm->dm_save_fd >= 0 ? vmm->dm_save_fd : null_fd;
     fds[4] = vmm->dm_restore_fd >= 0 ? vmm->dm_restore_fd : null_fd;
     fds[5] = console[1];
-    if (vmm->dm_store_fd >= 0 || vmm->nr_disks || vmm->nr_nics || vmm->virtio_console) {
+    if (vmm->dm_store_fd >= 0 || vmm->nr_dev_fds) {
         fds[DMFD_STORE - DMFD_DMOP] = vmm->dm_store_fd >= 0 ? vmm->dm_store_fd : null_fd;
         fds[DMFD_QMP - DMFD_DMOP] = vmm->dm_qmp_fd >= 0 ? vmm->dm_qmp_fd : null_fd;
         nfds = DMFD_DISK0 - DMFD_DMOP;
     }
-    /* Under the toolstack the device model learns its devices from
-     * dm-argv in the store; only the descriptors come from here. */
-    for (unsigned i = 0; i < vmm->nr_disks; i++) {
-        if (vmm->dm_store_fd < 0)
-            argv[argc++] = vmm->disk_ro[i] ? "--disk=ro" : "--disk=rw";
-        fds[nfds++] = vmm->disk_fd[i];
-    }
-    for (unsigned i = 0; i < vmm->nr_nics; i++) {
-        const uint8_t *m = vmm->nic_mac[i];
-        snprintf(nic_args[i], sizeof(nic_args[i]), "--nic=%02x:%02x:%02x:%02x:%02x:%02x", m[0],
-                 m[1], m[2], m[3], m[4], m[5]);
-        if (vmm->dm_store_fd < 0)
-            argv[argc++] = nic_args[i];
-        fds[nfds++] = vmm->nic_fd[i];
-    }
-    if (vmm->virtio_rng)
-        argv[argc++] = "--rng";
-    if (vmm->virtio_console) {
-        /* After the disks and NICs.  A port with no host side gets a socket
-         * whose peer is closed: output is dropped, input is at its end. */
-        argv[argc++] = "--virtio-console";
-        if (vmm->vcon_fd < 0 && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, vcon) < 0) {
-            rc = -errno;
-            log_error("virtio console: %s", strerror(errno));
-            goto out;
-        }
-        fds[nfds++] = vmm->vcon_fd >= 0 ? vmm->vcon_fd : vcon[1];
-    }
-    if (vmm->dm_store_fd >= 0)
-        argv[argc++] = "--store"; /* its arguments come from the store */
+    for (unsigned i = 0; i < vmm->nr_dev_fds; i++)
+        fds[nfds++] = vmm->dev_fds[i];
     argv[argc] = NULL;
     snprintf(name, sizeof(name), "guest%d-dm", (int)getpid());
 
@@ -128,7 +103,7 @@ int dm_process_spawn(struct vmm *vmm, struct dm_process *p, int exe_fd, const ch
         .level = vmm->placement == PLACEMENT_STUBDOM ? SANDBOX_STUBDOM : SANDBOX_NONE,
         .name = name,
         .exe_fd = exe_fd,
-        .argv = argv,
+        .argv = (char **)argv,
         .fds = fds,
         .nfds = nfds,
         .log_fd = log_fd,
@@ -147,8 +122,6 @@ out:
     close_quietly(dmop[1]);
     close_quietly(console[0]);
     close_quietly(console[1]);
-    close_quietly(vcon[0]);
-    close_quietly(vcon[1]);
     close_quietly(null_fd);
     close_quietly(log_fd);
     return rc;
@@ -218,6 +191,5 @@ void dm_process_destroy(struct dm_process *p)
     p->child.pid = 0;
     close_quietly(p->dmop_fd);
     close_quietly(p->console_fd);
-    close_quietly(p->vcon_fd);
-    p->dmop_fd = p->console_fd = p->vcon_fd = -1;
+    p->dmop_fd = p->console_fd = -1;
 }

@@ -1,7 +1,8 @@
 /* The inline placement: the device model runs inside stubvmm, on the vCPU
- * thread that exited, like QEMU's and kvmtool's devices.  Its host ops build
- * the same dm_op messages stubdm sends and hand them to dmop_dispatch(), so
- * what a device may do is checked the same way in every placement.  One
+ * thread that exited, like QEMU's and kvmtool's devices.  Its host ops are
+ * dm/dmop_host.c's, the same dm_op requests stubdm sends, with
+ * dmop_dispatch() as the transport, so what a device may do is checked the
+ * same way in every placement.  One
  * mutex serialises the device model between vCPUs and the serial input. */
 #include <errno.h>
 #include <fcntl.h>
@@ -10,127 +11,63 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "dm/devices.h"
+#include "dm/dmop_host.h"
+#include "dm/machine.h"
 #include "dm/state.h"
-#include "dm/virtio/setup.h"
+#include "dm/uart.h"
 #include "lib/fdio.h"
 #include "lib/log.h"
 #include "vmm/vmm.h"
 
 struct vmm_inline {
+    struct dmop_host host;
     struct dm *dm;
-    struct dm_devices devices;
-    struct virtio_devices *virtio;
+    struct dm_machine *machine;
     pthread_mutex_t lock;
 };
 
-static int call(struct vmm *vmm, const struct dmop_req *req, int fd)
+/* The transport of dm/dmop_host.h: a call to the dispatcher that serves
+ * the dm_op socket.  dmop_dispatch() consumes the descriptors it is given
+ * while the device keeps its own, so it gets duplicates, as a socket would
+ * carry. */
+static int dispatch_call(void *transport, const struct dmop_req *req, const int *fds, size_t nfds,
+                         struct dmop_reply *rep)
 {
-    struct dmop_reply rep;
-    int fds[FDIO_MAX_FDS];
-    size_t nfds;
+    int in[2] = {-1, -1}, out[FDIO_MAX_FDS];
+    size_t nout = 0;
 
-    dmop_dispatch(vmm, req, fd, &rep, fds, &nfds);
-    return rep.rc;
+    if (nfds > 2)
+        return -EINVAL;
+    for (size_t i = 0; i < nfds; i++) {
+        in[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 0);
+        if (in[i] < 0) {
+            int rc = -errno;
+            close_quietly(in[0]);
+            return rc;
+        }
+    }
+    dmop_dispatch_fds(transport, req, in, nfds, rep, out, &nout);
+    return rep->rc;
 }
 
-static int host_map(void *h, int type, uint64_t start, uint64_t end, uint32_t flags)
+static int inline_console_write(void *transport, unsigned idx, const void *buf, size_t len)
 {
-    struct dmop_req req = {.op = DMOP_MAP_IO_RANGE_TO_IOREQ_SERVER};
+    struct vmm *vmm = transport;
 
-    req.u.range.type = (uint32_t)type;
-    req.u.range.start = start;
-    req.u.range.end = end;
-    req.u.range.flags = (flags & DM_TRAP_POSTED) ? DMOP_RANGE_POSTED : 0;
-    return call(h, &req, -1);
-}
-
-static int host_unmap(void *h, int type, uint64_t start, uint64_t end)
-{
-    struct dmop_req req = {.op = DMOP_UNMAP_IO_RANGE_FROM_IOREQ_SERVER};
-
-    req.u.range.type = (uint32_t)type;
-    req.u.range.start = start;
-    req.u.range.end = end;
-    return call(h, &req, -1);
-}
-
-static int host_isa_irq(void *h, unsigned irq, int level)
-{
-    struct dmop_req req = {.op = DMOP_SET_ISA_IRQ_LEVEL};
-
-    req.u.isa_irq.isa_irq = irq > 255 ? 255 : (uint8_t)irq;
-    req.u.isa_irq.level = level ? 1 : 0;
-    return call(h, &req, -1);
-}
-
-static int host_msi(void *h, uint64_t addr, uint32_t data)
-{
-    struct dmop_req req = {.op = DMOP_INJECT_MSI};
-
-    req.u.msi.addr = addr;
-    req.u.msi.data = data;
-    return call(h, &req, -1);
-}
-
-/* dmop_dispatch consumes the descriptor it is given; the device keeps its
- * own, so hand over a duplicate. */
-static int dup_or_none(int fd, bool deassign)
-{
-    return deassign || fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 0);
-}
-
-static int host_ioeventfd(void *h, int type, uint64_t addr, uint32_t len, int fd, bool deassign)
-{
-    struct dmop_req req = {.op = DMOP_IOEVENTFD};
-
-    req.u.ioeventfd.type = (uint32_t)type;
-    req.u.ioeventfd.addr = addr;
-    req.u.ioeventfd.len = len;
-    req.u.ioeventfd.flags = deassign ? DMOP_FD_DEASSIGN : 0;
-    return call(h, &req, dup_or_none(fd, deassign));
-}
-
-static int host_irqfd(void *h, unsigned gsi, int fd, bool deassign)
-{
-    struct dmop_req req = {.op = DMOP_IRQFD};
-
-    req.u.irqfd.gsi = gsi;
-    req.u.irqfd.flags = deassign ? DMOP_FD_DEASSIGN : 0;
-    return call(h, &req, dup_or_none(fd, deassign));
-}
-
-static int host_shutdown(void *h, unsigned reason, unsigned status)
-{
-    struct dmop_req req = {.op = DMOP_REMOTE_SHUTDOWN};
-
-    req.u.shutdown.reason = reason;
-    req.u.shutdown.status = status;
-    return call(h, &req, -1);
-}
-
-static int host_console_write(void *h, unsigned idx, const void *buf, size_t len)
-{
-    struct vmm *vmm = h;
-
-    if (idx == DM_COM1_CONSOLE)
-        return write_full(vmm->out_fd, buf, len) < 0 ? -errno : 0;
-    if (idx != DM_VIRTIO_CONSOLE)
+    if (idx != DM_COM1_CONSOLE)
         return -EBADF;
-    if (vmm->vcon_fd < 0)
-        return 0; /* a port with no host side */
-    return send_full(vmm->vcon_fd, buf, len) < 0 ? -errno : 0;
+    return write_full(vmm->out_fd, buf, len) < 0 ? -errno : 0;
 }
 
-static ssize_t host_console_read(void *h, unsigned idx, void *buf, size_t len)
+static ssize_t inline_console_read(void *transport, unsigned idx, void *buf, size_t len)
 {
-    struct vmm *vmm = h;
-    int fd = idx == DM_COM1_CONSOLE ? vmm->in_fd : idx == DM_VIRTIO_CONSOLE ? vmm->vcon_fd : -1;
+    struct vmm *vmm = transport;
+    int fd = idx == DM_COM1_CONSOLE ? vmm->in_fd : -1;
     ssize_t r;
 
     if (fd < 0)
         return 0;
-    /* Under the toolstack these are sockets whose other direction the vCPUs
+    /* Under the toolstack this is a socket whose other direction the vCPUs
      * write with blocking sends: read without blocking. */
     r = recv(fd, buf, len, MSG_DONTWAIT);
     if (r < 0 && errno == ENOTSOCK)
@@ -138,25 +75,50 @@ static ssize_t host_console_read(void *h, unsigned idx, void *buf, size_t len)
     if (r < 0)
         return errno == EAGAIN ? 0 : -errno;
     if (r == 0 && len > 0) /* the main loop stops polling it */
-        atomic_store(fd == vmm->in_fd ? &vmm->in_eof : &vmm->vcon_eof, true);
+        atomic_store(&vmm->in_eof, true);
     return r;
 }
 
-static const struct dm_host_ops inline_ops = {
-    .map_range = host_map,
-    .unmap_range = host_unmap,
-    .set_isa_irq = host_isa_irq,
-    .inject_msi = host_msi,
-    .ioeventfd = host_ioeventfd,
-    .irqfd = host_irqfd,
-    .shutdown = host_shutdown,
-    .console_write = host_console_write,
-    .console_read = host_console_read,
-};
+/* The devices of the words stubvmm was given, the same words a device
+ * model of its own reads, with the descriptors it opened.  The machine owns
+ * the descriptors afterwards. */
+static int build_machine(struct vmm *vmm, struct vmm_inline *in)
+{
+    struct dm_config cfg;
+    struct dm_fd_list fds;
+    struct dm_machine_params p = {.nr_vcpus = vmm->nr_vcpus, .fds = &fds.src};
+    char err[512];
+    int rc;
+
+    if (!vmm->dm_words)
+        dm_config_init(&cfg); /* the PC machine alone */
+    else if ((rc = dm_config_parse(&cfg, (const char *const *)vmm->dm_words, vmm->nr_dm_words, err,
+                                   sizeof(err))) < 0) {
+        log_error("%s", err);
+        return rc;
+    }
+    if (dm_config_nr_fds(&cfg) != vmm->nr_dev_fds) {
+        log_error("dm-argv: the devices take %u descriptors, %u were opened",
+                  dm_config_nr_fds(&cfg), vmm->nr_dev_fds);
+        dm_config_dispose(&cfg);
+        return -EINVAL;
+    }
+    dm_fd_list_init(&fds, vmm->dev_fds, vmm->nr_dev_fds);
+    vmm->nr_dev_fds = 0; /* the machine's, whatever happens */
+    in->machine = dm_machine_new(in->dm, &cfg, &p);
+    dm_config_dispose(&cfg);
+    if (!in->machine) {
+        /* What it did not take is still ours to close. */
+        for (unsigned i = fds.next; i < fds.nr; i++)
+            close(fds.fds[i]);
+        return -EINVAL;
+    }
+    dm_machine_log(in->machine);
+    return 0;
+}
 
 int inline_dm_create(struct vmm *vmm)
 {
-    struct dmop_req req = {.op = DMOP_CREATE_IOREQ_SERVER};
     struct vmm_inline *in = calloc(1, sizeof(*in));
     int rc;
 
@@ -164,49 +126,30 @@ int inline_dm_create(struct vmm *vmm)
         return -ENOMEM;
     pthread_mutex_init(&in->lock, NULL);
     vmm->inl = in;
-    rc = call(vmm, &req, -1);
+    in->host = (struct dmop_host){
+        .call = dispatch_call,
+        .transport = vmm,
+        .console_write = inline_console_write,
+        .console_read = inline_console_read,
+    };
+    rc = dmop_host_create_server(&in->host, false);
     if (rc < 0)
         goto fail;
-    in->dm = dm_new(&inline_ops, vmm, vmm->ram, vmm->ram_size);
+    in->dm = dm_new(dmop_host_ops(false), &in->host, vmm->ram, vmm->ram_size);
     if (!in->dm) {
         rc = -ENOMEM;
         goto fail;
     }
-    rc = dm_devices_setup(in->dm, &in->devices);
+    /* Kicks stay on the vCPU thread (the trap); the devices' descriptors
+     * (NIC back ends, the virtio console) are watched by the main loop. */
+    if (dm_events_enable(in->dm) < 0) {
+        rc = -errno;
+        goto fail;
+    }
+    rc = build_machine(vmm, in);
     if (rc < 0)
         goto fail;
-    dm_devices_set_nr_vcpus(&in->devices, vmm->nr_vcpus);
-    if (vmm->nr_disks || vmm->nr_nics || vmm->virtio_rng || vmm->virtio_console) {
-        struct virtio_config cfg = {
-            .nr_disks = vmm->nr_disks,
-            .nr_nics = vmm->nr_nics,
-            .rng = vmm->virtio_rng,
-            .console = vmm->virtio_console,
-            .console_idx = DM_VIRTIO_CONSOLE,
-        };
-        for (unsigned i = 0; i < vmm->nr_disks; i++)
-            cfg.disks[i] = (struct virtio_disk_spec){vmm->disk_fd[i], vmm->disk_ro[i]};
-        for (unsigned i = 0; i < vmm->nr_nics; i++) {
-            cfg.nics[i].fd = vmm->nic_fd[i];
-            memcpy(cfg.nics[i].mac, vmm->nic_mac[i], 6);
-        }
-        /* Queue kicks stay on the vCPU thread (the trap); only NIC back
-         * ends are watched, by the main loop. */
-        if (dm_events_enable(in->dm) < 0) {
-            rc = -errno;
-            goto fail;
-        }
-        /* The devices own the descriptors now. */
-        vmm->nr_disks = vmm->nr_nics = 0;
-        in->virtio = virtio_devices_new(in->dm, &in->devices.pci, &cfg);
-        if (!in->virtio) {
-            rc = -EINVAL;
-            goto fail;
-        }
-    }
-    req = (struct dmop_req){.op = DMOP_SET_IOREQ_SERVER_STATE};
-    req.u.state.enabled = 1;
-    rc = call(vmm, &req, -1);
+    rc = dmop_host_enable_server(&in->host);
     if (rc < 0)
         goto fail;
     return 0;
@@ -221,7 +164,7 @@ void inline_dm_destroy(struct vmm *vmm)
 
     if (!in)
         return;
-    virtio_devices_free(in->virtio);
+    dm_machine_free(in->machine);
     dm_free(in->dm);
     pthread_mutex_destroy(&in->lock);
     free(in);
@@ -238,32 +181,22 @@ void inline_dm_access(struct vmm *vmm, uint32_t type, uint64_t addr, uint8_t *da
     pthread_mutex_unlock(&in->lock);
 }
 
-static bool console_poll(struct vmm *vmm, unsigned idx)
+bool inline_dm_console_poll(struct vmm *vmm)
 {
     struct vmm_inline *in = vmm->inl;
     bool full;
 
     pthread_mutex_lock(&in->lock);
-    full = dm_console_poll_one(in->dm, idx);
+    full = dm_console_poll_one(in->dm, DM_COM1_CONSOLE);
     pthread_mutex_unlock(&in->lock);
     return full;
-}
-
-bool inline_dm_console_poll(struct vmm *vmm)
-{
-    return console_poll(vmm, DM_COM1_CONSOLE);
-}
-
-bool inline_dm_vcon_poll(struct vmm *vmm)
-{
-    return console_poll(vmm, DM_VIRTIO_CONSOLE);
 }
 
 int inline_dm_events_fd(struct vmm *vmm)
 {
     struct vmm_inline *in = vmm->inl;
 
-    return in && in->virtio ? dm_events_enable(in->dm) : -1;
+    return in ? dm_events_enable(in->dm) : -1;
 }
 
 void inline_dm_events_run(struct vmm *vmm)
@@ -297,9 +230,9 @@ int inline_dm_save(struct vmm *vmm, uint8_t **blob, size_t *len)
     if (!in)
         return -ENODEV;
     pthread_mutex_lock(&in->lock);
-    rc = dm_state_quiesce(in->dm, &in->devices, in->virtio);
+    rc = dm_state_quiesce(in->machine);
     if (!rc)
-        rc = dm_state_save(in->dm, &in->devices, in->virtio, blob, len);
+        rc = dm_state_save(in->machine, blob, len);
     pthread_mutex_unlock(&in->lock);
     return rc;
 }
@@ -312,7 +245,7 @@ int inline_dm_load(struct vmm *vmm, const uint8_t *blob, size_t len)
     if (!in)
         return -ENODEV;
     pthread_mutex_lock(&in->lock);
-    rc = dm_state_load(in->dm, &in->devices, in->virtio, blob, len);
+    rc = dm_state_load(in->machine, blob, len);
     pthread_mutex_unlock(&in->lock);
     return rc;
 }

@@ -16,7 +16,7 @@ void vmm_init(struct vmm *vmm)
     memset(vmm, 0, sizeof(*vmm));
     vmm->kvm_fd = vmm->vm_fd = vmm->ram_fd = vmm->shm_fd = vmm->notify_fd = -1;
     vmm->stop_efd = vmm->in_fd = vmm->out_fd = vmm->dm_store_fd = -1;
-    vmm->dm_save_fd = vmm->dm_restore_fd = vmm->dm_qmp_fd = vmm->vcon_fd = -1;
+    vmm->dm_save_fd = vmm->dm_restore_fd = vmm->dm_qmp_fd = -1;
     vmm->dm_poll_us = -1;
     for (unsigned i = 0; i < VMM_MAX_VCPUS; i++)
         vmm->vcpus[i].fd = vmm->vcpus[i].efd = -1;
@@ -110,8 +110,7 @@ void vmm_destroy(struct vmm *vmm)
     close_quietly(vmm->vm_fd);
     close_quietly(vmm->kvm_fd);
     close_quietly(vmm->stop_efd);
-    close_quietly(vmm->vcon_fd);
-    vmm->vcon_fd = -1;
+    vmm_dm_words_dispose(vmm);
     free(vmm->cpuid);
     vmm->cpuid = NULL;
     pthread_rwlock_destroy(&vmm->io_lock);

@@ -11,29 +11,24 @@
  * 100 for a usage error, 111 for a system error, 101 when the guest
  * crashed, 102 when its device model died or misbehaved, 103 when the guest
  * reset itself (the toolstack decides whether to start it again). */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/if_tun.h>
-#include <net/if.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "lib/fdio.h"
 #include "lib/log.h"
+#include "lib/version.h"
 #include "vmm/firmware.h"
 #include "vmm/managed.h"
 #include "vmm/options.h"
@@ -96,131 +91,6 @@ static void parse_args(int argc, char **argv, struct options *o)
         usage("give either --kernel or --firmware");
 }
 
-/* Open a disk image, PATH or PATH,ro, as disk number vmm->nr_disks.  The
- * descriptors go to the device model, which never opens files itself.
- * Dies on error (start-up). */
-void vmm_open_disk(struct vmm *vmm, const char *spec)
-{
-    char path[PATH_MAX];
-    size_t len = strlen(spec);
-    bool ro = len > 3 && strcmp(spec + len - 3, ",ro") == 0;
-    struct stat st;
-    int fd;
-
-    if (ro)
-        len -= 3;
-    if (len == 0 || len >= sizeof(path) || vmm->nr_disks == DMFD_MAX_DISKS)
-        die(EXIT_USAGE, "--disk %s: bad path", spec);
-    memcpy(path, spec, len);
-    path[len] = 0;
-    fd = open(path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-    if (fd < 0)
-        die(EXIT_USAGE, "disk %s: %s", path, strerror(errno));
-    if (fstat(fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)))
-        die(EXIT_USAGE, "disk %s: not a regular file or block device", path);
-    vmm->disk_fd[vmm->nr_disks] = fd;
-    vmm->disk_ro[vmm->nr_disks] = ro;
-    vmm->nr_disks++;
-}
-
-static void open_disks(struct vmm *vmm, const struct options *o)
-{
-    for (unsigned i = 0; i < o->g.nr_disks; i++)
-        vmm_open_disk(vmm, o->g.disks[i]);
-}
-
-static uint16_t parse_port(const char *s, char **end)
-{
-    unsigned long v;
-
-    errno = 0;
-    v = strtoul(s, end, 10);
-    return errno || *end == s || v == 0 || v > 65535 ? 0 : (uint16_t)v;
-}
-
-/* A NIC back end: a connected datagram socket on loopback (udp:LPORT:RPORT
- * binds 127.0.0.1:LPORT and sends to 127.0.0.1:RPORT), a datagram socket
- * connected to a unix socket (unix:PATH), or a tap device (tap:IFNAME).
- * Returns the descriptor; dies on error (start-up). */
-int vmm_open_nic(const char *spec)
-{
-    int fd = -1;
-
-    if (strncmp(spec, "udp:", 4) == 0) {
-        struct sockaddr_in local = {.sin_family = AF_INET}, remote = {.sin_family = AF_INET};
-        char *end;
-        uint16_t lport = parse_port(spec + 4, &end), rport = 0;
-        if (lport && *end == ':')
-            rport = parse_port(end + 1, &end);
-        if (!lport || !rport || *end)
-            die(EXIT_USAGE, "--nic %s: expected udp:LPORT:RPORT", spec);
-        local.sin_addr.s_addr = remote.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        local.sin_port = htons(lport);
-        remote.sin_port = htons(rport);
-        fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        if (fd < 0 || bind(fd, (struct sockaddr *)&local, sizeof(local)) < 0 ||
-            connect(fd, (struct sockaddr *)&remote, sizeof(remote)) < 0)
-            die(EXIT_USAGE, "--nic %s: %s", spec, strerror(errno));
-    } else if (strncmp(spec, "unix:", 5) == 0) {
-        struct sockaddr_un sa = {.sun_family = AF_UNIX};
-        sa_family_t autobind = AF_UNIX;
-        if (!spec[5] || strlen(spec + 5) >= sizeof(sa.sun_path))
-            die(EXIT_USAGE, "--nic %s: bad path", spec);
-        strcpy(sa.sun_path, spec + 5);
-        fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        /* An abstract address of our own, so the peer can answer. */
-        if (fd < 0 || bind(fd, (struct sockaddr *)&autobind, sizeof(autobind)) < 0 ||
-            connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-            die(EXIT_USAGE, "--nic %s: %s", spec, strerror(errno));
-    } else if (strncmp(spec, "tap:", 4) == 0) {
-        struct ifreq ifr = {.ifr_flags = IFF_TAP | IFF_NO_PI};
-        if (!spec[4] || strlen(spec + 4) >= sizeof(ifr.ifr_name))
-            die(EXIT_USAGE, "--nic %s: bad interface name", spec);
-        strcpy(ifr.ifr_name, spec + 4);
-        fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
-        if (fd < 0 || ioctl(fd, TUNSETIFF, &ifr) < 0)
-            die(EXIT_USAGE, "--nic %s: %s", spec, strerror(errno));
-    } else {
-        die(EXIT_USAGE, "--nic %s: expected udp:LPORT:RPORT, unix:PATH or tap:IFNAME", spec);
-    }
-    return fd;
-}
-
-static void open_nics(struct vmm *vmm, const struct options *o)
-{
-    for (unsigned i = 0; i < o->g.nr_nics; i++) {
-        /* A locally administered address, distinct per NIC and guest. */
-        uint8_t mac[6] = {0x52,      0x54, 0x00, (uint8_t)(getpid() >> 8), (uint8_t)getpid(),
-                          (uint8_t)i};
-        vmm->nic_fd[i] = vmm_open_nic(o->g.nics[i]);
-        memcpy(vmm->nic_mac[i], mac, 6);
-        vmm->nr_nics = i + 1;
-    }
-    vmm->virtio_rng = o->g.rng;
-}
-
-/* The virtio console: none (the port has no host side) or unix:PATH, a
- * stream socket someone listens on, connected here and handed to the device
- * model as the port's descriptor (as --nic unix:PATH is).  Dies on error. */
-static void open_virtio_console(struct vmm *vmm, const struct options *o)
-{
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    const char *path;
-
-    if (!o->virtio_console)
-        return;
-    vmm->virtio_console = true;
-    if (strcmp(o->virtio_console, "none") == 0)
-        return;
-    path = o->virtio_console + 5;
-    if (strlen(path) >= sizeof(sa.sun_path))
-        die(EXIT_USAGE, "--virtio-console %s: path too long", o->virtio_console);
-    strcpy(sa.sun_path, path);
-    vmm->vcon_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (vmm->vcon_fd < 0 || connect(vmm->vcon_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-        die(EXIT_USAGE, "--virtio-console %s: %s", o->virtio_console, strerror(errno));
-}
-
 static uint8_t *read_kernel(const char *what, const char *path, size_t *size)
 {
     struct stat st;
@@ -261,7 +131,6 @@ struct relay {
     size_t len, off;
     bool in_eof;
     bool dm_full;
-    bool vcon_full; /* inline: the virtio console had no room */
 };
 
 /* Copy what the device model wrote to COM1 to our output. */
@@ -309,7 +178,7 @@ static void dm_died(struct vmm *vmm, struct dm_process *p)
     vmm_stop(vmm, VMM_EXIT_DM_FAILED);
 }
 
-enum { P_STOP, P_SIG, P_PIDFD, P_DMOP, P_CONS, P_IN, P_TIMER, P_EVENTS, P_VCON, P_COUNT };
+enum { P_STOP, P_SIG, P_PIDFD, P_DMOP, P_CONS, P_IN, P_TIMER, P_EVENTS, P_COUNT };
 
 /* The main loop.  With until_ready it returns once the device model has
  * enabled its ioreq server (true) or failed (false); otherwise it runs until
@@ -343,8 +212,6 @@ static bool main_loop(struct vmm *vmm, struct dm_process *p, int sigfd, struct r
         if (!p && !until_ready) { /* inline: the device model's timers and NIC back ends */
             pf[P_TIMER] = (struct pollfd){.fd = inline_dm_timer_fd(vmm), .events = POLLIN};
             pf[P_EVENTS] = (struct pollfd){.fd = inline_dm_events_fd(vmm), .events = POLLIN};
-            if (!r->vcon_full && !atomic_load(&vmm->vcon_eof))
-                pf[P_VCON] = (struct pollfd){.fd = vmm->vcon_fd, .events = POLLIN};
         }
         if (until_ready) {
             struct timespec now;
@@ -358,7 +225,7 @@ static bool main_loop(struct vmm *vmm, struct dm_process *p, int sigfd, struct r
                 return false;
             }
         }
-        if (!p && (r->dm_full || r->vcon_full)) /* inline device full: retry soon */
+        if (!p && r->dm_full) /* inline device full: retry soon */
             timeout = 5;
         if (p && !until_ready) /* a tick to flush posted writes (ioreq.c) */
             timeout = VMM_POSTED_FLUSH_MS;
@@ -397,8 +264,6 @@ static bool main_loop(struct vmm *vmm, struct dm_process *p, int sigfd, struct r
             if (pf[P_IN].revents & (POLLHUP | POLLERR) && !(pf[P_IN].revents & POLLIN))
                 r->in_eof = true;
         }
-        if (!p && !until_ready && (pf[P_VCON].revents || r->vcon_full))
-            r->vcon_full = inline_dm_vcon_poll(vmm);
         if (pf[P_TIMER].revents & POLLIN)
             inline_dm_timer_poll(vmm);
         if (pf[P_EVENTS].revents & POLLIN)
@@ -440,6 +305,7 @@ int main(int argc, char **argv)
     size_t image_size, initrd_size = 0;
     int exe_fd = -1, sigfd, status;
 
+    version_option(argc, argv, "stubvmm");
     log_set_program("stubvmm");
     if (argc > 1 && strcmp(argv[1], "--managed") == 0)
         return managed_main(argc, argv); /* under the toolstack: managed.c */
@@ -453,7 +319,7 @@ int main(int argc, char **argv)
     if (o.g.placement != PLACEMENT_INLINE) {
         exe_fd = dm_exe_open();
         if (exe_fd < 0)
-            die(EXIT_SYSTEM, "cannot find the device model (set STUBVISOR_DM)");
+            die(EXIT_SYSTEM, "cannot find the device model (stubdm, next to stubvmm)");
     }
     if (o.g.firmware)
         image = read_kernel("firmware", firmware_path(o.g.firmware), &image_size);
@@ -465,9 +331,7 @@ int main(int argc, char **argv)
     if (vmm_create(&vmm, o.g.memory_mib) < 0)
         die(EXIT_SYSTEM, "cannot create the VM");
     vmm.placement = o.g.placement;
-    open_disks(&vmm, &o);
-    open_nics(&vmm, &o);
-    open_virtio_console(&vmm, &o);
+    vmm_dm_words_standalone(&vmm, &o.g, o.virtio_console);
     vmm.spin_us = env_uint("STUBVISOR_SPIN_US", SPIN_VCPU_DEFAULT_US, 100000);
     vmm.dm_spin_us = env_uint("STUBVISOR_DM_SPIN_US", SPIN_DM_DEFAULT_US, 100000);
     if (getenv("STUBVISOR_DM_POLL_US"))
@@ -505,14 +369,7 @@ int main(int argc, char **argv)
         if (dm_process_spawn(&vmm, p, exe_fd, fault) < 0)
             die(EXIT_SYSTEM, "cannot start the device model");
         close(exe_fd);
-        /* The device model holds the disks and NICs now. */
-        for (unsigned i = 0; i < vmm.nr_disks; i++)
-            close(vmm.disk_fd[i]);
-        for (unsigned i = 0; i < vmm.nr_nics; i++)
-            close(vmm.nic_fd[i]);
-        vmm.nr_disks = vmm.nr_nics = 0;
-        close_quietly(vmm.vcon_fd);
-        vmm.vcon_fd = -1;
+        vmm_dm_words_dispose(&vmm); /* the device model holds the descriptors now */
         main_loop(&vmm, p, sigfd, &relay, true);
     }
     if (!atomic_load(&vmm.stopping)) {

@@ -21,10 +21,17 @@
  * There is no device model to die.
  *
  * usage: stubvmm --managed --dir DIR --kernel FILE|--firmware seabios|FILE --status-fd N
- *                [--disk PATH[,ro]]... [--nic SPEC --mac XX:XX:XX:XX:XX:XX]...
+ *                [--disk PATH[,ro] | --nic SPEC | --virtio-console]...
  *                [--memory MiB] [--vcpus N] [--cmdline S] [--dm stubdom|process|inline]
  *                [--ramdisk FILE] [--cpuid STRING] [--store-fd N] [--serial-file PATH]
- *                [--preserve poweroff,reboot,crash] [--restore-fd N] [--rng] [--virtio-console]
+ *                [--preserve poweroff,reboot,crash]
+ *                [--restore-fd N] [-- stubdm WORD...]
+ *
+ * The devices are the device model's description (dm-argv): in the store
+ * for a device model of its own (--store-fd), the words after "--"
+ * otherwise (inline).  stubvmm only opens the descriptors they take, in the
+ * order given: --disk images, --nic back ends, and --virtio-console's
+ * socket pair (its other end served on console-pv.sock).
  *
  * --restore-fd N starts the guest from a save file (lib/savefile.h) instead
  * of its boot state: checked whole first (nothing starts from a bad file),
@@ -61,11 +68,11 @@ static noreturn void managed_usage(const char *why)
     fprintf(
         stderr,
         "usage: stubvmm --managed --dir DIR --kernel FILE|--firmware seabios|FILE\n"
-        "               --status-fd N [--disk PATH[,ro]]... [--nic SPEC --mac MAC]...\n"
+        "               --status-fd N [--disk PATH[,ro] | --nic SPEC | --virtio-console]...\n"
         "               [--memory MiB] [--vcpus N] [--cmdline S] [--dm stubdom|process|inline]\n"
-        "               [--ramdisk FILE] [--cpuid STRING] [--store-fd N] [--serial-file PATH] "
-        "[--preserve LIST]\n"
-        "               [--restore-fd N] [--rng] [--virtio-console]\n");
+        "               [--ramdisk FILE] [--cpuid STRING] [--store-fd N] [--serial-file PATH]\n"
+        "               [--preserve LIST]\n"
+        "               [--restore-fd N] [-- stubdm WORD...]\n");
     exit(EXIT_USAGE);
 }
 
@@ -93,23 +100,20 @@ static void parse(int argc, char **argv, struct managed *m)
         }
         if (strcmp(a, "--virtio-console") == 0) {
             m->virtio_console = true; /* a flag: no value */
+            vmm_guest_add_backend(&m->g, VMM_BACKEND_CONSOLE, NULL, managed_usage);
             i++;
             continue;
+        }
+        if (strcmp(a, "--") == 0) { /* the rest is the device model's */
+            m->dm_words = (const char *const *)argv + i + 1;
+            m->nr_dm_words = (unsigned)(argc - i - 1);
+            break;
         }
         if (!v)
             managed_usage("option needs a value");
         if (strcmp(a, "--dir") == 0)
             m->dir = v;
-        else if (strcmp(a, "--mac") == 0) {
-            unsigned b[6];
-            char extra;
-            if (m->nr_macs == DMFD_MAX_NICS || sscanf(v, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1],
-                                                      &b[2], &b[3], &b[4], &b[5], &extra) != 6)
-                managed_usage("--mac: expected XX:XX:XX:XX:XX:XX");
-            for (int k = 0; k < 6; k++)
-                m->macs[m->nr_macs][k] = (uint8_t)b[k];
-            m->nr_macs++;
-        } else if (strcmp(a, "--status-fd") == 0)
+        else if (strcmp(a, "--status-fd") == 0)
             m->status_fd = open_fd_arg(v, "--status-fd");
         else if (strcmp(a, "--store-fd") == 0)
             m->store_fd = open_fd_arg(v, "--store-fd");
@@ -127,8 +131,8 @@ static void parse(int argc, char **argv, struct managed *m)
     }
     if (!m->dir || !m->g.kernel == !m->g.firmware || m->status_fd < 0)
         managed_usage("--dir, --kernel or --firmware, and --status-fd are required");
-    if (m->nr_macs != m->g.nr_nics)
-        managed_usage("give one --mac per --nic");
+    if (m->g.rng)
+        managed_usage("--rng: under the toolstack the devices are dm-argv's");
 }
 
 static uint8_t *load_file(const char *path, size_t *size)
@@ -153,8 +157,10 @@ out:
 
 void managed_report_exit(struct managed *m, const char *reason, int status)
 {
-    char line[64];
-    int n = snprintf(line, sizeof(line), "exit %s %d\n", reason, status);
+    const char *why = strcmp(reason, "crash") == 0 ? m->vmm.crash_reason : NULL;
+    char line[96];
+    int n = snprintf(line, sizeof(line), "exit %s %d%s%s\n", reason, status, why ? " " : "",
+                     why ? why : "");
 
     if (m->status_fd >= 0) {
         if (write_full(m->status_fd, line, (size_t)n) < 0)
@@ -192,6 +198,8 @@ static void guest_stopped(struct managed *m)
     if (keep) {
         log_info("guest stopped (%s, status %d); preserved until destroyed", reason, st);
         m->state = strcmp(reason, "crash") == 0 ? GUEST_CRASHED : GUEST_SHUTDOWN;
+        if (m->state == GUEST_CRASHED && m->vmm.crash_reason) /* for `status` and list -l */
+            snprintf(m->reason, sizeof(m->reason), "%s", m->vmm.crash_reason);
         return;
     }
     m->quit = true;
@@ -202,7 +210,7 @@ static void guest_stopped(struct managed *m)
  * console_fd, the console server's end. */
 static int inline_start(struct managed *m)
 {
-    int sp[2], vc[2];
+    int sp[2];
 
     m->dm.child.pid = 0;
     m->dm.child.pidfd = m->dm.dmop_fd = -1;
@@ -211,14 +219,7 @@ static int inline_start(struct managed *m)
     fd_set_nonblock(sp[0], 1);
     m->dm.console_fd = sp[0];
     m->vmm.in_fd = m->vmm.out_fd = sp[1]; /* blocking sends, MSG_DONTWAIT reads */
-    if (m->virtio_console) {              /* the same for the virtio console */
-        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, vc) < 0)
-            return -errno;
-        fd_set_nonblock(vc[0], 1);
-        m->dm.vcon_fd = vc[0];
-        m->vmm.vcon_fd = vc[1];
-    }
-    close_quietly(m->store_fd); /* no device model domain: unused */
+    close_quietly(m->store_fd);           /* no device model domain: unused */
     m->store_fd = -1;
     close_quietly(m->vmm.dm_qmp_fd); /* nobody answers QMP inline */
     m->vmm.dm_qmp_fd = -1;
@@ -252,7 +253,7 @@ int managed_main(int argc, char **argv)
     if (m->restore_fd >= 0)
         managed_restore_check(m);
     if (!inl && (exe_fd = dm_exe_open()) < 0)
-        die(EXIT_SYSTEM, "cannot find the device model (set STUBVISOR_DM)");
+        die(EXIT_SYSTEM, "cannot find the device model (stubdm, next to stubvmm)");
     {
         const char *path = m->g.firmware ? firmware_path(m->g.firmware) : m->g.kernel;
         image = load_file(path, &image_size);
@@ -265,16 +266,18 @@ int managed_main(int argc, char **argv)
     if (vmm_create(&m->vmm, m->g.memory_mib) < 0)
         die(EXIT_SYSTEM, "cannot create the VM");
     m->vmm.placement = m->g.placement;
-    m->vmm.virtio_rng = m->g.rng;
-    m->vmm.virtio_console = m->virtio_console;
-    m->dm.console_fd = m->dm.vcon_fd = -1;
-    for (unsigned i = 0; i < m->g.nr_disks; i++)
-        vmm_open_disk(&m->vmm, m->g.disks[i]);
-    for (unsigned i = 0; i < m->g.nr_nics; i++) {
-        m->vmm.nic_fd[i] = vmm_open_nic(m->g.nics[i]);
-        memcpy(m->vmm.nic_mac[i], m->macs[i], 6);
-        m->vmm.nr_nics = i + 1;
+    m->dm.console_fd = m->vcon_fd = -1;
+    for (unsigned i = 0; i < m->g.nr_backends; i++) {
+        const struct vmm_backend *b = &m->g.backends[i];
+        if (b->kind == VMM_BACKEND_DISK)
+            vmm_open_disk(&m->vmm, b->spec);
+        else if (b->kind == VMM_BACKEND_NIC)
+            vmm_open_nic(&m->vmm, b->spec);
+        else /* ours served on console-pv.sock */
+            m->vcon_fd = vmm_open_console(&m->vmm, NULL);
     }
+    if (m->dm_words)
+        vmm_dm_words_set(&m->vmm, m->dm_words, m->nr_dm_words);
     m->vmm.spin_us = SPIN_VCPU_DEFAULT_US;
     m->vmm.dm_spin_us = SPIN_DM_DEFAULT_US;
     m->vmm.stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -315,30 +318,11 @@ int managed_main(int argc, char **argv)
             die(EXIT_SYSTEM, "%s: %s", path, strerror(errno));
     }
     managed_restore_dm(m);
-    {
-        /* The virtio console: the device model's end goes after the disks
-         * and NICs, ours to the console server. */
-        int vc[2] = {-1, -1};
-        if (m->virtio_console) {
-            if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, vc) < 0)
-                die(EXIT_SYSTEM, "socketpair: %s", strerror(errno));
-            m->vmm.vcon_fd = vc[1];
-        }
-        if (dm_process_spawn(&m->vmm, &m->dm, exe_fd, NULL) < 0)
-            die(EXIT_SYSTEM, "cannot start the device model");
-        if (vc[0] >= 0)
-            fd_set_nonblock(vc[0], 1);
-        m->dm.vcon_fd = vc[0];
-        close_quietly(m->vmm.vcon_fd);
-        m->vmm.vcon_fd = -1;
-    }
+    if (dm_process_spawn(&m->vmm, &m->dm, exe_fd, NULL) < 0)
+        die(EXIT_SYSTEM, "cannot start the device model");
     close(exe_fd);
-    close_quietly(m->store_fd); /* the device model's now, and the disks and NICs */
-    for (unsigned i = 0; i < m->vmm.nr_disks; i++)
-        close(m->vmm.disk_fd[i]);
-    for (unsigned i = 0; i < m->vmm.nr_nics; i++)
-        close(m->vmm.nic_fd[i]);
-    m->vmm.nr_disks = m->vmm.nr_nics = 0;
+    close_quietly(m->store_fd); /* the device model's now, and its devices' descriptors */
+    vmm_dm_words_dispose(&m->vmm);
     close_quietly(m->vmm.dm_qmp_fd);
     m->vmm.dm_qmp_fd = -1;
     /* Ours stay open: `save` reads what the device model wrote. */
@@ -376,6 +360,7 @@ started:
     }
     close_quietly(m->dm_state_fd);
     close_quietly(m->dm_state2_fd);
+    close_quietly(m->vcon_fd);
     vmm_destroy(&m->vmm);
     close(m->sigfd);
     free(m);
@@ -411,12 +396,12 @@ uint64_t managed_dm_cpu(struct managed *m)
     return m->dm_cpu_us;
 }
 
-enum { P_STOP, P_SIG, P_PIDFD, P_DMOP, P_IN, P_TIMER, P_EVENTS, P_VCON, P_FIXED };
+enum { P_STOP, P_SIG, P_PIDFD, P_DMOP, P_IN, P_TIMER, P_EVENTS, P_FIXED };
 
 void managed_loop(struct managed *m)
 {
     struct vmm *vmm = &m->vmm;
-    bool inl = m->g.placement == PLACEMENT_INLINE, in_full = false, vcon_full = false;
+    bool inl = m->g.placement == PLACEMENT_INLINE, in_full = false;
 
     while (!m->quit) {
         struct pollfd pf[P_FIXED + MANAGED_MAX_POLL];
@@ -438,14 +423,12 @@ void managed_loop(struct managed *m)
         pf[P_STOP] = (struct pollfd){.fd = vmm->stop_efd, .events = POLLIN};
         pf[P_SIG] = (struct pollfd){.fd = m->sigfd, .events = POLLIN};
         if (inl) {
-            /* The UART's input, its timers and the NIC back ends. */
+            /* The UART's input, its timers, the devices' descriptors. */
             if (!atomic_load(&vmm->in_eof))
                 pf[P_IN] = (struct pollfd){.fd = vmm->in_fd, .events = POLLIN};
             pf[P_TIMER] = (struct pollfd){.fd = inline_dm_timer_fd(vmm), .events = POLLIN};
             pf[P_EVENTS] = (struct pollfd){.fd = inline_dm_events_fd(vmm), .events = POLLIN};
-            if (!vcon_full && !atomic_load(&vmm->vcon_eof))
-                pf[P_VCON] = (struct pollfd){.fd = vmm->vcon_fd, .events = POLLIN};
-            if (in_full || vcon_full)
+            if (in_full)
                 timeout = 5; /* a device was full: retry soon */
         } else if (m->dm_alive) {
             pf[P_PIDFD] = (struct pollfd){.fd = m->dm.child.pidfd, .events = POLLIN};
@@ -475,8 +458,6 @@ void managed_loop(struct managed *m)
         }
         if (inl && ((pf[P_IN].revents & POLLIN) || in_full))
             in_full = inline_dm_console_poll(vmm);
-        if (inl && (pf[P_VCON].revents || vcon_full))
-            vcon_full = inline_dm_vcon_poll(vmm);
         if (pf[P_TIMER].revents & POLLIN)
             inline_dm_timer_poll(vmm);
         if (pf[P_EVENTS].revents & POLLIN)

@@ -36,9 +36,10 @@ struct managed {
     /* options: the guest's (options.h), then the toolstack's */
     struct vmm_guest_options g;
     const char *dir, *serial_file;
-    uint8_t macs[DMFD_MAX_NICS][6]; /* --mac, the i-th for the i-th --nic */
-    unsigned nr_macs;
-    bool virtio_console; /* --virtio-console: the port, on console-pv.sock */
+    bool virtio_console;         /* --virtio-console: the port, on console-pv.sock */
+    int vcon_fd;                 /* our end of it (non-blocking), or -1 */
+    const char *const *dm_words; /* after "--": the device model's, or NULL */
+    unsigned nr_dm_words;
     bool preserve_poweroff, preserve_reboot, preserve_crash;
     int status_fd, store_fd;
     int restore_fd; /* --restore-fd: a save file to start from, or -1 */
@@ -82,11 +83,6 @@ struct managed {
     size_t ctl_len[MANAGED_MAX_CONTROL_CLIENTS];
 };
 
-/* main.c: open a disk (PATH[,ro]) as the VM's next disk; open a NIC back
- * end (udp:LPORT:RPORT, unix:PATH, tap:IFNAME).  Both die on error. */
-void vmm_open_disk(struct vmm *vmm, const char *spec);
-int vmm_open_nic(const char *spec);
-
 /* `stubvmm --managed ...`: never returns to the standalone path. */
 int managed_main(int argc, char **argv);
 void managed_loop(struct managed *m);
@@ -98,7 +94,8 @@ void managed_dm_failed(struct managed *m, const char *why);
 /* The device model's CPU time in microseconds (last known once it is gone). */
 uint64_t managed_dm_cpu(struct managed *m);
 
-/* Write "exit REASON STATUS" to the status descriptor (once). */
+/* Write "exit REASON STATUS [WHY]" to the status descriptor (once); WHY is
+ * what the device model said of a crash ("guest panicked"). */
 void managed_report_exit(struct managed *m, const char *reason, int status);
 
 /* Each *_pollfds fills pf with its descriptors and returns how many; each

@@ -74,13 +74,21 @@ int vmm_guest_option(struct vmm_guest_options *o, const char *a, const char *v, 
         else
             usage("--dm must be stubdom, process or inline");
     } else if (strcmp(a, "--disk") == 0) {
-        if (o->nr_disks == DMFD_MAX_DISKS)
+        if (o->nr_disks++ == DMFD_MAX_DISKS)
             usage("too many --disk options");
-        o->disks[o->nr_disks++] = v;
+        vmm_guest_add_backend(o, VMM_BACKEND_DISK, v, usage);
     } else { /* --nic */
-        if (o->nr_nics == DMFD_MAX_NICS)
+        if (o->nr_nics++ == DMFD_MAX_NICS)
             usage("too many --nic options");
-        o->nics[o->nr_nics++] = v;
+        vmm_guest_add_backend(o, VMM_BACKEND_NIC, v, usage);
     }
     return 2;
+}
+
+void vmm_guest_add_backend(struct vmm_guest_options *o, enum vmm_backend_kind kind,
+                           const char *spec, vmm_usage_fn usage)
+{
+    if (o->nr_backends == VMM_MAX_DEV_FDS)
+        usage("too many devices");
+    o->backends[o->nr_backends++] = (struct vmm_backend){kind, spec};
 }

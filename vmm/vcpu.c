@@ -109,6 +109,9 @@ static void *vcpu_loop(void *arg)
 /* A thread that has ended holds still for good (vmm_vcpus_holding). */
 static void *vcpu_thread(void *arg)
 {
+    struct vcpu *v = arg;
+
+    atomic_store(&v->tid, gettid());
     vcpu_loop(arg);
     vmm_vcpu_gone(arg);
     return NULL;

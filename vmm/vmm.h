@@ -13,6 +13,7 @@
  *   ioreq.c    the monitor's side of the shared ioreq page
  *   dmop.c     dm_op validation and dispatch (every placement)
  *   dmproc.c   spawning and watching stubdm (process, stubdom)
+ *   dm_words.c the device model's descriptors and (standalone) its words
  *   inline.c   the device model inside stubvmm (inline)
  *   main.c     command line and the main event loop
  *
@@ -44,6 +45,7 @@
 #define VMM_NR_GSIS        24 /* the in-kernel IOAPIC's pins */
 #define VMM_LAPIC_BASE     0xfee00000ull
 #define VMM_IOAPIC_BASE    0xfec00000ull
+#define VMM_MAX_DEV_FDS    (DMFD_MAX_DISKS + DMFD_MAX_NICS + 4)
 
 /* Exit statuses besides the guest's own (0..255 from port 0xf4 fit in
  * the same byte, so these are only used when the guest did not choose). */
@@ -75,8 +77,9 @@ struct vcpu {
     /* vmm_pause_sync(): the last request this thread answered, and how. */
     unsigned sync_seen;
     int sync_rc;
-    bool holding; /* in vmm_pause_wait(), or gone */
-    bool gone;    /* the thread has ended */
+    bool holding;      /* in vmm_pause_wait(), or gone */
+    bool gone;         /* the thread has ended */
+    _Atomic pid_t tid; /* the thread's id once it runs, for `vcpus` (control.c) */
 };
 
 /* A range an ioreq server claimed (inclusive bounds). */
@@ -152,26 +155,25 @@ struct vmm {
     /* Inline placement: the device model and the lock that serialises it. */
     struct vmm_inline *inl;
 
-    /* Stopping: the first vmm_stop() wins and sets the exit status. */
+    /* Stopping: the first vmm_stop() wins and sets the exit status.
+     * crash_reason: what the device model said of a crash ("guest
+     * panicked"), set before its stop; NULL otherwise. */
+    const char *crash_reason;
     atomic_int stopping;
     atomic_bool dm_dead;
     int exit_status;
     int stop_efd;
 
-    /* Virtio devices: disk images (--disk) and NIC back ends (--nic),
-     * opened here and handed to the device model; --rng, --virtio-console. */
-    unsigned nr_disks;
-    int disk_fd[DMFD_MAX_DISKS];
-    bool disk_ro[DMFD_MAX_DISKS];
-    unsigned nr_nics;
-    int nic_fd[DMFD_MAX_NICS];
-    uint8_t nic_mac[DMFD_MAX_NICS][6];
-    bool virtio_rng, virtio_console;
-    /* The virtio console's descriptor on the device model's side (a stream
-     * socket: handed to stubdm after the disks and NICs, or used by the
-     * inline device model), -1 for a port with no host side. */
-    int vcon_fd;
-    atomic_bool vcon_eof; /* inline: vcon_fd reached its end */
+    /* The device model's devices (docs/devices.md): their description,
+     * the dm-argv words ("stubdm" first; none when stubdm reads them from
+     * the store), and the descriptors the -device words take, in the
+     * words' order (disk images, NIC back ends, console sockets), opened
+     * here: the device model opens nothing.  stubvmm hands both over and
+     * never interprets a word (vmm/dm_words.c). */
+    char **dm_words;
+    unsigned nr_dm_words;
+    int dev_fds[VMM_MAX_DEV_FDS];
+    unsigned nr_dev_fds;
 
     /* Serial: the guest's COM1 output goes to out_fd; in_fd feeds it. */
     int in_fd, out_fd;
@@ -358,13 +360,12 @@ struct dm_process {
     struct sandbox_child child;
     int dmop_fd;    /* our end of the dm_op channel */
     int console_fd; /* our end of console 3 (COM1), non-blocking */
-    int vcon_fd;    /* our end of the virtio console when stubvmm serves it, or -1 */
     bool reaped;
 };
 
-/* Open the stubdm binary O_PATH: $STUBVISOR_DM, else "stubdm" next to
- * /proc/self/exe.  Done early, before any untrusted input.  Returns the
- * descriptor or -errno (logged). */
+/* Open the stubdm binary O_PATH: "stubdm" next to /proc/self/exe (the
+ * installation puts both in libexec/stubvisor).  Done early, before any untrusted input.  Returns
+ * the descriptor or -errno (logged). */
 int dm_exe_open(void);
 
 /* Spawn stubdm from exe_fd at the placement's sandbox level with its
@@ -383,6 +384,33 @@ int dm_process_reap(struct dm_process *p, char *buf, size_t len);
 /* Kill (SIGKILL) and reap the device model if still there, and release
  * everything in *p.  Idempotent. */
 void dm_process_destroy(struct dm_process *p);
+
+/* ---- dm_words.c ---- */
+
+/* Open a backend and append its descriptor to vmm->dev_fds: a disk image
+ * (PATH[,ro]), a NIC back end (udp:LPORT:RPORT, unix:PATH, tap:IFNAME), a
+ * virtio console's host side (unix:PATH, connected here; "none", a socket
+ * whose peer is gone; NULL, a socket pair whose other end is returned, for
+ * a console stubvmm serves itself).  Die on error (start-up).  The console
+ * returns our end or -1. */
+void vmm_open_disk(struct vmm *vmm, const char *spec);
+void vmm_open_nic(struct vmm *vmm, const char *spec);
+int vmm_open_console(struct vmm *vmm, const char *spec);
+
+/* Standalone: open the backends of a guest's options and make the words
+ * that describe its devices (-m, -smp, -serial, -bios, then -device words
+ * for the disks, the NICs, the virtio console (vcon: its spec, NULL for
+ * none) and the RNG, in that order, the descriptors in the same).  Dies on
+ * error. */
+struct vmm_guest_options;
+void vmm_dm_words_standalone(struct vmm *vmm, const struct vmm_guest_options *o, const char *vcon);
+
+/* Keep a copy of words ("stubdm" first) as the device model's.  Dies when
+ * out of memory. */
+void vmm_dm_words_set(struct vmm *vmm, const char *const *words, unsigned n);
+
+/* Close the descriptors not handed over yet and drop the words. */
+void vmm_dm_words_dispose(struct vmm *vmm);
 
 /* ---- inline.c ---- */
 
@@ -408,8 +436,6 @@ int inline_dm_load(struct vmm *vmm, const uint8_t *blob, size_t len);
 /* Feed guest serial input (stdin became readable, or a retry).  Returns
  * true if the device is full and input is left waiting. */
 bool inline_dm_console_poll(struct vmm *vmm);
-/* The same for the virtio console's input (vmm->vcon_fd). */
-bool inline_dm_vcon_poll(struct vmm *vmm);
 
 /* The descriptor the main loop polls for the inline devices' watched
  * descriptors (-1 if none), and the call to make when it is readable

@@ -4,6 +4,9 @@
 #include <errno.h>
 #include <string.h>
 
+#include "dm/device.h"
+#include "dm/state.h"
+
 static void put_le(uint8_t *p, uint64_t v, unsigned n)
 {
     for (unsigned i = 0; i < n; i++)
@@ -134,3 +137,46 @@ void fw_cfg_state_apply(struct fw_cfg *f, const struct fw_cfg *s)
     f->select = s->select;
     f->offset = s->offset;
 }
+
+/* ---- the device table entry ---- */
+
+static int fw_cfg_create(struct dm_dev *dev)
+{
+    struct fw_cfg *f = dev->state;
+    int rc = fw_cfg_setup(f, dev->dm, dev->machine->ram_size, dev->machine->nr_vcpus);
+
+    if (rc == 0)
+        dev->machine->fw_cfg = f;
+    return rc;
+}
+
+static void fw_cfg_save(struct dm_dev *dev, struct srec_w *w)
+{
+    fw_cfg_state_save(dev->state, w);
+}
+
+static void fw_cfg_parse(struct dm_dev *dev, void *stage, struct srec_r *r)
+{
+    *(struct fw_cfg *)stage = *(struct fw_cfg *)dev->state;
+    fw_cfg_state_parse(stage, r);
+}
+
+static void fw_cfg_apply(struct dm_dev *dev, const void *stage)
+{
+    fw_cfg_state_apply(dev->state, stage);
+}
+
+static const struct dm_device_type fw_cfg_type = {
+    .name = "fw_cfg",
+    .bus = DM_BUS_ISA,
+    .pc_default = true,
+    .order = 1, /* devices add their files to it */
+    .state_size = sizeof(struct fw_cfg),
+    .create = fw_cfg_create,
+    .state_tag = STATE_TAG_FW_CFG,
+    .stage_size = sizeof(struct fw_cfg),
+    .save = fw_cfg_save,
+    .parse = fw_cfg_parse,
+    .apply = fw_cfg_apply,
+};
+DM_DEVICE(fw_cfg_type);

@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "dm/device.h"
+#include "dm/state.h"
 #include "lib/dmop.h"
 #include "lib/log.h"
 
@@ -268,3 +270,41 @@ void i8042_state_apply(struct i8042 *k, const struct i8042 *s)
     k->irq_level = !k->irq_level; /* update_irq() tells the host the level */
     update_irq(k);
 }
+
+/* ---- the device table entry: keyboard controller and port 0x92 ---- */
+
+static int i8042_create(struct dm_dev *dev)
+{
+    return i8042_setup(dev->state, dev->dm);
+}
+
+static void i8042_save(struct dm_dev *dev, struct srec_w *w)
+{
+    i8042_state_save(dev->state, w);
+}
+
+static void i8042_parse(struct dm_dev *dev, void *stage, struct srec_r *r)
+{
+    *(struct i8042 *)stage = *(struct i8042 *)dev->state;
+    i8042_state_parse(stage, r);
+}
+
+static void i8042_apply(struct dm_dev *dev, const void *stage)
+{
+    i8042_state_apply(dev->state, stage);
+}
+
+static const struct dm_device_type i8042_type = {
+    .name = "i8042",
+    .bus = DM_BUS_ISA,
+    .pc_default = true,
+    .order = 10,
+    .state_size = sizeof(struct i8042),
+    .create = i8042_create,
+    .state_tag = STATE_TAG_I8042,
+    .stage_size = sizeof(struct i8042),
+    .save = i8042_save,
+    .parse = i8042_parse,
+    .apply = i8042_apply,
+};
+DM_DEVICE(i8042_type);

@@ -5,6 +5,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "dm/device.h"
 #include "lib/fdio.h"
 #include "lib/log.h"
 
@@ -253,3 +254,43 @@ void piix_state_refresh(struct piix *p)
     p->isa_level ^= routed & (uint16_t)~irqfd_irqs(p);
     piix_update_irqs(p);
 }
+
+/* ---- the device table entry: the PC's PCI bus, host bridge and ISA bridge ---- */
+
+struct i440fx_piix3 {
+    struct pci_bus bus;
+    struct piix piix;
+};
+
+static int i440fx_create(struct dm_dev *dev)
+{
+    struct i440fx_piix3 *s = dev->state;
+    int rc;
+
+    if ((rc = pci_bus_setup(&s->bus, dev->dm)) < 0 || (rc = piix_setup(&s->piix, &s->bus)) < 0)
+        return rc;
+    dev->machine->pci = &s->bus;
+    dev->machine->piix = &s->piix;
+    return 0;
+}
+
+/* The config spaces (the PIRQ routes among them) are the machine's
+ * records; what the links drive follows from them. */
+static void i440fx_apply(struct dm_dev *dev, const void *stage)
+{
+    struct i440fx_piix3 *s = dev->state;
+
+    (void)stage;
+    piix_state_refresh(&s->piix);
+}
+
+static const struct dm_device_type i440fx_piix3_type = {
+    .name = "i440fx-piix3",
+    .bus = DM_BUS_ISA,
+    .pc_default = true,
+    .order = 0, /* the PCI bus and the IRQ router, for every device after it */
+    .state_size = sizeof(struct i440fx_piix3),
+    .create = i440fx_create,
+    .apply = i440fx_apply,
+};
+DM_DEVICE(i440fx_piix3_type);

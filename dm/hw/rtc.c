@@ -5,6 +5,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "dm/device.h"
+#include "dm/state.h"
 #include "lib/log.h"
 
 #define NS_PER_S 1000000000ll
@@ -437,3 +439,49 @@ void rtc_state_apply(struct rtc *r, const struct rtc *s)
     rtc_update(r);
     rtc_rearm(r);
 }
+
+/* ---- the device table entry: the PC's CMOS clock ---- */
+
+/* RAM below the 32-bit PCI hole; the rest is above 4 GiB. */
+#define RAM_BELOW_4G_MAX (3ull << 30)
+
+static int rtc_create(struct dm_dev *dev)
+{
+    const struct dm_machine *m = dev->machine;
+    struct rtc_memory mem = {.nr_cpus = m->nr_vcpus};
+
+    mem.below_4g = m->ram_size < RAM_BELOW_4G_MAX ? m->ram_size : RAM_BELOW_4G_MAX;
+    mem.above_4g = m->ram_size - mem.below_4g;
+    return rtc_setup(dev->state, dev->dm, &mem, NULL);
+}
+
+static void rtc_save(struct dm_dev *dev, struct srec_w *w)
+{
+    rtc_state_save(dev->state, w);
+}
+
+static void rtc_parse(struct dm_dev *dev, void *stage, struct srec_r *r)
+{
+    *(struct rtc *)stage = *(struct rtc *)dev->state;
+    rtc_state_parse(stage, r);
+}
+
+static void rtc_apply(struct dm_dev *dev, const void *stage)
+{
+    rtc_state_apply(dev->state, stage);
+}
+
+static const struct dm_device_type rtc_type = {
+    .name = "mc146818rtc",
+    .bus = DM_BUS_ISA,
+    .pc_default = true,
+    .order = 10,
+    .state_size = sizeof(struct rtc),
+    .create = rtc_create,
+    .state_tag = STATE_TAG_RTC,
+    .stage_size = sizeof(struct rtc),
+    .save = rtc_save,
+    .parse = rtc_parse,
+    .apply = rtc_apply,
+};
+DM_DEVICE(rtc_type);

@@ -3,8 +3,11 @@
 
 #include <errno.h>
 #include <linux/virtio_ids.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "dm/device.h"
+#include "dm/state.h"
 #include "lib/log.h"
 
 #define HDR_SIZE sizeof(struct virtio_blk_outhdr)
@@ -207,3 +210,84 @@ void virtio_blk_state_parse(const struct virtio_blk *b, struct srec_r *r)
     srec_check(r, capacity == b->config.capacity, "the disk's size differs");
     srec_check(r, ro == b->disk->read_only, "the disk's read-only setting differs");
 }
+
+/* ---- the device table entry ---- */
+
+#define CLASS_STORAGE_OTHER 0x018000
+
+struct blk_options {
+    bool readonly;
+};
+
+static const struct dm_dev_opt blk_opts[] = {
+    DM_OPT("readonly", DM_OPT_BOOL, struct blk_options, readonly, 0),
+};
+
+static int blk_create(struct dm_dev *dev)
+{
+    const struct blk_options *o = dev->config;
+    struct virtio_blk_device *s = dev->state;
+    char serial[VIRTIO_BLK_ID_BYTES + 1];
+    int rc = disk_raw_open(&s->disk, dev->fds[0], o->readonly);
+
+    if (rc == -EINVAL)
+        log_error("virtio-blk %u: its descriptor is no regular file or block device",
+                  dev->instance);
+    if (rc < 0)
+        return rc;
+    snprintf(serial, sizeof(serial), "stubvisor-disk%u", dev->instance);
+    virtio_blk_init(&s->blk, dev->dm, &s->disk, serial);
+    log_debug("virtio-blk %u: %llu bytes%s", dev->instance, (unsigned long long)s->disk.size,
+              s->disk.read_only ? ", read-only" : "");
+    return virtio_pci_dev_create(&s->pci, dev, &s->blk.vdev, CLASS_STORAGE_OTHER);
+}
+
+static int blk_quiesce(struct dm_dev *dev)
+{
+    struct virtio_blk_device *s = dev->state;
+
+    virtio_pci_serve_all(&s->pci);
+    return s->disk.read_only ? 0 : disk_flush(&s->disk);
+}
+
+static void blk_save(struct dm_dev *dev, struct srec_w *w)
+{
+    struct virtio_blk_device *s = dev->state;
+
+    virtio_pci_state_save(&s->pci, w);
+    virtio_blk_state_save(&s->blk, w);
+}
+
+static void blk_parse(struct dm_dev *dev, void *stage, struct srec_r *r)
+{
+    struct virtio_blk_device *s = dev->state;
+
+    virtio_pci_state_parse(&s->pci, stage, r);
+    virtio_blk_state_parse(&s->blk, r);
+}
+
+static void blk_apply(struct dm_dev *dev, const void *stage)
+{
+    struct virtio_blk_device *s = dev->state;
+
+    virtio_pci_state_apply(&s->pci, stage);
+}
+
+static const struct dm_device_type blk_type = {
+    .name = "virtio-blk",
+    .bus = DM_BUS_PCI,
+    .max_instances = VIRTIO_BLK_MAX_DISKS,
+    .nr_fds = 1,
+    .config_size = sizeof(struct blk_options),
+    .opts = blk_opts,
+    .nr_opts = sizeof(blk_opts) / sizeof(blk_opts[0]),
+    .state_size = sizeof(struct virtio_blk_device),
+    .create = blk_create,
+    .state_tag = STATE_TAG_VIRTIO_BLK,
+    .stage_size = sizeof(struct virtio_pci_state),
+    .quiesce = blk_quiesce,
+    .save = blk_save,
+    .parse = blk_parse,
+    .apply = blk_apply,
+};
+DM_DEVICE(blk_type);

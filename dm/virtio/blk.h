@@ -8,6 +8,7 @@
 #include <linux/virtio_blk.h>
 
 #include "dm/disk/disk.h"
+#include "dm/virtio/pci.h"
 #include "dm/virtio/virtio.h"
 
 #define VIRTIO_BLK_SECTOR          512u
@@ -33,5 +34,15 @@ void virtio_blk_init(struct virtio_blk *b, struct dm *dm, struct disk *disk, con
  * completion as they come, so none is in flight at a save. */
 void virtio_blk_state_save(const struct virtio_blk *b, struct srec_w *w);
 void virtio_blk_state_parse(const struct virtio_blk *b, struct srec_r *r);
+
+/* The "virtio-blk" device (-device virtio-blk[,readonly=on|off]): one
+ * descriptor, the image; the i-th disk answers GET_ID with
+ * "stubvisor-disk<i>". */
+#define VIRTIO_BLK_MAX_DISKS 8
+struct virtio_blk_device {
+    struct disk disk;
+    struct virtio_blk blk;
+    struct virtio_pci pci;
+};
 
 #endif

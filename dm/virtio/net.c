@@ -3,7 +3,12 @@
 
 #include <errno.h>
 #include <linux/virtio_ids.h>
+#include <stdio.h>
 #include <string.h>
+
+#include "dm/device.h"
+#include "dm/state.h"
+#include "lib/log.h"
 
 enum { RXQ = 0, TXQ = 1 };
 
@@ -181,3 +186,95 @@ void virtio_net_state_parse(const struct virtio_net *n, struct srec_r *r)
     srec_get_bytes(r, mac, sizeof(mac));
     srec_check(r, memcmp(mac, n->config.mac, sizeof(mac)) == 0, "the NIC's MAC address differs");
 }
+
+/* ---- the device table entry ---- */
+
+#define CLASS_NET_ETHERNET 0x020000
+
+struct net_options {
+    uint8_t mac[6];
+};
+
+static const struct dm_dev_opt net_opts[] = {
+    DM_OPT("mac", DM_OPT_MAC, struct net_options, mac, 0),
+};
+
+static int net_check(const void *config, char *err, size_t errlen)
+{
+    const struct net_options *o = config;
+    static const uint8_t none[6];
+
+    if (memcmp(o->mac, none, sizeof(none)) == 0) {
+        snprintf(err, errlen, "mac= is required");
+        return -EINVAL;
+    }
+    if (o->mac[0] & 1) {
+        snprintf(err, errlen, "mac= must be a unicast address");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static int net_create(struct dm_dev *dev)
+{
+    const struct net_options *o = dev->config;
+    struct virtio_net_device *s = dev->state;
+    int rc = net_backend_open(&s->backend, dev->fds[0]);
+
+    if (rc == -EINVAL)
+        log_error("virtio-net %u: its descriptor is no datagram socket or tap", dev->instance);
+    if (rc < 0 || (rc = virtio_net_init(&s->net, dev->dm, &s->backend, o->mac)) < 0)
+        return rc;
+    return virtio_pci_dev_create(&s->pci, dev, &s->net.vdev, CLASS_NET_ETHERNET);
+}
+
+static int net_quiesce(struct dm_dev *dev)
+{
+    struct virtio_net_device *s = dev->state;
+
+    virtio_pci_serve_all(&s->pci);
+    return 0;
+}
+
+static void net_save(struct dm_dev *dev, struct srec_w *w)
+{
+    struct virtio_net_device *s = dev->state;
+
+    virtio_pci_state_save(&s->pci, w);
+    virtio_net_state_save(&s->net, w);
+}
+
+static void net_parse(struct dm_dev *dev, void *stage, struct srec_r *r)
+{
+    struct virtio_net_device *s = dev->state;
+
+    virtio_pci_state_parse(&s->pci, stage, r);
+    virtio_net_state_parse(&s->net, r);
+}
+
+static void net_apply(struct dm_dev *dev, const void *stage)
+{
+    struct virtio_net_device *s = dev->state;
+
+    virtio_pci_state_apply(&s->pci, stage);
+}
+
+static const struct dm_device_type net_type = {
+    .name = "virtio-net",
+    .bus = DM_BUS_PCI,
+    .max_instances = VIRTIO_NET_MAX_NICS,
+    .nr_fds = 1,
+    .config_size = sizeof(struct net_options),
+    .opts = net_opts,
+    .nr_opts = sizeof(net_opts) / sizeof(net_opts[0]),
+    .config_check = net_check,
+    .state_size = sizeof(struct virtio_net_device),
+    .create = net_create,
+    .state_tag = STATE_TAG_VIRTIO_NET,
+    .stage_size = sizeof(struct virtio_pci_state),
+    .quiesce = net_quiesce,
+    .save = net_save,
+    .parse = net_parse,
+    .apply = net_apply,
+};
+DM_DEVICE(net_type);

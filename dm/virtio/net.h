@@ -14,6 +14,7 @@
 #include <linux/virtio_net.h>
 
 #include "dm/net/net.h"
+#include "dm/virtio/pci.h"
 #include "dm/virtio/virtio.h"
 
 struct virtio_net {
@@ -42,5 +43,14 @@ void virtio_net_receive(struct virtio_net *n);
  * lost frame, as on a wire). */
 void virtio_net_state_save(const struct virtio_net *n, struct srec_w *w);
 void virtio_net_state_parse(const struct virtio_net *n, struct srec_r *r);
+
+/* The "virtio-net" device (-device virtio-net,mac=XX:XX:XX:XX:XX:XX): one
+ * descriptor, the back end. */
+#define VIRTIO_NET_MAX_NICS 4
+struct virtio_net_device {
+    struct net_backend backend;
+    struct virtio_net net;
+    struct virtio_pci pci;
+};
 
 #endif

@@ -9,6 +9,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "dm/device.h"
 #include "lib/log.h"
 
 #define CAP_ID_VNDR 0x09
@@ -618,4 +619,20 @@ int virtio_pci_init(struct virtio_pci *vp, struct pci_bus *bus, unsigned devfn,
     else
         pci_msix_use_irqfds(&vp->msix);
     return rc;
+}
+
+int virtio_pci_dev_create(struct virtio_pci *vp, struct dm_dev *dev, struct virtio_dev *vd,
+                          uint32_t class_code)
+{
+    unsigned flags = VIRTIO_PCI_TRANSITIONAL;
+
+    if (dev->machine->kick_eventfds)
+        flags |= VIRTIO_PCI_KICK_EVENTFD;
+    return virtio_pci_init(vp, dev->machine->pci, dev->devfn, vd, class_code, flags);
+}
+
+void virtio_pci_serve_all(struct virtio_pci *vp)
+{
+    for (unsigned q = 0; q < vp->vd->ops->nr_queues; q++)
+        virtio_queue_kick(vp->vd, q);
 }

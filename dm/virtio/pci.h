@@ -79,6 +79,17 @@ int virtio_pci_init(struct virtio_pci *vp, struct pci_bus *bus, unsigned devfn,
 /* The ioeventfds follow the queues and the BAR (after a restore). */
 void virtio_pci_update_kicks(struct virtio_pci *vp);
 
+/* For a device-table entry (dm/device.h): vd as a transitional virtio-pci
+ * function at dev->devfn on the machine's bus, its kicks through
+ * ioeventfds where the machine has them.  0 or -errno. */
+struct dm_dev;
+int virtio_pci_dev_create(struct virtio_pci *vp, struct dm_dev *dev, struct virtio_dev *vd,
+                          uint32_t class_code);
+
+/* Before a save: serve every queue, so that what the guest made available
+ * is completed (it was told nothing yet). */
+void virtio_pci_serve_all(struct virtio_pci *vp);
+
 /* Save/restore of the transport, the device core and its queues in one
  * record (dm/virtio/pci_state.c; the function's config space is the PCI
  * record's).  parse checks against the live function and guest RAM;

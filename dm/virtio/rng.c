@@ -5,6 +5,9 @@
 #include <linux/virtio_ids.h>
 #include <sys/random.h>
 
+#include "dm/device.h"
+#include "dm/state.h"
+
 static void rng_config_read(struct virtio_dev *vd, uint32_t off, uint8_t *data, uint32_t size)
 {
     (void)vd, (void)off, (void)data, (void)size; /* no config space */
@@ -64,3 +67,59 @@ void virtio_rng_init(struct virtio_rng *r, struct dm *dm)
 {
     virtio_dev_init(&r->vdev, dm, &rng_ops, r);
 }
+
+/* ---- the device table entry ---- */
+
+#define CLASS_OTHER 0x00ff00
+
+static int rng_create(struct dm_dev *dev)
+{
+    struct virtio_rng_device *s = dev->state;
+
+    virtio_rng_init(&s->rng, dev->dm);
+    return virtio_pci_dev_create(&s->pci, dev, &s->rng.vdev, CLASS_OTHER);
+}
+
+static int rng_quiesce(struct dm_dev *dev)
+{
+    struct virtio_rng_device *s = dev->state;
+
+    virtio_pci_serve_all(&s->pci);
+    return 0;
+}
+
+static void rng_save(struct dm_dev *dev, struct srec_w *w)
+{
+    struct virtio_rng_device *s = dev->state;
+
+    virtio_pci_state_save(&s->pci, w);
+}
+
+static void rng_parse(struct dm_dev *dev, void *stage, struct srec_r *r)
+{
+    struct virtio_rng_device *s = dev->state;
+
+    virtio_pci_state_parse(&s->pci, stage, r);
+}
+
+static void rng_apply(struct dm_dev *dev, const void *stage)
+{
+    struct virtio_rng_device *s = dev->state;
+
+    virtio_pci_state_apply(&s->pci, stage);
+}
+
+static const struct dm_device_type rng_type = {
+    .name = "virtio-rng",
+    .bus = DM_BUS_PCI,
+    .max_instances = 1,
+    .state_size = sizeof(struct virtio_rng_device),
+    .create = rng_create,
+    .state_tag = STATE_TAG_VIRTIO_RNG,
+    .stage_size = sizeof(struct virtio_pci_state),
+    .quiesce = rng_quiesce,
+    .save = rng_save,
+    .parse = rng_parse,
+    .apply = rng_apply,
+};
+DM_DEVICE(rng_type);

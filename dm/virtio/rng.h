@@ -3,6 +3,7 @@
 #ifndef STUBVISOR_DM_VIRTIO_RNG_H
 #define STUBVISOR_DM_VIRTIO_RNG_H
 
+#include "dm/virtio/pci.h"
 #include "dm/virtio/virtio.h"
 
 #define VIRTIO_RNG_MAX_CHUNK 4096u /* bytes per request: the rest waits */
@@ -14,5 +15,11 @@ struct virtio_rng {
 
 /* Set up r (owned by the caller, outliving dm); attach a transport after. */
 void virtio_rng_init(struct virtio_rng *r, struct dm *dm);
+
+/* The "virtio-rng" device (-device virtio-rng). */
+struct virtio_rng_device {
+    struct virtio_rng rng;
+    struct virtio_pci pci;
+};
 
 #endif

@@ -55,9 +55,9 @@ disk = [ 'format=qcow9, vdev=xvda, target=/dev/null' ]"
 bad "3: vif" "name = \"b\"
 $k
 vif = [ 'mac=zz:00:00:00:00:00' ]"
-bad " vif 0: no back end" "name = \"b\"
+bad " vif 0: backend=none is not supported" "name = \"b\"
 $k
-vif = [ 'mac=00:16:3e:00:00:01' ]"
+vif = [ 'mac=00:16:3e:00:00:01, backend=none' ]"
 bad "2: uuid" "name = \"b\"
 uuid = \"not-a-uuid\"
 $k"

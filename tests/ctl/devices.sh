@@ -24,11 +24,11 @@ write_cfg "$TEST_TMP/pci.cfg" tpci pci-list.elf \
 timeout 60 "$STUBCTL" create -p "$TEST_TMP/pci.cfg" || fail "create pci-list: $(cat "$TEST_TMP"/log/*.log)"
 xenstore-ls >"$TEST_TMP/ls.txt"
 xs_has() { grep -Eq -- "$1" "$TEST_TMP/ls.txt" || fail "store: no line matching $1: $(cat "$TEST_TMP/ls.txt")"; }
-xs_has '^    009 = "-drive"'
-xs_has '^    010 = "if=virtio,format=raw,readonly=off"'
-xs_has '^    012 = "if=virtio,format=raw,readonly=on"'
-xs_has '^    013 = "-nic"'
-xs_has '^    014 = "virtio,mac=00:16:3e:12:34:56"'
+xs_has '^    009 = "-device"'
+xs_has '^    010 = "virtio-blk,readonly=off"'
+xs_has '^    012 = "virtio-blk,readonly=on"'
+xs_has '^    013 = "-device"'
+xs_has '^    014 = "virtio-net,mac=00:16:3e:12:34:56"'
 console_start tpci
 "$STUBCTL" unpause tpci || fail "unpause"
 wait_for 60 console_has tpci "pci-list: .* functions" || fail "no PCI listing: $(cat "$TEST_TMP/console-tpci.out")"
@@ -43,7 +43,7 @@ timeout 30 "$STUBCTL" destroy tpci || fail "destroy tpci"
 # A vif without a mac gets 00:16:3e:xx:xx:xx.
 write_cfg "$TEST_TMP/mac.cfg" tmac pci-list.elf "vif = [ 'backend=socket:$TEST_TMP/lan.sock' ]"
 timeout 60 "$STUBCTL" create -p "$TEST_TMP/mac.cfg" || fail "create tmac"
-xenstore-ls | grep -Eq '^    010 = "virtio,mac=00:16:3e:[0-7][0-9a-f]:[0-9a-f]{2}:[0-9a-f]{2}"' ||
+xenstore-ls | grep -Eq '^    010 = "virtio-net,mac=00:16:3e:[0-7][0-9a-f]:[0-9a-f]{2}:[0-9a-f]{2}"' ||
     fail "no generated MAC in dm-argv: $(xenstore-ls)"
 timeout 30 "$STUBCTL" destroy tmac || fail "destroy tmac"
 

@@ -69,7 +69,7 @@ PY
 
 # refused NAME EXPECTED-TEXT [CFG]
 refused() {
-    out=$(timeout 30 "$STUBCTL" restore "$TEST_TMP/$1.save" ${3:-} 2>&1) && st=0 || st=$?
+    out=$(timeout 30 "$STUBCTL" restore ${3:-} "$TEST_TMP/$1.save" 2>&1) && st=0 || st=$?
     expect_eq "$1: exit status" 1 "$st"
     expect_contains "$1: message" "$2" "$out"
     nothing_left
@@ -110,7 +110,7 @@ st=0; "$STUBCTL" restore >/dev/null 2>&1 || st=$?
 expect_eq "restore without a file" 100 "$st"
 st=0; "$STUBCTL" restore -x "$good" >/dev/null 2>&1 || st=$?
 expect_eq "restore -x" 100 "$st"
-st=0; "$STUBCTL" restore "$good" "$TEST_TMP/c.cfg" extra >/dev/null 2>&1 || st=$?
+st=0; "$STUBCTL" restore "$TEST_TMP/c.cfg" "$good" extra >/dev/null 2>&1 || st=$?
 expect_eq "restore with three arguments" 100 "$st"
 nothing_left
 

@@ -88,7 +88,7 @@ still_counting "unpaused after save -c"
 
 # The file, under another name, next to the original.
 write_cfg "$TEST_TMP/copy.cfg" sf-copy counter.elf
-timeout 60 "$STUBCTL" restore -p "$TEST_TMP/sf.save" "$TEST_TMP/copy.cfg" || fail "restore as sf-copy"
+timeout 60 "$STUBCTL" restore -p "$TEST_TMP/copy.cfg" "$TEST_TMP/sf.save" || fail "restore as sf-copy"
 console_log sf-copy "$TEST_TMP/copy.out"
 "$STUBCTL" unpause sf-copy
 wait_for 30 count_at_least "$TEST_TMP/copy.out" $((at_save + every)) ||

@@ -259,7 +259,11 @@ static void test_vif_forms(void **state)
     struct config_error err;
     parse_ok(text, &cfg, &err);
     assert_int_equal(cfg.nvifs, 4);
-    assert_int_equal(cfg.vifs[0].backend, VIF_BACKEND_NONE);
+    /* xl's default: a tap on xenbr0, plugged in by the toolstack. */
+    assert_int_equal(cfg.vifs[0].backend, VIF_BACKEND_TAP);
+    assert_string_equal(cfg.vifs[0].bridge, "xenbr0");
+    assert_null(cfg.vifs[0].tap_name);
+    assert_null(cfg.vifs[0].script);
     assert_true(cfg.vifs[0].mac_set);
     assert_int_equal(cfg.vifs[1].backend, VIF_BACKEND_SOCKET);
     assert_string_equal(cfg.vifs[1].socket_path, "/cfg/run/net.sock");
@@ -268,12 +272,45 @@ static void test_vif_forms(void **state)
     assert_int_equal(cfg.vifs[2].backend, VIF_BACKEND_TAP);
     assert_string_equal(cfg.vifs[2].tap_name, "vm0");
     assert_string_equal(cfg.vifs[2].bridge, "br0");
-    assert_true(
-        has_warning(&err, "web.cfg:5: vif: script= is ignored: stubvisor runs no hotplug scripts"));
+    /* A bare script name is an installed script, as in Xen's script dir. */
+    assert_string_equal(cfg.vifs[2].script, CONFIG_SCRIPT_DIR "/vif-bridge");
+    /* backend=tap:NAME alone: the tap as it is, on no bridge. */
     assert_int_equal(cfg.vifs[3].backend, VIF_BACKEND_TAP);
     assert_string_equal(cfg.vifs[3].tap_name, "vm1");
+    assert_null(cfg.vifs[3].bridge);
     assert_true(has_warning(&err, "web.cfg:6: vif: ip= is not supported, ignored"));
     assert_true(has_warning(&err, "web.cfg:6: vif: unknown vif parameter \"colour\", ignored"));
+    dispose(&cfg, &err);
+}
+
+/* xl's vif forms: with no back end a tap on xenbr0 (or bridge=), made by
+ * the toolstack; script= with or without a path. */
+static void test_vif_bridged(void **state)
+{
+    static const char text[] = BASE "vif = [ '', 'bridge=br1, vifname=web0',\n"
+                                    "        'script=hooks/up, mac=00:16:3e:00:00:07',\n"
+                                    "        'backend=tap:t1, script=vif-custom' ]\n";
+    struct domain_config cfg;
+    struct config_error err;
+    parse_ok(text, &cfg, &err);
+    assert_int_equal(cfg.nvifs, 4);
+    for (size_t i = 0; i < cfg.nvifs; i++)
+        assert_int_equal(cfg.vifs[i].backend, VIF_BACKEND_TAP);
+    assert_string_equal(cfg.vifs[0].bridge, "xenbr0");
+    assert_null(cfg.vifs[0].tap_name);
+    assert_string_equal(cfg.vifs[1].bridge, "br1");
+    assert_string_equal(cfg.vifs[1].tap_name, "web0");
+    assert_string_equal(cfg.vifs[2].bridge, "xenbr0");
+    assert_string_equal(cfg.vifs[2].script, "/cfg/hooks/up");
+    /* A script makes even backend=tap:NAME a tap the toolstack plugs in. */
+    assert_string_equal(cfg.vifs[3].tap_name, "t1");
+    assert_string_equal(cfg.vifs[3].bridge, "xenbr0");
+    assert_string_equal(cfg.vifs[3].script, CONFIG_SCRIPT_DIR "/vif-custom");
+    assert_int_equal(err.nwarnings, 0);
+    dispose(&cfg, &err);
+    /* backend=tap without a name is the default too. */
+    parse_ok(BASE "vif = [ 'backend=tap' ]\n", &cfg, &err);
+    assert_string_equal(cfg.vifs[0].bridge, "xenbr0");
     dispose(&cfg, &err);
 }
 
@@ -577,6 +614,7 @@ int main(void)
         cmocka_unit_test(test_multiline_lists),
         cmocka_unit_test(test_disk_forms),
         cmocka_unit_test(test_vif_forms),
+        cmocka_unit_test(test_vif_bridged),
         cmocka_unit_test(test_serial_forms),
         cmocka_unit_test(test_placement),
         cmocka_unit_test(test_firmware_and_type),

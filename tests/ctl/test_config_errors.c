@@ -221,6 +221,10 @@ static void test_vif_errors(void **state)
                  "two interfaces have the same MAC address");
     expect_error(BASE "vif = [ 'mtu=10' ]\n", 3, "vif",
                  "bad mtu \"10\": expected a number from 68 to 65535");
+    expect_error(BASE "vif = [ 'backend=socket:/run/x.sock,script=vif-bridge' ]\n", 3, "vif",
+                 "script only applies to a tap back end");
+    expect_error(BASE "vif = [ 'script=' ]\n", 3, "vif", "empty script");
+    expect_error(BASE "vif = [ 'script=a,script=b' ]\n", 3, "vif", "script given twice");
 }
 
 static void test_placement_errors(void **state)

@@ -30,7 +30,7 @@
 #define Q_DATA    0x10000u
 #define QSIZE     16u
 #define COMMON(x) (BAR_GPA + VIRTIO_PCI_COMMON_##x)
-#define BLK_DEVFN (VIRTIO_FIRST_SLOT << 3)
+#define BLK_DEVFN (DM_PCI_FIRST_SLOT << 3)
 
 static int disk_fd = -1;
 
@@ -141,7 +141,7 @@ static void probe_platform(struct dm *dm, uint8_t out[NPROBE])
 
 static void save(struct state_set *s, uint8_t **blob, size_t *len)
 {
-    assert_int_equal(dm_state_save(s->dm, &s->devs, s->v, blob, len), 0);
+    assert_int_equal(dm_state_save(s->m, blob, len), 0);
     assert_true(*len > STATE_HDR_LEN);
     /* Seeds for fuzz-dm-state, on request: DM_STATE_SEED=DIR. */
     const char *dir = getenv("DM_STATE_SEED");
@@ -165,7 +165,7 @@ static void test_platform_roundtrip(void **state)
     save(a, &blob, &len);
     b = new_set(0, 0, false);
     fake.irq_level[4] = 0;
-    assert_int_equal(dm_state_load(b->dm, &b->devs, NULL, blob, len), 0);
+    assert_int_equal(dm_state_load(b->m, blob, len), 0);
     assert_int_equal(fake.irq_level[4], 1); /* COM1 has data and IER says so */
     /* PIRQA is routed to IRQ 11 and nobody asserts it: the host hears so. */
     assert_true(fake.irq_changes[11] > 0);
@@ -182,7 +182,7 @@ static void test_platform_roundtrip(void **state)
      * one (register C), the RTC's timer runs for the next. */
     cmos_read(b->dm, RTC_REG_C);
     assert_int_equal(fake.irq_level[8], 0);
-    assert_true(dm_timer_deadline(b->dm, b->devs.rtc.timer) != 0);
+    assert_true(dm_timer_deadline(b->dm, SET_STATE(b, struct rtc, "mc146818rtc", 0)->timer) != 0);
     free(blob);
     set_free(a);
     set_free(b);
@@ -309,11 +309,12 @@ static void test_virtio_blk_midstream(void **state)
     set_free(a);
     b = new_set(1, 0, true);
     maps = fake.nr_maps;
-    assert_int_equal(dm_state_load(b->dm, &b->devs, b->v, blob, len), 0);
+    assert_int_equal(dm_state_load(b->m, blob, len), 0);
     /* The BAR went back to where the guest had put it, and the queue's
      * notify ioeventfd with it. */
-    assert_true(b->v->blk_pci[0].kick_assigned[0]);
-    assert_int_equal(b->v->blk_pci[0].kick_addr[0], BAR_GPA + VIRTIO_PCI_NOTIFY_OFF);
+    assert_true(SET_STATE(b, struct virtio_blk_device, "virtio-blk", 0)->pci.kick_assigned[0]);
+    assert_int_equal(SET_STATE(b, struct virtio_blk_device, "virtio-blk", 0)->pci.kick_addr[0],
+                     BAR_GPA + VIRTIO_PCI_NOTIFY_OFF);
     assert_true(fake.nr_maps > maps);
     assert_int_equal(fake_cfg_read(b->dm, BLK_DEVFN, PCI_BAR0 + 4, 4), BAR_GPA);
     assert_int_equal(bar_read(b->dm, BAR_GPA, VIRTIO_PCI_COMMON_STATUS, 1),
@@ -346,7 +347,7 @@ static void test_quiesce_completes_requests(void **state)
     a = blk_midstream(&blob, &len);
     blk_write_request(a->dm, 2, false);
     assert_int_equal(get16(Q_USED + 2), 2);
-    assert_int_equal(dm_state_quiesce(a->dm, &a->devs, a->v), 0);
+    assert_int_equal(dm_state_quiesce(a->m), 0);
     assert_int_equal(get16(Q_USED + 2), 3);
     assert_completed(2);
     free(blob);
@@ -359,7 +360,7 @@ static void test_console_held_buffer(void **state)
 {
     struct set_cfg cfg = {.console = true};
     struct state_set *a, *b;
-    unsigned devfn = VIRTIO_FIRST_SLOT << 3;
+    unsigned devfn = DM_PCI_FIRST_SLOT << 3;
     uint8_t *blob;
     size_t len;
 
@@ -371,19 +372,27 @@ static void test_console_held_buffer(void **state)
     desc(0, Q_DATA, 64, VRING_DESC_F_WRITE, 0);
     put16(Q_AVAIL + 4, 0);
     put16(Q_AVAIL + 2, 1);
-    dm_console_poll(a->dm); /* takes the buffer; no input comes */
-    assert_true(a->v->console.rx_held);
-    assert_int_equal(a->v->console.vdev.vq[0].last_avail, 1);
+    virtio_console_receive(&SET_STATE(a, struct virtio_console_device, "virtio-console", 0)
+                                ->con); /* takes the buffer; no input comes */
+    assert_true(SET_STATE(a, struct virtio_console_device, "virtio-console", 0)->con.rx_held);
+    assert_int_equal(
+        SET_STATE(a, struct virtio_console_device, "virtio-console", 0)->con.vdev.vq[0].last_avail,
+        1);
     save(a, &blob, &len);
-    assert_false(a->v->console.rx_held);
-    assert_int_equal(a->v->console.vdev.vq[0].last_avail, 0);
+    assert_false(SET_STATE(a, struct virtio_console_device, "virtio-console", 0)->con.rx_held);
+    assert_int_equal(
+        SET_STATE(a, struct virtio_console_device, "virtio-console", 0)->con.vdev.vq[0].last_avail,
+        0);
     b = set_new(&cfg);
     assert_non_null(b);
-    assert_int_equal(dm_state_load(b->dm, &b->devs, b->v, blob, len), 0);
-    assert_int_equal(b->v->console.vdev.vq[0].last_avail, 0);
-    dm_console_poll(b->dm);
-    assert_true(b->v->console.rx_held);
-    assert_int_equal(b->v->console.rx.head, 0);
+    assert_int_equal(dm_state_load(b->m, blob, len), 0);
+    assert_int_equal(
+        SET_STATE(b, struct virtio_console_device, "virtio-console", 0)->con.vdev.vq[0].last_avail,
+        0);
+    virtio_console_receive(&SET_STATE(b, struct virtio_console_device, "virtio-console", 0)->con);
+    assert_true(SET_STATE(b, struct virtio_console_device, "virtio-console", 0)->con.rx_held);
+    assert_int_equal(SET_STATE(b, struct virtio_console_device, "virtio-console", 0)->con.rx.head,
+                     0);
     free(blob);
     set_free(a);
     set_free(b);
@@ -409,8 +418,8 @@ static void test_msi_routes(void **state)
     set_routes.nr = 0;
     b = set_new(&cfg);
     assert_non_null(b);
-    assert_int_equal(dm_state_load(b->dm, &b->devs, b->v, blob, len), 0);
-    m = &b->v->blk_pci[0].msix;
+    assert_int_equal(dm_state_load(b->m, blob, len), 0);
+    m = &SET_STATE(b, struct virtio_blk_device, "virtio-blk", 0)->pci.msix;
     assert_true(m->irqfd[1].efd >= 0);
     assert_int_equal(m->irqfd[1].gsi, 0);
     assert_int_equal(set_routes.nr, 1);
@@ -443,16 +452,17 @@ static size_t find_record(const uint8_t *blob, size_t len, uint32_t tag, uint32_
 /* Load must fail and leave every byte of b's devices as it was. */
 static void assert_refused(struct state_set *b, const uint8_t *blob, size_t len)
 {
-    static struct dm_devices before;
-    static struct virtio_devices vbefore;
+    size_t n, n2;
+    uint8_t *before = set_snapshot(b, &n), *after;
 
-    memcpy(&before, &b->devs, sizeof(before));
-    if (b->v)
-        memcpy(&vbefore, b->v, sizeof(vbefore));
-    assert_int_equal(dm_state_load(b->dm, &b->devs, b->v, blob, len), -EINVAL);
-    assert_memory_equal(&before, &b->devs, sizeof(before));
-    if (b->v)
-        assert_memory_equal(&vbefore, b->v, sizeof(vbefore));
+    assert_non_null(before);
+    assert_int_equal(dm_state_load(b->m, blob, len), -EINVAL);
+    after = set_snapshot(b, &n2);
+    assert_non_null(after);
+    assert_int_equal(n, n2);
+    assert_memory_equal(before, after, n);
+    free(before);
+    free(after);
 }
 
 static void test_corrupt_blobs(void **state)
@@ -479,9 +489,17 @@ static void test_corrupt_blobs(void **state)
     bad[0] ^= 1;
     assert_refused(b, bad, len);
     memcpy(bad, blob, len);
-    bad[STATE_MAGIC_LEN] = 2;
+    bad[STATE_MAGIC_LEN] = STATE_VERSION + 1;
     assert_refused(b, bad, len);
-    /* An unknown tag, a second COM1. */
+    bad[STATE_MAGIC_LEN] = STATE_VERSION - 1; /* an older device model's */
+    assert_refused(b, bad, len);
+    /* Tag 0 (what devices without records have), an unknown tag, a
+     * second COM1. */
+    memcpy(bad, blob, len);
+    off = find_record(bad, len, STATE_TAG_RTC, 0);
+    assert_true(off > 0);
+    memset(bad + off - STATE_REC_HDR, 0, 8); /* tag 0, instance 0 */
+    assert_refused(b, bad, len);
     memcpy(bad, blob, len);
     off = find_record(bad, len, STATE_TAG_RTC, 0);
     assert_true(off > 0);
@@ -497,7 +515,7 @@ static void test_corrupt_blobs(void **state)
     /* Queue 0's descriptor table outside guest RAM, then misaligned.  Its
      * address sits after the transport (14 bytes with one queue), the
      * MSI-X table (1 + 2 * 16 + 8), the device (16) and the size (2). */
-    off = find_record(blob, len, STATE_TAG_VIRTIO, BLK_DEVFN);
+    off = find_record(blob, len, STATE_TAG_VIRTIO_BLK, BLK_DEVFN);
     assert_true(off > 0);
     off += 14 + 41 + 16 + 2;
     memcpy(bad, blob, len);
@@ -514,7 +532,7 @@ static void test_corrupt_blobs(void **state)
     bad[off + PCI_DEVICE_ID] ^= 0x10;
     assert_refused(b, bad, len);
     /* The original still loads. */
-    assert_int_equal(dm_state_load(b->dm, &b->devs, b->v, blob, len), 0);
+    assert_int_equal(dm_state_load(b->m, blob, len), 0);
     free(bad);
     free(blob);
     set_free(b);
@@ -563,7 +581,7 @@ static void test_nic_mac(void **state)
     set_free(b);
     cfg.mac_base = 1;
     b = set_new(&cfg);
-    assert_int_equal(dm_state_load(b->dm, &b->devs, b->v, blob, len), 0);
+    assert_int_equal(dm_state_load(b->m, blob, len), 0);
     set_free(b);
     set_free(a);
     free(blob);

@@ -1,6 +1,8 @@
 /* The fake host of tests/platform/fake_host.h. */
 #include "tests/platform/fake_host.h"
 
+#include "dm/machine.h"
+
 #include <string.h>
 
 struct fake_host fake;
@@ -197,4 +199,11 @@ uint64_t fake_mmio_read(struct dm *dm, uint64_t addr, unsigned size)
 void fake_mmio_write(struct dm *dm, uint64_t addr, unsigned size, uint64_t v)
 {
     access(dm, DM_TRAP_MMIO, addr, size, true, v);
+}
+
+struct dm_machine *fake_machine_new(struct dm *dm, unsigned nr_vcpus)
+{
+    struct dm_machine_params p = {.nr_vcpus = nr_vcpus};
+
+    return dm ? dm_machine_new(dm, NULL, &p) : NULL;
 }

@@ -44,6 +44,11 @@ struct dm *fake_dm_new(uint64_t ram_size);
  * loop enabled, as stubdm has it). */
 struct dm *fake_dm_new_irqfd(uint64_t ram_size);
 
+/* The PC machine alone (no -device words) on dm, with nr_vcpus vCPUs.
+ * Asserts nothing: NULL on failure. */
+struct dm_machine;
+struct dm_machine *fake_machine_new(struct dm *dm, unsigned nr_vcpus);
+
 /* Port and config accesses through the core's dispatch. */
 uint32_t fake_in(struct dm *dm, uint16_t port, unsigned size);
 void fake_out(struct dm *dm, uint16_t port, unsigned size, uint32_t v);

@@ -13,7 +13,8 @@
 
 #include <cmocka.h>
 
-#include "dm/devices.h"
+#include "dm/hw/piix.h"
+#include "dm/machine.h"
 #include "dm/pci_msix.h"
 #include "lib/dmop.h"
 #include "tests/platform/fake_host.h"
@@ -53,7 +54,7 @@ static void test_config_write(struct pci_dev *d, unsigned reg, uint32_t size, vo
 
 struct fixture {
     struct dm *dm;
-    struct dm_devices devs;
+    struct dm_machine *m;
     struct test_dev t;
 };
 
@@ -67,7 +68,8 @@ static int setup(void **state)
     memset(&f, 0, sizeof(f));
     f.dm = fake_dm_new(64u << 20);
     assert_non_null(f.dm);
-    assert_int_equal(dm_devices_setup(f.dm, &f.devs), 0);
+    f.m = fake_machine_new(f.dm, 1);
+    assert_non_null(f.m);
     pci_dev_init(&t->pci, 0x1af4, 0x1042, 0x010000, 1, 0);
     t->pci.cfg[PCI_INTERRUPT_PIN] = 1;
     t->pci.config_write = test_config_write;
@@ -76,7 +78,7 @@ static int setup(void **state)
     assert_int_equal(pci_bar_init(&t->pci, 1, PCI_BAR_KIND_IO, 32, 0, test_bar_io, t), 0);
     assert_int_equal(pci_bar_init(&t->pci, 2, PCI_BAR_KIND_MEM64, 1u << 20, 0, test_bar_io, t), 0);
     assert_int_equal(pci_msix_init(&t->msix, &t->pci, 0x40, 4, 0, 0, 0x800), 0);
-    assert_int_equal(pci_bus_add(&f.devs.pci, &t->pci, TEST_DEVFN), 0);
+    assert_int_equal(pci_bus_add(f.m->pci, &t->pci, TEST_DEVFN), 0);
     fake.nr_maps = fake.nr_unmaps = 0;
     *state = &f;
     return 0;
@@ -86,6 +88,7 @@ static int teardown(void **state)
 {
     struct fixture *f = *state;
 
+    dm_machine_free(f->m);
     dm_free(f->dm);
     return 0;
 }
@@ -228,7 +231,7 @@ static void test_expansion_rom(void **state)
     assert_int_equal(pci_rom_init(&rom_dev, image, 0), -EINVAL);
     assert_int_equal(pci_rom_init(&rom_dev, image, PCI_ROM_MAX + 1), -EINVAL);
     assert_int_equal(pci_rom_init(&rom_dev, image, sizeof(image)), 0);
-    assert_int_equal(pci_bus_add(&f->devs.pci, &rom_dev, 4u << 3), 0);
+    assert_int_equal(pci_bus_add(f->m->pci, &rom_dev, 4u << 3), 0);
 
     fake_cfg_write(f->dm, 4u << 3, PCI_ROM_ADDRESS, 4, 0xffffffff);
     assert_int_equal(fake_cfg_read(f->dm, 4u << 3, PCI_ROM_ADDRESS, 4), 0xfffff001); /* 4 KiB */
@@ -337,7 +340,7 @@ static void test_intx_shared_link(void **state)
 
     pci_dev_init(&other, 0x1234, 0x5678, 0xff0000, 0, 0);
     other.cfg[PCI_INTERRUPT_PIN] = 1;
-    assert_int_equal(pci_bus_add(&f->devs.pci, &other, other_devfn), 0);
+    assert_int_equal(pci_bus_add(f->m->pci, &other, other_devfn), 0);
     assert_int_equal(piix_intx_link(other_devfn, 0), piix_intx_link(TEST_DEVFN, 0));
     fake_cfg_write(f->dm, 0x08, PIIX_PIRQ_BASE + 2, 1, 5);
     pci_set_intx(&f->t.pci, true);
@@ -347,7 +350,7 @@ static void test_intx_shared_link(void **state)
     assert_int_equal(fake.irq_level[5], 1); /* the other one still asserts */
     pci_set_intx(&other, false);
     assert_int_equal(fake.irq_level[5], 0);
-    f->devs.pci.devs[other_devfn] = NULL;
+    f->m->pci->devs[other_devfn] = NULL;
 }
 
 /* How many times eventfd fd was written since the last look (0: none). */
@@ -366,7 +369,7 @@ static uint64_t eventfd_count(int fd)
  * a set_isa_irq, a resample re-asserts while the device holds the line. */
 static void test_intx_irqfd(void **state)
 {
-    static struct dm_devices devs;
+    struct dm_machine *m;
     static struct pci_dev d;
     unsigned devfn = 3u << 3, link = piix_intx_link(devfn, 0);
     struct dm *dm = fake_dm_new_irqfd(64u << 20);
@@ -375,11 +378,12 @@ static void test_intx_irqfd(void **state)
 
     (void)state;
     assert_non_null(dm);
-    assert_int_equal(dm_devices_setup(dm, &devs), 0);
-    assert_true(devs.piix.use_irqfd);
+    m = fake_machine_new(dm, 1);
+    assert_non_null(m);
+    assert_true(m->piix->use_irqfd);
     pci_dev_init(&d, 0x1af4, 0x1042, 0x010000, 1, 0);
     d.cfg[PCI_INTERRUPT_PIN] = 1;
-    assert_int_equal(pci_bus_add(&devs.pci, &d, devfn), 0);
+    assert_int_equal(pci_bus_add(m->pci, &d, devfn), 0);
 
     fake_cfg_write(dm, 0x08, PIIX_PIRQ_BASE + link, 1, 10);
     assert_int_equal(fake.link_route[link], 10);
@@ -422,6 +426,7 @@ static void test_intx_irqfd(void **state)
     /* Disabled: the host hears the link goes nowhere. */
     fake_cfg_write(dm, 0x08, PIIX_PIRQ_BASE + link, 1, 0x80);
     assert_int_equal(fake.link_route[link], 0);
+    dm_machine_free(m);
     dm_free(dm);
 }
 

@@ -9,8 +9,8 @@
 
 #include <cmocka.h>
 
-#include "dm/devices.h"
 #include "dm/hw/rtc.h"
+#include "dm/machine.h"
 #include "tests/platform/fake_host.h"
 
 #define NS 1000000000ll
@@ -250,7 +250,6 @@ static void test_memory_fields(void **state)
 /* The platform splits guest RAM at 3 GiB: the rest is above 4 GiB. */
 static void test_memory_split(void **state)
 {
-    static struct dm_devices devs;
     const struct {
         uint64_t ram;
         unsigned mem16m, mem4g;
@@ -264,12 +263,14 @@ static void test_memory_split(void **state)
     (void)state;
     for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct dm *dm = fake_dm_new(cases[i].ram);
-        assert_int_equal(dm_devices_setup(dm, &devs), 0);
-        dm_devices_set_nr_vcpus(&devs, 2);
-        assert_int_equal(word(&devs.rtc, 0x34), cases[i].mem16m);
-        assert_int_equal(devs.rtc.cmos[0x5b] | devs.rtc.cmos[0x5c] << 8 | devs.rtc.cmos[0x5d] << 16,
+        struct dm_machine *m = fake_machine_new(dm, 2);
+        assert_non_null(m);
+        struct rtc *rtc = dm_machine_state(m, "mc146818rtc", 0);
+        assert_int_equal(word(rtc, 0x34), cases[i].mem16m);
+        assert_int_equal(rtc->cmos[0x5b] | rtc->cmos[0x5c] << 8 | rtc->cmos[0x5d] << 16,
                          cases[i].mem4g);
-        assert_int_equal(devs.rtc.cmos[0x5f], 1);
+        assert_int_equal(rtc->cmos[0x5f], 1);
+        dm_machine_free(m);
         dm_free(dm);
     }
 }

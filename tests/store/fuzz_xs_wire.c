@@ -22,7 +22,7 @@ static void drain(struct store *s)
         struct conn *c = s->flush;
         s->flush = c->flush_next;
         c->in_flush = false;
-        c->out.len = c->out_off = 0;
+        conn_discard_output(c);
         if (c->closing)
             conn_kill(c);
         else if (c->in_len >= XS_HEADER_SIZE)

@@ -35,11 +35,7 @@ struct env {
 /* Introduce domid with a fresh socket pair; returns the domain's handle. */
 static struct xsc *introduce(struct xsc *dom0, uint32_t domid)
 {
-    int sv[2];
-    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-    assert_int_equal(xsc_introduce(dom0, domid, sv[1]), 0);
-    close(sv[1]);
-    struct xsc *h = xsc_adopt(sv[0]);
+    struct xsc *h = test_store_introduce(dom0, domid);
     assert_non_null(h);
     return h;
 }
@@ -76,6 +72,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct env *e = *state;
+    if (!e)
+        return -1; /* the set-up failed */
     /* After everything the tests did, the store's tree must be consistent. */
     if (xsc_request(e->dom0, XS_CONTROL, 0, "check", 6, -1, NULL, NULL) != 0) {
         fprintf(stderr, "CONTROL check failed\n");
@@ -441,6 +439,168 @@ static void test_transactions(void **state)
     assert_int_equal(xsc_rm(e->dom0, 0, "/other"), 0);
 }
 
+/* Xen's isolation: the first time a transaction touches a node (read or
+ * write) it keeps that node as it was at that moment; a change made
+ * outside afterwards is invisible inside, and the commit fails. */
+static void test_transaction_isolation(void **state)
+{
+    struct env *e = *state;
+    uint32_t t;
+    char *v = NULL, **names = NULL;
+    unsigned n;
+
+    /* The exact sequence: read in T, write outside, read in T (old value),
+     * write in T, read in T (T's value), commit -> EAGAIN, outside kept. */
+    assert_int_equal(xsc_write_str(e->dom0, 0, "/iso/a", "old"), 0);
+    assert_int_equal(xsc_transaction_start(e->dom0, &t), 0);
+    expect_read(e->dom0, t, "/iso/a", "old");
+    assert_int_equal(xsc_write_str(e->dom0, 0, "/iso/a", "outside"), 0);
+    expect_read(e->dom0, t, "/iso/a", "old");
+    assert_int_equal(xsc_write_str(e->dom0, t, "/iso/a", "mine"), 0);
+    expect_read(e->dom0, t, "/iso/a", "mine");
+    assert_int_equal(xsc_transaction_end(e->dom0, t, true), -EAGAIN);
+    expect_read(e->dom0, 0, "/iso/a", "outside");
+
+    /* A read-only transaction whose view went stale cannot commit either. */
+    assert_int_equal(xsc_transaction_start(e->dom0, &t), 0);
+    expect_read(e->dom0, t, "/iso/a", "outside");
+    assert_int_equal(xsc_write_str(e->dom0, 0, "/iso/a", "again"), 0);
+    expect_read(e->dom0, t, "/iso/a", "outside");
+    assert_int_equal(xsc_transaction_end(e->dom0, t, true), -EAGAIN);
+
+    /* Directory listings keep the children as first listed. */
+    assert_int_equal(xsc_write_str(e->dom0, 0, "/iso/d/x", "1"), 0);
+    assert_int_equal(xsc_transaction_start(e->dom0, &t), 0);
+    assert_int_equal(xsc_directory(e->dom0, t, "/iso/d", &names, &n), 0);
+    assert_int_equal(n, 1);
+    free(names);
+    assert_int_equal(xsc_write_str(e->dom0, 0, "/iso/d/y", "2"), 0);
+    assert_int_equal(xsc_directory(e->dom0, t, "/iso/d", &names, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(names[0], "x");
+    free(names);
+    /* ... also for DIRECTORY_PART, which reports the node's generation. */
+    char *part = NULL;
+    size_t plen;
+    assert_int_equal(xsc_request(e->dom0, XS_DIRECTORY_PART, t,
+                                 "/iso/d\0"
+                                 "0",
+                                 9, -1, &part, &plen),
+                     0);
+    size_t gl = strlen(part);
+    assert_true(plen == gl + 4 && memcmp(part + gl + 1, "x\0\0", 3) == 0);
+    free(part);
+    assert_int_equal(xsc_transaction_end(e->dom0, t, true), -EAGAIN);
+
+    /* Creation: absent when T looked stays absent for T. */
+    assert_int_equal(xsc_transaction_start(e->dom0, &t), 0);
+    assert_int_equal(xsc_read(e->dom0, t, "/iso/new", &v, NULL), -ENOENT);
+    assert_int_equal(xsc_write_str(e->dom0, 0, "/iso/new", "outside"), 0);
+    assert_int_equal(xsc_read(e->dom0, t, "/iso/new", &v, NULL), -ENOENT);
+    assert_int_equal(xsc_write_str(e->dom0, t, "/iso/new", "mine"), 0);
+    expect_read(e->dom0, t, "/iso/new", "mine");
+    assert_int_equal(xsc_transaction_end(e->dom0, t, true), -EAGAIN);
+    expect_read(e->dom0, 0, "/iso/new", "outside");
+
+    /* Removal outside: T still sees what it read. */
+    assert_int_equal(xsc_write_str(e->dom0, 0, "/iso/gone", "g"), 0);
+    assert_int_equal(xsc_transaction_start(e->dom0, &t), 0);
+    expect_read(e->dom0, t, "/iso/gone", "g");
+    assert_int_equal(xsc_rm(e->dom0, 0, "/iso/gone"), 0);
+    expect_read(e->dom0, t, "/iso/gone", "g");
+    assert_int_equal(xsc_transaction_end(e->dom0, t, true), -EAGAIN);
+    assert_int_equal(xsc_read(e->dom0, 0, "/iso/gone", &v, NULL), -ENOENT);
+
+    /* Removal inside, write outside: T sees its removal, the outside
+     * write survives the failed commit. */
+    assert_int_equal(xsc_write_str(e->dom0, 0, "/iso/r/k", "1"), 0);
+    assert_int_equal(xsc_transaction_start(e->dom0, &t), 0);
+    assert_int_equal(xsc_rm(e->dom0, t, "/iso/r"), 0);
+    assert_int_equal(xsc_write_str(e->dom0, 0, "/iso/r/k", "2"), 0);
+    assert_int_equal(xsc_read(e->dom0, t, "/iso/r/k", &v, NULL), -ENOENT);
+    assert_int_equal(xsc_transaction_end(e->dom0, t, true), -EAGAIN);
+    expect_read(e->dom0, 0, "/iso/r/k", "2");
+
+    /* Without interference the same steps commit. */
+    assert_int_equal(xsc_transaction_start(e->dom0, &t), 0);
+    expect_read(e->dom0, t, "/iso/a", "again");
+    assert_int_equal(xsc_write_str(e->dom0, t, "/iso/a", "mine"), 0);
+    assert_int_equal(xsc_rm(e->dom0, t, "/iso/r"), 0);
+    assert_int_equal(xsc_transaction_end(e->dom0, t, true), 0);
+    expect_read(e->dom0, 0, "/iso/a", "mine");
+    assert_int_equal(xsc_read(e->dom0, 0, "/iso/r", &v, NULL), -ENOENT);
+    assert_int_equal(xsc_rm(e->dom0, 0, "/iso"), 0);
+}
+
+/* Quotas hold whatever the interleaving of a domain's transactions: each
+ * one fits on its own, together they would not; the commit checks again. */
+static void test_transaction_quota(void **state)
+{
+    (void)state;
+    enum { QUOTA = 20, TXNS = 10, EACH = 15 };
+    static const char *const args[] = {"--quota-nodes", "20", "--quota-transactions", "10", NULL};
+    struct test_store ts = {0};
+    char path[96];
+    uint32_t tx[TXNS];
+    unsigned committed = 0, nospc = 0;
+
+    assert_int_equal(test_store_start(&ts, args), 0);
+    struct xsc *dom0 = xsc_open(ts.socket);
+    assert_non_null(dom0);
+    struct xsc *d1 = introduce(dom0, 1);
+    make_home(dom0, 1); /* owned by domain 1: one node of its quota */
+    /* One parent per transaction, owned by domain 0 and writable by domain
+     * 1, so that the transactions do not conflict with each other. */
+    struct xsc_perm acl[] = {{0, 'n'}, {1, 'b'}};
+    for (unsigned i = 0; i < TXNS; i++) {
+        snprintf(path, sizeof(path), "/local/domain/1/p%u", i);
+        assert_int_equal(xsc_mkdir(dom0, 0, path), 0);
+        assert_int_equal(xsc_set_perms(dom0, 0, path, acl, 2), 0);
+    }
+    for (unsigned i = 0; i < TXNS; i++) {
+        assert_int_equal(xsc_transaction_start(d1, &tx[i]), 0);
+        for (unsigned k = 0; k < EACH; k++) {
+            snprintf(path, sizeof(path), "p%u/k%u", i, k);
+            assert_int_equal(xsc_write_str(d1, tx[i], path, "x"), 0);
+        }
+    }
+    for (unsigned i = 0; i < TXNS; i++) {
+        int rc = xsc_transaction_end(d1, tx[i], true);
+        if (rc == 0)
+            committed++;
+        else if (rc == -ENOSPC)
+            nospc++;
+        else
+            fail_msg("commit %u: %s", i, strerror(-rc));
+    }
+    assert_int_equal(committed, 1);
+    assert_int_equal(nospc, TXNS - 1);
+    /* Count what domain 1 owns: its home plus what it created. */
+    unsigned owned = 1;
+    for (unsigned i = 0; i < TXNS; i++) {
+        char **names;
+        unsigned n;
+        snprintf(path, sizeof(path), "/local/domain/1/p%u", i);
+        assert_int_equal(xsc_directory(dom0, 0, path, &names, &n), 0);
+        owned += n;
+        free(names);
+    }
+    assert_true(owned <= QUOTA);
+    assert_int_equal(owned, 1 + EACH);
+    /* Plain writes still stop at the quota. */
+    unsigned more = 0;
+    for (; more < QUOTA; more++) {
+        snprintf(path, sizeof(path), "p1/m%u", more);
+        if (xsc_write_str(d1, 0, path, "x") != 0)
+            break;
+    }
+    assert_int_equal(1 + EACH + more, QUOTA);
+    assert_int_equal(xsc_request(dom0, XS_CONTROL, 0, "check", 6, -1, NULL, NULL), 0);
+    xsc_close(d1);
+    xsc_close(dom0);
+    assert_int_equal(test_store_stop(&ts), 0);
+}
+
 static void test_quotas(void **state)
 {
     struct env *e = *state;
@@ -668,10 +828,16 @@ int main(void)
 {
     signal(SIGPIPE, SIG_IGN); /* hostile-client tests write to closed sockets */
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_basics),       cmocka_unit_test(test_isolation),
-        cmocka_unit_test(test_target),       cmocka_unit_test(test_watches),
-        cmocka_unit_test(test_transactions), cmocka_unit_test(test_quotas),
-        cmocka_unit_test(test_malformed),    cmocka_unit_test(test_big_directory),
+        cmocka_unit_test(test_basics),
+        cmocka_unit_test(test_isolation),
+        cmocka_unit_test(test_target),
+        cmocka_unit_test(test_watches),
+        cmocka_unit_test(test_transactions),
+        cmocka_unit_test(test_transaction_isolation),
+        cmocka_unit_test(test_transaction_quota),
+        cmocka_unit_test(test_quotas),
+        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_big_directory),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -36,10 +36,13 @@ start_store
 [ -S "$sock" ] || fail "no socket at $sock"
 expect_eq "socket mode" 600 "$(stat -c %a "$sock")"
 set +e
-err=$("$store" --foreground --socket "$sock" 2>&1)
+err=$("$store" --foreground --socket "$sock" --state-dir "$TEST_TMP/other-state" 2>&1)
 expect_eq "second instance status" 111 "$?"
-set -e
 expect_contains "second instance message" "already serving" "$err"
+err=$("$store" --foreground --socket "$TEST_TMP/other.sock" 2>&1)
+expect_eq "second instance on the same state status" 111 "$?"
+expect_contains "second instance on the same state message" "already using the state" "$err"
+set -e
 
 # --- the tools ------------------------------------------------------------------
 export XENSTORED_PATH="$sock"
@@ -89,6 +92,7 @@ expect_eq "watch events" "/w
 /w" "$(cat "$watch_out")"
 
 # --- shutdown -------------------------------------------------------------------
+xenstore-write /kept "across a restart"
 kill -TERM "$store_pid"
 set +e
 wait "$store_pid"
@@ -101,7 +105,9 @@ set -e
 pid=$(cat "$TEST_TMP/store.pid")
 track_pid "$pid"
 [ -S "$sock" ] || fail "daemon mode: no socket once the parent returned"
-expect_eq "daemon serves" "" "$(xenstore-list /)"
+expect_eq "daemon serves the state kept in \$STUBVISOR_RUNDIR/store.state" "across a restart" \
+    "$(xenstore-read /kept)"
+expect_eq "and nothing else" "kept" "$(xenstore-list /)"
 kill -TERM "$pid"
 wait_for 10 sh -c "! kill -0 $pid" || fail "daemon did not stop on SIGTERM"
 [ ! -e "$TEST_TMP/store.pid" ] || fail "pid file left behind"

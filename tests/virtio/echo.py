@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""Frame echo for the virtio-net tests: echo.py udp|unix READY_FILE [PATH].
+"""Frame echo for the virtio-net tests: echo.py udp|unix|packet READY_FILE [PATH|IFNAME].
 
 Sends every datagram back where it came from.  udp: binds an ephemeral
 port on 127.0.0.1, also picks a free port for the guest's side, and writes
-"ECHO_PORT GUEST_PORT" to READY_FILE; unix: binds PATH and writes "ready".
-Runs until killed."""
+"ECHO_PORT GUEST_PORT" to READY_FILE; unix: binds PATH and writes "ready";
+packet: takes net-bench's frames (ethertype 0x88b5) on interface IFNAME and
+sends each back out unchanged, writes "ready".  Runs until killed."""
 import os
 import socket
 import sys
@@ -18,6 +19,11 @@ if kind == "udp":
     guest_port = probe.getsockname()[1]
     probe.close()
     line = "%d %d\n" % (s.getsockname()[1], guest_port)
+elif kind == "packet":
+    ETH_P_NET_BENCH = 0x88B5
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_NET_BENCH))
+    s.bind((sys.argv[3], ETH_P_NET_BENCH))
+    line = "ready\n"
 else:
     s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     s.bind(sys.argv[3])
@@ -27,4 +33,8 @@ with open(ready + ".tmp", "w") as f:
 os.rename(ready + ".tmp", ready)
 while True:
     data, addr = s.recvfrom(65536)
+    if kind == "packet":
+        if addr[2] != socket.PACKET_OUTGOING:  # not our own echo coming back
+            s.send(data)
+        continue
     s.sendto(data, addr)

@@ -15,7 +15,7 @@ vmm="$STUBVISOR_BIN/stubvmm"
 out=$(STUBVISOR_DM_FAULT=bad-dmops timeout 30 "$vmm" --kernel "$hello" --dm "$placement" \
     </dev/null 2>"$TEST_TMP/err") || fail "bad-dmops: exit $?: $(cat "$TEST_TMP/err")"
 expect_contains "bad-dmops output" "hello from guest" "$out"
-grep -q "fault injection: 12 of 12 bad dm_ops refused" "$TEST_TMP/err" ||
+grep -q "fault injection: 13 of 13 bad dm_ops refused" "$TEST_TMP/err" ||
     fail "bad dm_ops were not all refused: $(cat "$TEST_TMP/err")"
 
 for fault in bad-state backwards; do

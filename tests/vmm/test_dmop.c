@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "dm/dmop_host.h"
 #include "lib/fdio.h"
 #include "vmm/vmm.h"
 
@@ -118,6 +119,14 @@ static void test_validate_irqs(void **state)
     assert_int_equal(dmop_validate(&r, RAM), -EINVAL);
     r.u.shutdown.status = 255;
     r.u.shutdown.reason = 2;
+    assert_int_equal(dmop_validate(&r, RAM), -EINVAL);
+    /* A crash report says what crashed: a panic, or nothing more. */
+    r.u.shutdown.reason = DMOP_SHUTDOWN_CRASH;
+    r.u.shutdown.status = DMOP_CRASH_PANIC;
+    assert_int_equal(dmop_validate(&r, RAM), 0);
+    r.u.shutdown.status = DMOP_CRASH_UNSPECIFIED;
+    assert_int_equal(dmop_validate(&r, RAM), 0);
+    r.u.shutdown.status = DMOP_CRASH_PANIC + 1;
     assert_int_equal(dmop_validate(&r, RAM), -EINVAL);
 }
 
@@ -493,6 +502,67 @@ static void test_resample_irqfd_kvm(void **state)
     vmm_destroy(&vmm);
 }
 
+/* The one dm_op encoder (dm/dmop_host.c) over the dispatcher, as the
+ * inline placement uses it (the socket carries the same bytes): the
+ * server id goes into every server-bound request, and numbers too large
+ * for their field are refused rather than wrapped into valid ones. */
+static struct dmop_req last_req;
+static size_t last_nfds;
+
+static int record_and_dispatch(void *transport, const struct dmop_req *req, const int *fds,
+                               size_t nfds, struct dmop_reply *rep)
+{
+    int in[2] = {-1, -1}, out[FDIO_MAX_FDS];
+    size_t nout;
+
+    last_req = *req;
+    last_nfds = nfds;
+    for (size_t i = 0; i < nfds && i < 2; i++)
+        in[i] = dup(fds[i]);
+    dmop_dispatch_fds(transport, req, in, nfds, rep, out, &nout);
+    return rep->rc;
+}
+
+static void test_encoder(void **state)
+{
+    struct fixture *f = *state;
+    struct dmop_host h = {.call = record_and_dispatch, .transport = &f->vmm, .server_id = 7};
+    const struct dm_host_ops *ops = dmop_host_ops(true);
+    int efd = eventfd(0, EFD_CLOEXEC);
+
+    assert_int_equal(dmop_host_create_server(&h, true), 0);
+    assert_int_equal(h.server_id, 0);
+    assert_int_equal(ops->map_range(&h, DMOP_IO_RANGE_PORT, 0x3f8, 0x3ff, DM_TRAP_POSTED), 0);
+    assert_int_equal(last_req.op, DMOP_MAP_IO_RANGE_TO_IOREQ_SERVER);
+    assert_int_equal(last_req.u.range.flags, DMOP_RANGE_POSTED);
+    h.server_id = 3; /* another server's id is refused: it was sent */
+    assert_int_equal(ops->unmap_range(&h, DMOP_IO_RANGE_PORT, 0x3f8, 0x3ff), -ENOENT);
+    assert_int_equal(last_req.u.range.id, 3);
+    h.server_id = 0;
+    /* ISA IRQ 260 and link route to IRQ 267 would wrap to 4 and 11. */
+    assert_int_equal(ops->set_isa_irq(&h, 260, 1), -EINVAL);
+    assert_int_equal(last_req.u.isa_irq.isa_irq, 255);
+    assert_int_equal(ops->set_pci_link_route(&h, 0, 267), -EINVAL);
+    assert_int_equal(last_req.u.pci_link.isa_irq, 255);
+    assert_int_equal(ops->set_pci_link_route(&h, 256, 11), -EINVAL);
+    assert_int_equal(last_req.u.pci_link.link, 255);
+    /* Descriptors go along when assigning only (no KVM here: the
+     * assignment itself fails, after the checks). */
+    ops->ioeventfd(&h, DMOP_IO_RANGE_PORT, 0x3f8, 1, efd, false);
+    assert_int_equal(last_nfds, 1);
+    assert_int_equal(last_req.u.ioeventfd.id, 0);
+    ops->ioeventfd(&h, DMOP_IO_RANGE_PORT, 0x3f8, 1, efd, true);
+    assert_int_equal(last_nfds, 0);
+    ops->irqfd_resample(&h, 10, efd, efd, false);
+    assert_int_equal(last_nfds, 2);
+    assert_int_equal(ops->shutdown(&h, DMOP_SHUTDOWN_POWEROFF, 256), -EINVAL);
+    /* In process the interrupt short cuts are absent. */
+    assert_null(dmop_host_ops(false)->msi_route);
+    assert_null(dmop_host_ops(false)->irqfd_resample);
+    assert_non_null(ops->msi_route);
+    close(efd);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -503,6 +573,7 @@ int main(void)
         cmocka_unit_test(test_msi_routes_kvm),
         cmocka_unit_test_setup_teardown(test_server_lifecycle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_eventfds, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_encoder, setup, teardown),
         cmocka_unit_test(test_eventfds_kvm),
         cmocka_unit_test(test_resample_irqfd_kvm),
     };

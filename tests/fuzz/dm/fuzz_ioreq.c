@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "dm/devices.h"
+#include "dm/machine.h"
 #include "dm/server.h"
 #include "lib/log.h"
 
@@ -63,7 +63,7 @@ enum { VCPUS = 2 };
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static uint8_t shm[IOREQ_SHM_SIZE(VCPUS)];
-    static struct dm_devices devs;
+    struct dm_machine *m;
     struct ioreq_server s = {.dmop_fd = -1, .nr_vcpus = VCPUS, .shm = shm, .shm_size = sizeof(shm)};
     struct dm *dm;
     size_t n;
@@ -92,13 +92,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         s.vcpu_fd[v] = -1; /* vp_eport set: the notify write fails quietly */
 
     dm = dm_new(&ops, &s, NULL, 0);
-    if (!dm || dm_devices_setup(dm, &devs) < 0)
+    m = dm ? dm_machine_new(dm, NULL, &(struct dm_machine_params){.nr_vcpus = VCPUS}) : NULL;
+    if (!m)
         __builtin_trap();
     for (int pass = 0; pass < 2; pass++) {
         if (ioreq_server_poll(&s, dm) < 0)
             break;
         dm_console_poll(dm);
     }
+    dm_machine_free(m);
     dm_free(dm);
     return 0;
 }

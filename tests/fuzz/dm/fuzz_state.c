@@ -29,9 +29,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     s = set_new(&(struct set_cfg){.nr_disks = 1, .disk_fd = disk_fd, .rng = true});
     if (!s)
         abort();
-    if (dm_state_load(s->dm, &s->devs, s->v, data, size) == 0) {
-        if (dm_state_save(s->dm, &s->devs, s->v, &again, &len) != 0 ||
-            dm_state_load(s->dm, &s->devs, s->v, again, len) != 0)
+    if (dm_state_load(s->m, data, size) == 0) {
+        if (dm_state_save(s->m, &again, &len) != 0 || dm_state_load(s->m, again, len) != 0)
             abort();
         free(again);
     }

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "dm/devices.h"
+#include "dm/machine.h"
 #include "dm/pci_msix.h"
 #include "tests/platform/fake_host.h"
 
@@ -46,12 +46,12 @@ static const uint16_t ports[] = {0x60, 0x64, 0x70, 0x71, 0x92, 0x3f8, 0x510, 0x5
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static struct dm_devices devs;
     static struct fuzz_dev dev;
     static const uint8_t rom[2500] = {0x55, 0xaa, 5};
     struct dm *dm = fake_dm_new(64u << 20);
+    struct dm_machine *m = fake_machine_new(dm, 1);
 
-    if (!dm || dm_devices_setup(dm, &devs) < 0)
+    if (!m)
         __builtin_trap();
     pci_dev_init(&dev.pci, 0x1af4, 0x1041, 0x020000, 1, 0);
     dev.pci.cfg[PCI_INTERRUPT_PIN] = 1;
@@ -61,8 +61,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         pci_bar_init(&dev.pci, 1, PCI_BAR_KIND_IO, 64, 0, bar_io, &dev) < 0 ||
         pci_bar_init(&dev.pci, 2, PCI_BAR_KIND_MEM64, 1u << 14, 0, bar_io, &dev) < 0 ||
         pci_msix_init(&dev.msix, &dev.pci, 0x40, 8, 0, 0x100, 0x800) < 0 ||
-        pci_rom_init(&dev.pci, rom, sizeof(rom)) < 0 ||
-        pci_bus_add(&devs.pci, &dev.pci, 3u << 3) < 0)
+        pci_rom_init(&dev.pci, rom, sizeof(rom)) < 0 || pci_bus_add(m->pci, &dev.pci, 3u << 3) < 0)
         __builtin_trap();
 
     for (; size >= 10; data += 10, size -= 10) {
@@ -97,6 +96,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         }
     }
+    dm_machine_free(m);
     dm_free(dm);
     return 0;
 }
