@@ -583,8 +583,8 @@ static int start_guest(struct xsc *xs, struct guest *g, char *err, size_t errlen
         /* The same words again, now with the taps vif_up made for stubvmm
          * to open. */
         ctl_dm_argv_dispose(&g->dm);
-        rc = ctl_dm_argv_build(&g->dm, g->cfg,
-                               g->restore_fd >= 0 && g->cfg->placement != PLACEMENT_INLINE, &g->vifs);
+        rc = ctl_dm_argv_build(
+            &g->dm, g->cfg, g->restore_fd >= 0 && g->cfg->placement != PLACEMENT_INLINE, &g->vifs);
         if (rc < 0)
             snprintf(err, errlen, "describing the devices: %s", strerror(-rc));
     }

@@ -30,7 +30,7 @@ netboot_run timeout 60 "$STUBCTL" create -p "$TEST_TMP/n.cfg" >"$TEST_TMP/create
 rc=$?
 set -e
 if [ "$rc" -ne 0 ] || grep -q "boot: not supported" "$TEST_TMP/create.out"; then
-    skip "needs the NIC option ROM (boot = \"n\": $(head -n1 "$TEST_TMP/create.out"))"
+    skip "needs the NIC option ROM (boot = \"n\": $(grep -m1 -e "boot" -e "rror" "$TEST_TMP/create.out" || head -n1 "$TEST_TMP/create.out"))"
 fi
 console_log netboot "$TEST_TMP/n.out"
 "$STUBCTL" unpause netboot
