@@ -1,6 +1,7 @@
 /* The KVM VM: in-kernel irqchip and PIT, guest RAM in a memfd. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -110,6 +111,8 @@ void vmm_destroy(struct vmm *vmm)
     close_quietly(vmm->kvm_fd);
     close_quietly(vmm->stop_efd);
     vmm_dm_words_dispose(vmm);
+    free(vmm->cpuid);
+    vmm->cpuid = NULL;
     pthread_rwlock_destroy(&vmm->io_lock);
     pthread_mutex_destroy(&vmm->buf_lock);
 }

@@ -2,6 +2,7 @@
  *
  * usage: stubvmm --kernel FILE | --firmware seabios|FILE [--memory MiB] [--vcpus N] [--cmdline
  * STRING]
+ *                [--ramdisk FILE] [--cpuid STRING]
  *                [--dm stubdom|process|inline] [--serial stdio|file:PATH]
  *                [--disk PATH[,ro]]... [--nic udp:LPORT:RPORT|unix:PATH|tap:IFNAME]...
  *                [--rng] [--virtio-console none|unix:PATH]
@@ -49,6 +50,7 @@ static noreturn void usage(const char *why)
     fprintf(stderr,
             "usage: stubvmm --kernel FILE | --firmware seabios|FILE\n"
             "               [--memory MiB] [--vcpus N] [--cmdline STRING]\n"
+            "               [--ramdisk FILE] [--cpuid STRING]\n"
             "               [--dm stubdom|process|inline] [--serial stdio|file:PATH]\n"
             "               [--disk PATH[,ro]]... [--nic udp:LPORT:RPORT|unix:PATH|tap:IFNAME]...\n"
             "               [--rng] [--virtio-console none|unix:PATH]\n");
@@ -298,8 +300,9 @@ int main(int argc, char **argv)
     struct dm_process proc, *p = NULL;
     struct relay relay = {0};
     const char *fault = NULL;
+    const uint8_t *initrd = NULL;
     uint8_t *image;
-    size_t image_size;
+    size_t image_size, initrd_size = 0;
     int exe_fd = -1, sigfd, status;
 
     version_option(argc, argv, "stubvmm");
@@ -322,6 +325,8 @@ int main(int argc, char **argv)
         image = read_kernel("firmware", firmware_path(o.g.firmware), &image_size);
     else
         image = read_kernel("kernel", o.g.kernel, &image_size);
+    if (o.g.ramdisk && !(initrd = vmm_map_file("ramdisk", o.g.ramdisk, &initrd_size)))
+        exit(EXIT_USAGE);
 
     if (vmm_create(&vmm, o.g.memory_mib) < 0)
         die(EXIT_SYSTEM, "cannot create the VM");
@@ -334,10 +339,14 @@ int main(int argc, char **argv)
     vmm.stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (vmm.stop_efd < 0)
         die(EXIT_SYSTEM, "eventfd: %s", strerror(errno));
-    if (o.g.firmware ? firmware_load(&vmm, image, image_size) < 0
-                     : pvh_load(&vmm, image, image_size, o.g.cmdline) < 0)
+    if (vmm_cpuid_init(&vmm, o.g.cpuid) < 0)
+        exit(EXIT_USAGE);
+    if (o.g.firmware
+            ? firmware_load(&vmm, image, image_size) < 0
+            : vmm_load_guest(&vmm, image, image_size, o.g.cmdline, initrd, initrd_size) < 0)
         exit(EXIT_USAGE);
     free(image);
+    vmm_unmap_file(initrd, initrd_size);
     if (vmm_create_vcpus(&vmm, o.g.vcpus) < 0)
         die(EXIT_SYSTEM, "cannot create the vCPUs");
     if (o.g.firmware && firmware_reset_vcpu(&vmm.vcpus[0]) < 0)

@@ -23,7 +23,8 @@
  * usage: stubvmm --managed --dir DIR --kernel FILE|--firmware seabios|FILE --status-fd N
  *                [--disk PATH[,ro] | --nic SPEC | --virtio-console]...
  *                [--memory MiB] [--vcpus N] [--cmdline S] [--dm stubdom|process|inline]
- *                [--store-fd N] [--serial-file PATH] [--preserve poweroff,reboot,crash]
+ *                [--ramdisk FILE] [--cpuid STRING] [--store-fd N] [--serial-file PATH]
+ *                [--preserve poweroff,reboot,crash]
  *                [--restore-fd N] [-- stubdm WORD...]
  *
  * The devices are the device model's description (dm-argv): in the store
@@ -69,7 +70,8 @@ static noreturn void managed_usage(const char *why)
         "usage: stubvmm --managed --dir DIR --kernel FILE|--firmware seabios|FILE\n"
         "               --status-fd N [--disk PATH[,ro] | --nic SPEC | --virtio-console]...\n"
         "               [--memory MiB] [--vcpus N] [--cmdline S] [--dm stubdom|process|inline]\n"
-        "               [--store-fd N] [--serial-file PATH] [--preserve LIST]\n"
+        "               [--ramdisk FILE] [--cpuid STRING] [--store-fd N] [--serial-file PATH]\n"
+        "               [--preserve LIST]\n"
         "               [--restore-fd N] [-- stubdm WORD...]\n");
     exit(EXIT_USAGE);
 }
@@ -228,8 +230,9 @@ int managed_main(int argc, char **argv)
 {
     struct managed *m = calloc(1, sizeof(*m));
     sigset_t set;
+    const uint8_t *initrd = NULL;
     uint8_t *image;
-    size_t image_size = 0;
+    size_t image_size = 0, initrd_size = 0;
     int exe_fd = -1;
     bool inl;
 
@@ -258,6 +261,8 @@ int managed_main(int argc, char **argv)
             die(EXIT_USAGE, "%s %s: not a readable regular file of 1 byte to %u MiB",
                 m->g.firmware ? "firmware" : "kernel", path, MAX_KERNEL_SIZE >> 20);
     }
+    if (m->g.ramdisk && !(initrd = vmm_map_file("ramdisk", m->g.ramdisk, &initrd_size)))
+        exit(EXIT_USAGE);
     if (vmm_create(&m->vmm, m->g.memory_mib) < 0)
         die(EXIT_SYSTEM, "cannot create the VM");
     m->vmm.placement = m->g.placement;
@@ -278,10 +283,14 @@ int managed_main(int argc, char **argv)
     m->vmm.stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (m->vmm.stop_efd < 0)
         die(EXIT_SYSTEM, "eventfd: %s", strerror(errno));
-    if (m->g.firmware ? firmware_load(&m->vmm, image, image_size) < 0
-                      : pvh_load(&m->vmm, image, image_size, m->g.cmdline) < 0)
+    if (vmm_cpuid_init(&m->vmm, m->g.cpuid) < 0)
+        exit(EXIT_USAGE);
+    if (m->g.firmware
+            ? firmware_load(&m->vmm, image, image_size) < 0
+            : vmm_load_guest(&m->vmm, image, image_size, m->g.cmdline, initrd, initrd_size) < 0)
         exit(EXIT_USAGE);
     free(image);
+    vmm_unmap_file(initrd, initrd_size);
     if (vmm_create_vcpus(&m->vmm, m->g.vcpus) < 0)
         die(EXIT_SYSTEM, "cannot create the vCPUs");
     if (m->restore_fd >= 0)

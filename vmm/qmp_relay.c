@@ -53,6 +53,17 @@ static void to_dm(struct managed *m, char kind, const char *data, size_t len)
         log_debug("qmp relay: %s", strerror(errno));
 }
 
+/* Forward what the current client still has to send; true if it has
+ * hung up (end of stream or an error), false while it is there. */
+static bool client_left(struct managed *m, char *buf, size_t len)
+{
+    ssize_t r;
+
+    while ((r = recv(m->qmp_client, buf, len, MSG_DONTWAIT)) > 0)
+        to_dm(m, 'D', buf, (size_t)r);
+    return r == 0 || (errno != EAGAIN && errno != EINTR);
+}
+
 void qmp_relay_handle(struct managed *m, struct pollfd *pf, unsigned n)
 {
     char buf[4096];
@@ -64,8 +75,14 @@ void qmp_relay_handle(struct managed *m, struct pollfd *pf, unsigned n)
             int c = accept4(m->qmp_listen, NULL, NULL, SOCK_CLOEXEC);
             if (c < 0)
                 continue;
-            /* Inline, nobody answers QMP: say so rather than leave the
-             * client waiting for a greeting. */
+            /* The last client may have left in this same round, its
+             * hang-up not seen yet: finish it first (what it sent still
+             * goes to the device model).  Inline, nobody answers QMP: say
+             * so rather than leave the client waiting for a greeting. */
+            if (m->qmp_client >= 0 && client_left(m, buf, sizeof(buf))) {
+                close_quietly(m->qmp_client);
+                m->qmp_client = -1;
+            }
             if (m->qmp_client >= 0 || !m->dm_alive || m->g.placement == PLACEMENT_INLINE) {
                 static const char busy[] =
                     "{\"error\": {\"class\": \"GenericError\", \"desc\": \"QMP is busy, the "
