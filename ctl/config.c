@@ -389,6 +389,9 @@ void config_dispose(struct domain_config *cfg)
     free(cfg->name);
     free(cfg->kernel);
     free(cfg->ramdisk);
+    free(cfg->kernel_origin);
+    free(cfg->ramdisk_origin);
+    free(cfg->cpuid);
     free(cfg->cmdline);
     free(cfg->firmware);
     for (size_t i = 0; i < cfg->ndisks; i++)

@@ -106,6 +106,10 @@ struct domain_config {
     char *ramdisk;  /* optional, with kernel */
     char *cmdline;  /* optional, with kernel (cmdline, or root= and extra=) */
     char *firmware; /* path of a firmware image; "seabios" becomes CONFIG_SEABIOS_PATH */
+    /* Where kernel and ramdisk were set ("FILE:LINE", or "command line"), for
+     * the checks stubctl create makes of the files themselves. */
+    char *kernel_origin, *ramdisk_origin;
+    char *cpuid; /* libxl's cpuid= string form (lib/cpuid.h), checked; NULL: none */
 
     struct disk_spec *disks;
     size_t ndisks;

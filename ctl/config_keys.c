@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "ctl/config_build.h"
+#include "lib/cpuid.h"
 
 /* ---- handlers, one per key ---- */
 
@@ -147,16 +148,54 @@ static int key_vcpus(struct build *b, const struct cfg_setting *set)
     return 0;
 }
 
+/* "FILE:LINE" of a setting, or "command line" for an override, in *out. */
+static int set_origin(struct build *b, const struct cfg_setting *set, char **out)
+{
+    const char *name = b->s->origins[set->origin].name;
+    size_t len = strlen(name) + 16;
+    char *o = malloc(len);
+
+    if (!o)
+        return -ENOMEM;
+    if (set->line)
+        snprintf(o, len, "%s:%u", name, set->line);
+    else
+        snprintf(o, len, "%s", name);
+    free(*out);
+    *out = o;
+    return 0;
+}
+
 static int key_kernel(struct build *b, const struct cfg_setting *set)
 {
     b->kernel = set;
-    return cfg_get_path(b, set, &b->cfg->kernel);
+    return cfg_get_path(b, set, &b->cfg->kernel) ?: set_origin(b, set, &b->cfg->kernel_origin);
 }
 
 static int key_ramdisk(struct build *b, const struct cfg_setting *set)
 {
     b->ramdisk = set;
-    return cfg_get_path(b, set, &b->cfg->ramdisk);
+    return cfg_get_path(b, set, &b->cfg->ramdisk) ?: set_origin(b, set, &b->cfg->ramdisk_origin);
+}
+
+/* libxl's string form; the xend list form is refused. */
+static int key_cpuid(struct build *b, const struct cfg_setting *set)
+{
+    struct cpuid_settings cs;
+    const char *text;
+    char why[160];
+    int rc;
+
+    if (set->is_list)
+        return cfg_fail_at(b, set, NULL,
+                           "the xend list form is not supported; give libxl's string form, "
+                           "e.g. cpuid = \"host,tm=0,sse3=0\"");
+    rc = cfg_get_string(b, set, &text);
+    if (rc)
+        return rc;
+    if (cpuid_settings_parse(text, &cs, why, sizeof(why)) < 0)
+        return cfg_fail_at(b, set, &set->atom, "%s", why + strlen("cpuid: "));
+    return cfg_dup_string(b, set, &b->cfg->cpuid);
 }
 
 static int set_firmware(struct build *b, const struct cfg_setting *set)
@@ -448,6 +487,7 @@ static const struct {
     {"vcpus", key_vcpus},
     {"kernel", key_kernel},
     {"ramdisk", key_ramdisk},
+    {"cpuid", key_cpuid},
     {"cmdline", key_cmdline},
     {"root", key_root},
     {"extra", key_extra},
@@ -552,7 +592,6 @@ static const char *const xl_keys_ignored[] = {"acpi",
                                               "device_tree",
                                               "vcpu_hard_affinity",
                                               "vcpu_soft_affinity",
-                                              "cpuid",
                                               "mmio_hole",
                                               "ms_vm_genid"};
 
@@ -642,7 +681,8 @@ int cfg_finish(struct build *b)
         }
         free(cfg->ramdisk);
         free(cfg->cmdline);
-        cfg->ramdisk = cfg->cmdline = NULL;
+        free(cfg->ramdisk_origin);
+        cfg->ramdisk = cfg->cmdline = cfg->ramdisk_origin = NULL;
     }
 
     /* Default: one serial port, the console `stubctl console` attaches to. */

@@ -165,6 +165,8 @@ int config_format(const struct domain_config *c, char **text, size_t *len)
     } else if (c->firmware) {
         put_key_string(&o, "firmware", c->firmware);
     }
+    if (c->cpuid)
+        put_key_string(&o, "cpuid", c->cpuid);
     put_disks(&o, c);
     put_vifs(&o, c);
     put_serials(&o, c);

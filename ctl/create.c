@@ -51,6 +51,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -59,12 +60,14 @@
 #include "ctl/dm_argv.h"
 #include "ctl/stubctl.h"
 #include "ctl/vif.h"
+#include "lib/bootimage.h"
 #include "lib/dmfds.h"
 #include "lib/fdio.h"
 #include "lib/log.h"
 
-#define MAX_VMM_MEMORY_MIB 3072 /* stubvmm keeps RAM below the PCI hole */
-#define RESTART_LIMIT      5    /* restarts within RESTART_WINDOW s, then destroy */
+#define MAX_VMM_MEMORY_MIB 3072       /* stubvmm keeps RAM below the PCI hole */
+#define MAX_KERNEL_FILE    (64 << 20) /* what stubvmm reads */
+#define RESTART_LIMIT      5          /* restarts within RESTART_WINDOW s, then destroy */
 #define RESTART_WINDOW     60
 #define DOMID_MARKS        "/tool/stubvisor/domid"
 #define NEXT_DOMID         "/tool/stubvisor/next-domid"
@@ -385,7 +388,7 @@ static int spawn_vmm(struct guest *g, int dm_end, char *err, size_t errlen)
             dup2(restore, 5);
         snprintf(sfd, sizeof(sfd), "3");
         snprintf(dfd, sizeof(dfd), "4");
-        const char *argv[32 + 2 * CTL_DM_ARGV_MAX];
+        const char *argv[36 + 2 * CTL_DM_ARGV_MAX];
         int n = 0;
         argv[n++] = "stubvmm";
         argv[n++] = "--managed";
@@ -401,6 +404,10 @@ static int spawn_vmm(struct guest *g, int dm_end, char *err, size_t errlen)
         argv[n++] = "--vcpus", argv[n++] = vcpus;
         if (c->kernel)
             argv[n++] = "--cmdline", argv[n++] = c->cmdline ? c->cmdline : "";
+        if (c->kernel && c->ramdisk)
+            argv[n++] = "--ramdisk", argv[n++] = c->ramdisk;
+        if (c->cpuid)
+            argv[n++] = "--cpuid", argv[n++] = c->cpuid;
         argv[n++] = "--dm", argv[n++] = config_placement_name(c->placement);
         argv[n++] = "--status-fd", argv[n++] = sfd;
         if (dm_end >= 0)
@@ -519,6 +526,31 @@ static void kill_vmm(struct guest *g)
     g->status_fd = -1;
 }
 
+/* The last "stubvmm: error: " line stubvmm left in the guest's log (the
+ * reason it did not start), without the prefix.  0, or -ENOENT. */
+static int vmm_last_error(const char *log, char *out, size_t len)
+{
+    static const char prefix[] = "stubvmm: error: ";
+    char tail[4097], *line, *found = NULL, *save = NULL;
+    ssize_t n = -1;
+    off_t size;
+    int fd = open(log, O_RDONLY | O_CLOEXEC);
+
+    if (fd >= 0 && (size = lseek(fd, 0, SEEK_END)) >= 0)
+        n = pread(fd, tail, sizeof(tail) - 1, size > 4096 ? size - 4096 : 0);
+    close_quietly(fd);
+    if (n <= 0)
+        return -ENOENT;
+    tail[n] = '\0';
+    for (line = strtok_r(tail, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+        if (strncmp(line, prefix, sizeof(prefix) - 1) == 0)
+            found = line + sizeof(prefix) - 1;
+    if (!found)
+        return -ENOENT;
+    snprintf(out, len, "%s", found);
+    return 0;
+}
+
 /* Steps 1-5.  On failure everything made so far is undone. */
 static int start_guest(struct xsc *xs, struct guest *g, char *err, size_t errlen)
 {
@@ -563,7 +595,11 @@ static int start_guest(struct xsc *xs, struct guest *g, char *err, size_t errlen
         goto fail;
     if (status_line(g, line, sizeof(line), STUBCTL_READY_TIMEOUT * 1000) < 0 ||
         strcmp(line, "ready") != 0) {
-        snprintf(err, errlen, "stubvmm failed to start (see %s)", g->log);
+        char why[256];
+        if (vmm_last_error(g->log, why, sizeof(why)) == 0)
+            snprintf(err, errlen, "stubvmm failed to start: %s (see %s)", why, g->log);
+        else
+            snprintf(err, errlen, "stubvmm failed to start (see %s)", g->log);
         rc = -EIO;
         goto fail;
     }
@@ -732,6 +768,64 @@ static int check_devices(const char *file, struct domain_config *cfg)
     return vif_check(file, cfg);
 }
 
+/* The kernel is one stubvmm boots and the ramdisk fits beside it in the
+ * guest's RAM: the loader's own parser (lib/bootimage.c) says so now, with
+ * the line that set the file, rather than stubvmm at start-up. */
+static int check_boot_files(const char *what, struct domain_config *cfg)
+{
+    struct boot_image *bi = calloc(1, sizeof(*bi));
+    uint64_t ram = cfg->memory_mib << 20, gpa;
+    const char *where = cfg->kernel_origin ? cfg->kernel_origin : what;
+    char err[300];
+    uint8_t *img = NULL;
+    size_t size = 0;
+    struct stat st;
+    int fd = -1, rc = -EINVAL;
+
+    if (!bi)
+        return -ENOMEM;
+    fd = open(cfg->kernel, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
+        st.st_size > MAX_KERNEL_FILE) {
+        fprintf(stderr, "stubctl: %s: kernel: %s: not a readable file of 1 byte to %d MiB\n", where,
+                cfg->kernel, MAX_KERNEL_FILE >> 20);
+        goto out;
+    }
+    size = (size_t)st.st_size;
+    img = malloc(size);
+    if (!img || read_full(fd, img, size) != (ssize_t)size) {
+        fprintf(stderr, "stubctl: %s: kernel: %s: cannot read it\n", where, cfg->kernel);
+        goto out;
+    }
+    if (boot_image_parse(img, size, ram, bi, err, sizeof(err)) < 0) {
+        fprintf(stderr, "stubctl: %s: %s\n", where, err);
+        goto out;
+    }
+    if (cfg->ramdisk) {
+        where = cfg->ramdisk_origin ? cfg->ramdisk_origin : what;
+        if (stat(cfg->ramdisk, &st) < 0) {
+            fprintf(stderr, "stubctl: %s: ramdisk: %s: %s\n", where, cfg->ramdisk, strerror(errno));
+            goto out;
+        }
+        if (!S_ISREG(st.st_mode) || st.st_size <= 0) {
+            fprintf(stderr, "stubctl: %s: ramdisk: %s: not a non-empty regular file\n", where,
+                    cfg->ramdisk);
+            goto out;
+        }
+        if (boot_ramdisk_place(bi, ram, (uint64_t)st.st_size, &gpa, err, sizeof(err)) < 0) {
+            fprintf(stderr, "stubctl: %s: %s (memory = %llu)\n", where, err,
+                    (unsigned long long)cfg->memory_mib);
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    close_quietly(fd);
+    free(img);
+    free(bi);
+    return rc;
+}
+
 int ctl_check_config(const char *what, struct domain_config *cfg)
 {
     char image[PATH_MAX];
@@ -750,7 +844,9 @@ int ctl_check_config(const char *what, struct domain_config *cfg)
     }
     free(*path);
     *path = strdup(image);
-    return *path ? 0 : -ENOMEM;
+    if (!*path)
+        return -ENOMEM;
+    return cfg->kernel ? check_boot_files(what, cfg) : 0;
 }
 
 int ctl_create_domain(struct domain_config *cfg, bool paused, bool console, int restore_fd)

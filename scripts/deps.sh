@@ -12,6 +12,7 @@ xenstore-utils seabios qemu-system-x86
 procps iproute2 util-linux psmisc python3
 pandoc man-db bash-completion
 debhelper dpkg-dev lintian
+grub-pc-bin grub-common dosfstools mtools e2fsprogs busybox-static dnsmasq-base ipxe-qemu
 "
 
 missing=""

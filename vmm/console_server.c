@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,8 @@
 #include "lib/fdio.h"
 #include "lib/log.h"
 #include "vmm/monitor.h"
+
+#define CONSOLE_DRAIN_MS 2000 /* at most, for a client to take the last output */
 
 /* Whether the device model's end of this console is there to talk to. */
 static bool port_live(const struct monitor *m, const struct console_port *c)
@@ -311,6 +314,14 @@ void console_server_drain(struct monitor *m)
         if (!c->backlog)
             continue;
         guest_output(m, c, true);
+        /* A client attached to the end (`stubctl create -c`) gets the last
+         * of the output too, as long as it keeps reading. */
+        for (int waited = 0; c->client >= 0 && c->backlog_len && waited < CONSOLE_DRAIN_MS;
+             waited += 10) {
+            struct pollfd p = {.fd = c->client, .events = POLLOUT};
+            if (poll(&p, 1, 10) > 0)
+                backlog_flush(m, c);
+        }
     }
 }
 

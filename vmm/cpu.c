@@ -1,11 +1,13 @@
-/* vCPU creation and boot state: CPUID, MSRs, LAPIC, and the PVH entry
- * state (32-bit protected mode, paging off, flat segments). */
+/* vCPU creation and boot state: CPUID (cpuid.c), MSRs, LAPIC, and the
+ * entry state of a directly booted kernel: PVH (32-bit protected mode,
+ * paging off, flat segments) or Linux's startup_64 (long mode). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 
+#include "lib/bootimage.h"
 #include "lib/fdio.h"
 #include "lib/log.h"
 #include "vmm/vmm.h"
@@ -26,52 +28,6 @@
 #define APIC_LVT1        0x360
 #define APIC_MODE_NMI    0x4
 #define APIC_MODE_EXTINT 0x7
-
-/* KVM_GET_SUPPORTED_CPUID, growing the buffer until it fits. */
-static struct kvm_cpuid2 *supported_cpuid(int kvm_fd)
-{
-    for (unsigned n = 64; n <= 4096; n *= 2) {
-        struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]));
-        if (!c)
-            return NULL;
-        c->nent = n;
-        if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0)
-            return c;
-        free(c);
-        if (errno != E2BIG)
-            return NULL;
-    }
-    return NULL;
-}
-
-static int set_cpuid(struct vcpu *v, const struct kvm_cpuid2 *base)
-{
-    size_t bytes = sizeof(*base) + base->nent * sizeof(base->entries[0]);
-    struct kvm_cpuid2 *c = malloc(bytes);
-    int rc = 0;
-
-    if (!c)
-        return -ENOMEM;
-    memcpy(c, base, bytes);
-    for (unsigned i = 0; i < c->nent; i++) {
-        struct kvm_cpuid_entry2 *e = &c->entries[i];
-        switch (e->function) {
-        case 1:
-            /* Initial APIC id, and "running under a hypervisor". */
-            e->ebx = (e->ebx & 0x00ffffffu) | (v->id << 24);
-            e->ecx |= 1u << 31;
-            break;
-        case 0xb:
-        case 0x1f:
-            e->edx = v->id; /* x2APIC id */
-            break;
-        }
-    }
-    if (ioctl(v->fd, KVM_SET_CPUID2, c) < 0)
-        rc = -errno;
-    free(c);
-    return rc;
-}
 
 static int set_msrs(struct vcpu *v)
 {
@@ -140,16 +96,20 @@ static void flat_segment(struct kvm_segment *s, uint16_t selector, uint8_t type)
 }
 
 /* The PVH boot ABI: CR0.PE, paging off, 4 GiB flat CS (code, 0x8) and data
- * segments (0x10), %ebx = hvm_start_info, everything else zero. */
-static int set_pvh_entry(struct vmm *vmm, struct vcpu *v)
+ * segments (0x10), %ebx = hvm_start_info, everything else zero.  Linux's
+ * 64-bit boot protocol: long mode on the identity map and GDT bzimage.c
+ * wrote, CS = __BOOT_CS (0x10), the rest __BOOT_DS (0x18), interrupts off,
+ * %rsi = the zero page. */
+static int set_boot_entry(struct vmm *vmm, struct vcpu *v)
 {
+    bool linux64 = vmm->boot_mode == VMM_BOOT_LINUX64;
     struct kvm_sregs s;
     struct kvm_regs r;
 
     if (ioctl(v->fd, KVM_GET_SREGS, &s) < 0)
         return -errno;
-    flat_segment(&s.cs, 0x8, 0xb);
-    flat_segment(&s.ds, 0x10, 0x3);
+    flat_segment(&s.cs, linux64 ? 0x10 : 0x8, 0xb);
+    flat_segment(&s.ds, linux64 ? 0x18 : 0x10, 0x3);
     s.es = s.fs = s.gs = s.ss = s.ds;
     s.tr = (struct kvm_segment){.limit = 0x67, .type = 0xb, .present = 1};
     s.ldt = (struct kvm_segment){.limit = 0xffff, .type = 0x2, .present = 1};
@@ -157,24 +117,34 @@ static int set_pvh_entry(struct vmm *vmm, struct vcpu *v)
     s.cr3 = 0;
     s.cr4 = 0;
     s.efer = 0;
+    if (linux64) {
+        s.cs.l = 1;
+        s.cs.db = 0;
+        s.gdt.base = BOOT_GDT_GPA;
+        s.gdt.limit = 4 * 8 - 1;
+        s.cr0 |= 0x80000000u; /* PG */
+        s.cr3 = BOOT_PML4_GPA;
+        s.cr4 = 0x20;   /* PAE */
+        s.efer = 0x500; /* LME | LMA */
+    }
     if (ioctl(v->fd, KVM_SET_SREGS, &s) < 0)
         return -errno;
     memset(&r, 0, sizeof(r));
     r.rflags = 0x2;
     r.rip = vmm->entry;
-    r.rbx = vmm->start_info;
+    if (linux64)
+        r.rsi = vmm->start_info;
+    else
+        r.rbx = vmm->start_info;
     return ioctl(v->fd, KVM_SET_REGS, &r) < 0 ? -errno : 0;
 }
 
 int vmm_create_vcpus(struct vmm *vmm, unsigned nr)
 {
-    struct kvm_cpuid2 *cpuid = supported_cpuid(vmm->kvm_fd);
     int rc = 0;
 
-    if (!cpuid) {
-        log_error("KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
-        return -EIO;
-    }
+    if (!vmm->cpuid && (rc = vmm_cpuid_init(vmm, NULL)) < 0)
+        return rc;
     for (unsigned i = 0; i < nr; i++) {
         struct vcpu *v = &vmm->vcpus[i];
         v->vmm = vmm;
@@ -194,13 +164,12 @@ int vmm_create_vcpus(struct vmm *vmm, unsigned nr)
             log_error("mapping kvm_run of vCPU %u: %s", i, strerror(errno));
             goto out;
         }
-        if ((rc = set_cpuid(v, cpuid)) < 0 || (rc = set_msrs(v)) < 0 || (rc = set_lapic(v)) < 0 ||
-            (i == 0 && (rc = set_pvh_entry(vmm, v)) < 0)) {
+        if ((rc = vmm_cpuid_apply(v)) < 0 || (rc = set_msrs(v)) < 0 || (rc = set_lapic(v)) < 0 ||
+            (i == 0 && (rc = set_boot_entry(vmm, v)) < 0)) {
             log_error("setting up vCPU %u: %s", i, strerror(-rc));
             goto out;
         }
     }
 out:
-    free(cpuid);
     return rc;
 }

@@ -1,6 +1,7 @@
 /* The KVM VM: in-kernel irqchip and PIT, guest RAM in a memfd. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
@@ -134,6 +135,8 @@ void vmm_destroy(struct vmm *vmm)
     close_quietly(vmm->hold_efd);
     vmm->stop_efd = vmm->hold_efd = -1;
     vmm_dm_words_dispose(vmm);
+    free(vmm->cpuid);
+    vmm->cpuid = NULL;
     pthread_rwlock_destroy(&vmm->io_lock);
     pthread_mutex_destroy(&vmm->buf_lock);
 }

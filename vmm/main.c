@@ -5,7 +5,8 @@
  *
  * Direct mode:
  *   stubvmm --kernel FILE | --firmware seabios|FILE [--memory MiB] [--vcpus N]
- *           [--cmdline STRING] [--dm stubdom|process|inline] [--serial stdio|file:PATH]
+ *           [--cmdline STRING] [--ramdisk FILE] [--cpuid STRING]
+ *           [--dm stubdom|process|inline] [--serial stdio|file:PATH]
  *           [--disk PATH[,ro]]... [--nic udp:LPORT:RPORT|unix:PATH|tap:IFNAME]...
  *           [--rng] [--virtio-console none|unix:PATH]
  * COM1 on stdin/stdout; the exit status is the guest's (the byte it wrote
@@ -17,8 +18,8 @@
  *   stubvmm --managed --dir DIR --kernel FILE|--firmware seabios|FILE --status-fd N
  *           [--disk PATH[,ro] | --nic SPEC | --virtio-console]...
  *           [--memory MiB] [--vcpus N] [--cmdline S] [--dm stubdom|process|inline]
- *           [--store-fd N] [--serial-file PATH] [--preserve poweroff,reboot,crash]
- *           [--restore-fd N] [-- stubdm WORD...]
+ *           [--ramdisk FILE] [--cpuid STRING] [--store-fd N] [--serial-file PATH]
+ *           [--preserve poweroff,reboot,crash] [--restore-fd N] [-- stubdm WORD...]
  * The devices are the device model's description (dm-argv): in the store
  * for a device model of its own (--store-fd), the words after "--"
  * otherwise (inline); stubvmm only opens the descriptors they take, in the
@@ -57,6 +58,7 @@ static noreturn void direct_usage(const char *why)
     fprintf(stderr,
             "usage: stubvmm --kernel FILE | --firmware seabios|FILE\n"
             "               [--memory MiB] [--vcpus N] [--cmdline STRING]\n"
+            "               [--ramdisk FILE] [--cpuid STRING]\n"
             "               [--dm stubdom|process|inline] [--serial stdio|file:PATH]\n"
             "               [--disk PATH[,ro]]... [--nic udp:LPORT:RPORT|unix:PATH|tap:IFNAME]...\n"
             "               [--rng] [--virtio-console none|unix:PATH]\n");
@@ -72,8 +74,8 @@ static noreturn void managed_usage(const char *why)
         "usage: stubvmm --managed --dir DIR --kernel FILE|--firmware seabios|FILE\n"
         "               --status-fd N [--disk PATH[,ro] | --nic SPEC | --virtio-console]...\n"
         "               [--memory MiB] [--vcpus N] [--cmdline S] [--dm stubdom|process|inline]\n"
-        "               [--store-fd N] [--serial-file PATH] [--preserve LIST]\n"
-        "               [--restore-fd N] [-- stubdm WORD...]\n");
+        "               [--ramdisk FILE] [--cpuid STRING] [--store-fd N] [--serial-file PATH]\n"
+        "               [--preserve LIST] [--restore-fd N] [-- stubdm WORD...]\n");
     exit(EXIT_USAGE);
 }
 

@@ -256,8 +256,9 @@ static void setup(struct monitor *m, int *exe_fd)
 {
     struct vmm *vmm = &m->vmm;
     const struct vmm_guest_options *g = &m->opt.g;
+    const uint8_t *initrd = NULL;
     uint8_t *image;
-    size_t image_size = 0;
+    size_t image_size = 0, initrd_size = 0;
 
     m->sigfd = signals_init();
     if (m->opt.restore_fd >= 0)
@@ -265,6 +266,8 @@ static void setup(struct monitor *m, int *exe_fd)
     if (g->placement != PLACEMENT_INLINE && (*exe_fd = dm_exe_open()) < 0)
         die(EXIT_SYSTEM, "cannot find the device model (stubdm, next to stubvmm)");
     image = load_image(g, &image_size);
+    if (g->ramdisk && !(initrd = vmm_map_file("ramdisk", g->ramdisk, &initrd_size)))
+        exit(EXIT_USAGE);
     if (vmm_create(vmm, g->memory_mib) < 0)
         die(EXIT_SYSTEM, "cannot create the VM");
     vmm->placement = g->placement;
@@ -273,10 +276,13 @@ static void setup(struct monitor *m, int *exe_fd)
     vmm->dm_spin_us = env_uint("STUBVISOR_DM_SPIN_US", SPIN_DM_DEFAULT_US, 100000);
     if (getenv("STUBVISOR_DM_POLL_US"))
         vmm->dm_poll_us = (int)env_uint("STUBVISOR_DM_POLL_US", 0, 100000);
+    if (vmm_cpuid_init(vmm, g->cpuid) < 0)
+        exit(EXIT_USAGE);
     if (g->firmware ? firmware_load(vmm, image, image_size) < 0
-                    : pvh_load(vmm, image, image_size, g->cmdline) < 0)
+                    : vmm_load_guest(vmm, image, image_size, g->cmdline, initrd, initrd_size) < 0)
         exit(EXIT_USAGE);
     free(image);
+    vmm_unmap_file(initrd, initrd_size);
     if (vmm_create_vcpus(vmm, g->vcpus) < 0)
         die(EXIT_SYSTEM, "cannot create the vCPUs");
     if (m->opt.restore_fd >= 0)

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/bootimage.h"
 #include "vmm/options.h"
 
 void vmm_guest_options_init(struct vmm_guest_options *o)
@@ -31,7 +32,8 @@ unsigned vmm_option_uint(const char *s, unsigned min, unsigned max, const char *
 int vmm_guest_option(struct vmm_guest_options *o, const char *a, const char *v, vmm_usage_fn usage)
 {
     static const char *const with_value[] = {"--kernel",  "--firmware", "--memory", "--vcpus",
-                                             "--cmdline", "--dm",       "--disk",   "--nic"};
+                                             "--cmdline", "--dm",       "--disk",   "--nic",
+                                             "--ramdisk", "--cpuid"};
     bool known = false;
 
     if (strcmp(a, "--rng") == 0) {
@@ -50,12 +52,16 @@ int vmm_guest_option(struct vmm_guest_options *o, const char *a, const char *v, 
         o->kernel = v;
     } else if (strcmp(a, "--firmware") == 0) {
         o->firmware = v;
+    } else if (strcmp(a, "--ramdisk") == 0) {
+        o->ramdisk = v;
+    } else if (strcmp(a, "--cpuid") == 0) {
+        o->cpuid = v;
     } else if (strcmp(a, "--memory") == 0) {
         o->memory_mib = vmm_option_uint(v, VMM_MIN_MEMORY_MIB, VMM_MAX_MEMORY_MIB, a, usage);
     } else if (strcmp(a, "--vcpus") == 0) {
         o->vcpus = vmm_option_uint(v, 1, VMM_MAX_VCPUS, a, usage);
     } else if (strcmp(a, "--cmdline") == 0) {
-        if (strlen(v) > VMM_MAX_CMDLINE)
+        if (strlen(v) > BOOT_CMDLINE_MAX)
             usage("--cmdline is too long");
         o->cmdline = v;
     } else if (strcmp(a, "--dm") == 0) {

@@ -22,9 +22,11 @@ struct vmm_backend {
 };
 
 struct vmm_guest_options {
-    const char *kernel;   /* a PVH ELF ... */
+    const char *kernel;   /* a PVH ELF or a bzImage ... */
     const char *firmware; /* ... or "seabios" or a firmware path */
     const char *cmdline;
+    const char *ramdisk; /* with kernel: an initrd, or NULL */
+    const char *cpuid;   /* libxl's cpuid= string (lib/cpuid.h), or NULL */
     unsigned memory_mib, vcpus;
     enum vmm_placement placement;
     /* In the order given: under the toolstack, the order of the -device

@@ -52,6 +52,10 @@ static int vm_get(struct vmm *vmm, struct vm_snap *s, char *err, size_t errlen)
     if (ioctl(vmm->vm_fd, KVM_GET_CLOCK, &s->clock) < 0)
         return fail(err, errlen, "KVM_GET_CLOCK: %s", strerror(errno));
     s->pci_cf8 = atomic_load(&vmm->pci_cf8);
+    if (vmm->cpuid && vmm->cpuid->nent <= SNAP_MAX_CPUID) {
+        s->cpuid_nent = vmm->cpuid->nent;
+        memcpy(s->cpuid, vmm->cpuid->entries, s->cpuid_nent * sizeof(s->cpuid[0]));
+    }
     return 0;
 }
 
@@ -385,9 +389,12 @@ int snapshot_save(struct vmm *vmm, int fd, const uint8_t *dm_blob, size_t dm_len
     uint32_t *idx = NULL, nidx = 0;
     uint8_t *buf = NULL;
     size_t len;
-    struct vm_snap vm;
+    struct vm_snap *vmp = malloc(sizeof(*vmp));
     off_t start = lseek(fd, 0, SEEK_CUR), now;
     int rc;
+
+    if (!vmp)
+        return fail(err, errlen, "out of memory");
 
     if (start < 0)
         return fail(err, errlen, "the file is not seekable: %s", strerror(errno));
@@ -395,10 +402,10 @@ int snapshot_save(struct vmm *vmm, int fd, const uint8_t *dm_blob, size_t dm_len
         errno = EFBIG;
         return fail(err, errlen, "device model state too large");
     }
-    rc = vm_get(vmm, &vm, err, errlen);
+    rc = vm_get(vmm, vmp, err, errlen);
     if (rc < 0)
         goto out;
-    rc = vm_snap_encode(&vm, &buf, &len);
+    rc = vm_snap_encode(vmp, &buf, &len);
     if (!rc)
         rc = savefile_section(fd, SAVEFILE_VM, buf, len);
     free(buf);
@@ -448,6 +455,7 @@ write_failed:
 out:
     free(vs);
     free(idx);
+    free(vmp);
     return rc;
 }
 
@@ -456,25 +464,37 @@ int snapshot_restore(struct vmm *vmm, int fd, const struct savefile_summary *sum
 {
     struct vcpu_snap *vs = NULL;
     uint8_t *buf = NULL;
-    struct vm_snap vm;
+    struct vm_snap *vmp = malloc(sizeof(*vmp));
     int rc;
 
+    if (!vmp)
+        return fail(err, errlen, "out of memory");
     rc = savefile_read_payload(fd, &sum->vm, &buf);
     if (rc < 0) {
         snprintf(err, errlen, "reading section VM: %s", strerror(-rc));
         goto out;
     }
-    rc = vm_snap_parse(buf, (size_t)sum->vm.len, &vm, err, errlen);
+    rc = vm_snap_parse(buf, (size_t)sum->vm.len, vmp, err, errlen);
     free(buf);
     buf = NULL;
     if (rc < 0)
         goto out;
-    if (vm.memory_bytes != vmm->ram_size || vm.nr_vcpus != vmm->nr_vcpus) {
+    if (vmp->memory_bytes != vmm->ram_size || vmp->nr_vcpus != vmm->nr_vcpus) {
         rc = -EINVAL;
         snprintf(err, errlen, "the file has %llu MiB and %u vCPUs, the VM %llu MiB and %u",
-                 (unsigned long long)(vm.memory_bytes >> 20), vm.nr_vcpus,
+                 (unsigned long long)(vmp->memory_bytes >> 20), vmp->nr_vcpus,
                  (unsigned long long)(vmm->ram_size >> 20), vmm->nr_vcpus);
         goto out;
+    }
+    /* The CPUID the guest saw, if this host can give all of it: checked
+     * before guest RAM or any vCPU changes. */
+    if (vmp->cpuid_nent) {
+        rc = vmm_cpuid_adopt(vmm, vmp->cpuid, vmp->cpuid_nent, err, errlen);
+        for (unsigned i = 0; rc == 0 && i < vmm->nr_vcpus; i++)
+            if ((rc = vmm_cpuid_apply(&vmm->vcpus[i])) < 0)
+                snprintf(err, errlen, "vCPU %u: KVM_SET_CPUID2: %s", i, strerror(-rc));
+        if (rc < 0)
+            goto out;
     }
     rc = memory_load(vmm, fd, &sum->memory, err, errlen);
     if (rc < 0)
@@ -507,9 +527,10 @@ int snapshot_restore(struct vmm *vmm, int fd, const struct savefile_summary *sum
     }
     /* The devices and the clock after the vCPUs: the kvmclock MSRs point at
      * the guest's clock pages, KVM_SET_CLOCK then sets the time they show. */
-    rc = vm_set(vmm, &vm, err, errlen);
+    rc = vm_set(vmm, vmp, err, errlen);
 out:
     free(vs);
     free(buf);
+    free(vmp);
     return rc;
 }

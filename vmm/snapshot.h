@@ -27,6 +27,7 @@ enum {
     SNAP_VM_PIT2 = 4,       /* struct kvm_pit_state2 */
     SNAP_VM_CLOCK = 5,      /* struct kvm_clock_data */
     SNAP_VM_PCI_CF8 = 6,    /* u32 */
+    SNAP_VM_CPUID = 7,      /* u32 count, u32 0, count * struct kvm_cpuid_entry2 */
 };
 
 /* Record tags of a VCPU payload. */
@@ -44,6 +45,7 @@ enum {
 };
 
 #define SNAP_MAX_MSRS  1024
+#define SNAP_MAX_CPUID 256   /* CPUID entries: KVM gives ~60 today */
 #define SNAP_MAX_XSAVE 16384 /* KVM_CAP_XSAVE2 sizes seen so far are ~11 KiB */
 
 struct vm_snap {
@@ -54,6 +56,10 @@ struct vm_snap {
     struct kvm_pit_state2 pit;
     struct kvm_clock_data clock;
     uint32_t pci_cf8;
+    /* The CPUID the guest saw (vCPU 0's APIC ids aside); 0 entries in
+     * files written before it was saved. */
+    uint32_t cpuid_nent;
+    struct kvm_cpuid_entry2 cpuid[SNAP_MAX_CPUID];
 };
 
 struct vcpu_snap {

@@ -24,7 +24,8 @@ int vm_snap_encode(const struct vm_snap *s, uint8_t **buf, size_t *len)
 {
     uint8_t *b = calloc(1, sizeof(struct savefile_vm_head));
     size_t l = sizeof(struct savefile_vm_head);
-    uint8_t cf8[4];
+    uint8_t cf8[4], *cpuid = NULL;
+    size_t cpuid_len = 8 + (size_t)s->cpuid_nent * sizeof(s->cpuid[0]);
     int rc = 0;
 
     if (!b)
@@ -44,6 +45,17 @@ int vm_snap_encode(const struct vm_snap *s, uint8_t **buf, size_t *len)
         rc = savefile_record_put(&b, &l, SNAP_VM_CLOCK, &s->clock, sizeof(s->clock));
     if (!rc)
         rc = savefile_record_put(&b, &l, SNAP_VM_PCI_CF8, cf8, sizeof(cf8));
+    if (!rc && s->cpuid_nent) {
+        cpuid = calloc(1, cpuid_len);
+        if (!cpuid) {
+            rc = -ENOMEM;
+        } else {
+            savefile_put32(cpuid, s->cpuid_nent);
+            memcpy(cpuid + 8, s->cpuid, cpuid_len - 8);
+            rc = savefile_record_put(&b, &l, SNAP_VM_CPUID, cpuid, (uint32_t)cpuid_len);
+        }
+    }
+    free(cpuid);
     if (rc) {
         free(b);
         return rc;
@@ -111,10 +123,36 @@ static int take(const uint8_t *d, uint32_t dlen, void *dst, size_t size, const c
     return 0;
 }
 
+/* The CPUID record: a count, then that many entries, flags KVM knows,
+ * padding zero.  What the bits mean the restore checks (vmm_cpuid_adopt). */
+static int cpuid_parse(const uint8_t *d, uint32_t dlen, struct vm_snap *s, const char *what,
+                       char *err, size_t errlen)
+{
+    const uint32_t flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX | KVM_CPUID_FLAG_STATEFUL_FUNC |
+                           KVM_CPUID_FLAG_STATE_READ_NEXT;
+    uint32_t n;
+
+    if (dlen < 8)
+        return fail(err, errlen, "%s: too short", what);
+    n = savefile_le32(d);
+    if (n == 0 || n > SNAP_MAX_CPUID || savefile_le32(d + 4))
+        return fail(err, errlen, "%s: %u entries (1 to %u)", what, n, SNAP_MAX_CPUID);
+    if (dlen != 8 + (size_t)n * sizeof(s->cpuid[0]))
+        return fail(err, errlen, "%s: %u bytes for %u entries", what, dlen, n);
+    memcpy(s->cpuid, d + 8, (size_t)n * sizeof(s->cpuid[0]));
+    for (uint32_t i = 0; i < n; i++) {
+        const struct kvm_cpuid_entry2 *e = &s->cpuid[i];
+        if ((e->flags & ~flags) || e->padding[0] || e->padding[1] || e->padding[2])
+            return fail(err, errlen, "%s: leaf 0x%x: unknown flags or padding", what, e->function);
+    }
+    s->cpuid_nent = n;
+    return 0;
+}
+
 int vm_snap_parse(const uint8_t *buf, size_t len, struct vm_snap *s, char *err, size_t errlen)
 {
     static const char *const names[] = {"",     "PIC master", "PIC slave", "IOAPIC",
-                                        "PIT2", "clock",      "PCI CF8"};
+                                        "PIT2", "clock",      "PCI CF8",   "CPUID"};
     unsigned seen = 0;
     size_t pos = sizeof(struct savefile_vm_head);
     uint32_t tag, dlen;
@@ -136,7 +174,7 @@ int vm_snap_parse(const uint8_t *buf, size_t len, struct vm_snap *s, char *err, 
         return fail(err, errlen, "section VM: unknown placement %u", s->placement);
     while ((r = savefile_record_next(buf, len, &pos, &tag, &d, &dlen)) > 0) {
         char what[48];
-        if (tag < SNAP_VM_PIC_MASTER || tag > SNAP_VM_PCI_CF8)
+        if (tag < SNAP_VM_PIC_MASTER || tag > SNAP_VM_CPUID)
             return fail(err, errlen, "section VM: unknown record %u", tag);
         if (seen & (1u << tag))
             return fail(err, errlen, "section VM: record %s twice", names[tag]);
@@ -169,12 +207,17 @@ int vm_snap_parse(const uint8_t *buf, size_t len, struct vm_snap *s, char *err, 
             else
                 s->pci_cf8 = savefile_le32(d);
             break;
+        case SNAP_VM_CPUID:
+            r = cpuid_parse(d, dlen, s, what, err, errlen);
+            break;
         }
         if (r < 0)
             return r;
     }
     if (r < 0)
         return fail(err, errlen, "section VM: a record does not fit");
+    /* CPUID is optional: files from before it was saved restore with this
+     * host's policy. */
     for (uint32_t t = SNAP_VM_PIC_MASTER; t <= SNAP_VM_PCI_CF8; t++)
         if (!(seen & (1u << t)))
             return fail(err, errlen, "section VM: no %s record", names[t]);

@@ -4,7 +4,10 @@
  *
  *   kvm.c       VM, guest RAM, the checked guest-address helper
  *   cpu.c       vCPU creation and boot state (CPUID, MSRs, LAPIC, PVH entry)
+ *   boot.c      direct boot: recognise the kernel, place the ramdisk (boot.h)
  *   pvh.c       PVH ELF loading and hvm_start_info
+ *   bzimage.c   Linux bzImage: zero page, page tables, GDT for startup_64
+ *   cpuid.c     the CPUID policy the vCPUs get (lib/cpuid.h names the bits)
  *   firmware.c  firmware (SeaBIOS) mapping and the reset-vector vCPU state
  *   vcpu.c      the vCPU threads and their exit handling; stopping
  *   pause.c     pause references (toolstack, device model, monitor)
@@ -46,7 +49,6 @@
 #define VMM_NR_GSIS        24 /* the in-kernel IOAPIC's pins */
 #define VMM_LAPIC_BASE     0xfee00000ull
 #define VMM_IOAPIC_BASE    0xfec00000ull
-#define VMM_MAX_CMDLINE    4095
 #define VMM_MAX_DEV_FDS    (DMFD_MAX_DISKS + DMFD_MAX_NICS + 4)
 
 /* Exit statuses besides the guest's own (0..255 from port 0xf4 fit in
@@ -67,6 +69,11 @@ enum vmm_pause_holder {
     VMM_PAUSE_HOLDERS
 };
 #define VMM_PAUSE_MAX_REFS 255 /* per holder, as Xen's controller pause count */
+/* How vCPU 0 enters a directly booted kernel (firmware: firmware.c). */
+enum vmm_boot_mode {
+    VMM_BOOT_PVH,     /* 32-bit protected mode, %ebx = hvm_start_info */
+    VMM_BOOT_LINUX64, /* long mode at startup_64, %rsi = the zero page */
+};
 
 struct vmm;
 
@@ -136,7 +143,10 @@ struct vmm {
     size_t run_size;
     unsigned nr_vcpus;
     struct vcpu vcpus[VMM_MAX_VCPUS];
-    uint32_t entry, start_info; /* PVH entry point and hvm_start_info address */
+    enum vmm_boot_mode boot_mode;
+    uint32_t entry, start_info; /* entry point; hvm_start_info or zero page address */
+    /* The CPUID every vCPU gets (its APIC ids aside): cpuid.c.  malloc'd. */
+    struct kvm_cpuid2 *cpuid;
     enum vmm_placement placement;
 
     /* I/O routing */
@@ -226,18 +236,45 @@ void *gpa_ptr(struct vmm *vmm, uint64_t gpa, uint64_t len);
 
 /* ---- cpu.c ---- */
 
-/* Create nr vCPUs with CPUID, MSRs and LAPIC set, vCPU 0 at the PVH entry
- * (vmm->entry, %ebx = vmm->start_info) in flat 32-bit protected mode; the
- * others wait for INIT/SIPI in the kernel.  Returns 0 or -errno (logged). */
+/* Create nr vCPUs with CPUID (vmm->cpuid, made by vmm_cpuid_init() if not
+ * yet), MSRs and LAPIC set, vCPU 0 at the kernel's entry as
+ * vmm->boot_mode says (PVH: flat 32-bit protected mode, %ebx = start_info;
+ * Linux: long mode, %rsi = zero page); the others wait for INIT/SIPI in
+ * the kernel.  Returns 0 or -errno (logged). */
 int vmm_create_vcpus(struct vmm *vmm, unsigned nr);
 
-/* ---- pvh.c ---- */
+/* ---- cpuid.c ---- */
 
-/* Load the PVH ELF image (image, size bytes, untrusted) into guest RAM, find
- * its XEN_ELFNOTE_PHYS32_ENTRY and write hvm_start_info with the memory map
- * and cmdline.  Sets vmm->entry and vmm->start_info.  Returns 0 or -errno
- * with a message logged (-ENOEXEC for a bad or non-PVH image). */
-int pvh_load(struct vmm *vmm, const uint8_t *image, size_t size, const char *cmdline);
+/* The guest's CPUID: KVM_GET_SUPPORTED_CPUID less what stubvisor does not
+ * support (lib/cpuid.h), then the cpuid= settings (libxl's string form,
+ * NULL or "" for none).  Sets vmm->cpuid.  0 or -errno (logged). */
+int vmm_cpuid_init(struct vmm *vmm, const char *settings);
+
+/* A restore: the CPUID the guest saw (nent entries, untrusted, from the
+ * save file) replaces vmm->cpuid, unless the guest saw a feature this host
+ * cannot give it: then -ENOTSUP with the feature named in err.  Call before
+ * vmm_create_vcpus() or re-apply with vmm_cpuid_apply(). */
+int vmm_cpuid_adopt(struct vmm *vmm, const struct kvm_cpuid_entry2 *e, uint32_t nent, char *err,
+                    size_t errlen);
+
+/* Give vCPU v vmm->cpuid with its own APIC ids.  0 or -errno. */
+int vmm_cpuid_apply(struct vcpu *v);
+
+/* ---- boot.c ---- */
+
+/* Load a kernel for direct boot: a PVH ELF (an ELF with Xen's PHYS32_ENTRY
+ * note) or a Linux bzImage (64-bit boot protocol), with its command line
+ * and optional ramdisk (initrd NULL: none; PVH: hvm_start_info module 0;
+ * bzImage: ramdisk_image/size).  image and initrd are untrusted.  Anything
+ * else is refused naming the formats taken.  Sets vmm->boot_mode, entry,
+ * start_info.  Returns 0 or -errno with a message logged. */
+int vmm_load_guest(struct vmm *vmm, const uint8_t *image, size_t size, const char *cmdline,
+                   const uint8_t *initrd, size_t initrd_size);
+
+/* Map a file read-only (a ramdisk): its bytes and *size, or NULL with a
+ * message logged naming `what` and path.  Release with vmm_unmap_file(). */
+const uint8_t *vmm_map_file(const char *what, const char *path, size_t *size);
+void vmm_unmap_file(const uint8_t *p, size_t size);
 
 /* ---- vcpu.c ---- */
 

@@ -35,6 +35,39 @@ void virtq_reset(struct virtq *q)
     memset(q, 0, sizeof(*q));
 }
 
+/* Whether guest ranges [a, a + alen) and [b, b + blen) share a byte (both
+ * already known to lie in RAM, so neither wraps). */
+static bool overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+    return a < b + blen && b < a + alen;
+}
+
+static uint64_t desc_bytes(const struct virtq *q)
+{
+    return DESC_SIZE * q->size;
+}
+
+static uint64_t avail_bytes(const struct virtq *q)
+{
+    return 6 + 2 * (uint64_t)q->size; /* flags, idx, ring, used_event */
+}
+
+static uint64_t used_bytes(const struct virtq *q)
+{
+    return 6 + 8 * (uint64_t)q->size; /* flags, idx, ring, avail_event */
+}
+
+/* What the device writes (the used ring, buffers the driver made
+ * writable) must not be what tells it what to do next (the descriptor
+ * table, the available ring): a driver that aims one at the other could
+ * make every completion a new request, and keep the device busy for ever
+ * with a single kick. */
+static bool hits_driver_rings(const struct virtq *q, uint64_t gpa, uint64_t len)
+{
+    return overlap(gpa, len, q->desc_gpa, desc_bytes(q)) ||
+           overlap(gpa, len, q->avail_gpa, avail_bytes(q));
+}
+
 int virtq_enable(struct dm *dm, struct virtq *q)
 {
     uint64_t n = q->size;
@@ -45,10 +78,10 @@ int virtq_enable(struct dm *dm, struct virtq *q)
     if (q->desc_gpa % VRING_DESC_ALIGN_SIZE || q->avail_gpa % VRING_AVAIL_ALIGN_SIZE ||
         q->used_gpa % VRING_USED_ALIGN_SIZE)
         return -EINVAL;
-    desc = dm_guest_ptr(dm, q->desc_gpa, DESC_SIZE * n);
-    avail = dm_guest_ptr(dm, q->avail_gpa, 6 + 2 * n);
-    used = dm_guest_ptr(dm, q->used_gpa, 6 + 8 * n);
-    if (!desc || !avail || !used)
+    desc = dm_guest_ptr(dm, q->desc_gpa, desc_bytes(q));
+    avail = dm_guest_ptr(dm, q->avail_gpa, avail_bytes(q));
+    used = dm_guest_ptr(dm, q->used_gpa, used_bytes(q));
+    if (!desc || !avail || !used || hits_driver_rings(q, q->used_gpa, used_bytes(q)))
         return -EINVAL;
     q->desc = desc;
     q->avail = avail;
@@ -108,6 +141,8 @@ static int walk_chain(struct dm *dm, const struct virtq *q, uint16_t head, struc
         }
         p = dm_guest_ptr(dm, d.addr, d.len);
         if (!p || n >= VIRTQ_MAX_SIZE)
+            return -EIO;
+        if ((d.flags & VRING_DESC_F_WRITE) && hits_driver_rings(q, d.addr, d.len))
             return -EIO;
         c->iov[n] = (struct iovec){.iov_base = p, .iov_len = d.len};
         if (d.flags & VRING_DESC_F_WRITE) {

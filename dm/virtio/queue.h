@@ -68,14 +68,17 @@ void virtq_reset(struct virtq *q);
 
 /* Check the queue's size and ring addresses and map them.  Returns 0, or
  * -EINVAL if the size is not a power of two up to VIRTQ_MAX_SIZE, an area
- * is misaligned, or any byte of it lies outside guest RAM. */
+ * is misaligned, any byte of it lies outside guest RAM, or the used ring
+ * overlaps the descriptor table or the available ring. */
 int virtq_enable(struct dm *dm, struct virtq *q);
 
 /* Whether the driver made buffers available that we have not taken. */
 bool virtq_has_work(const struct virtq *q);
 
 /* Take the next available chain into *c.  Returns 1 (a chain), 0 (none
- * waiting) or -EIO (the guest broke the ring: see the top of this file);
+ * waiting) or -EIO (the guest broke the ring: see the top of this file;
+ * a writable buffer over the descriptor table or the available ring is
+ * broken too, so that no completion can make new work);
  * after -EIO the queue must not be used until it is reset.  Segment
  * pointers in *c stay valid while guest RAM is mapped. */
 int virtq_pop(struct dm *dm, struct virtq *q, struct virtq_chain *c);

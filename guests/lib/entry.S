@@ -6,15 +6,13 @@
  * below 4 GiB is reachable), switch to long mode and call guest_start().
  */
 
+#include "identity_map.inc"
+
 #define XEN_ELFNOTE_PHYS32_ENTRY 18
 #define MSR_EFER                 0xc0000080
 #define EFER_LME                 (1 << 8)
 #define CR4_PAE                  (1 << 5)
 #define CR0_PE_PG                0x80000001
-#define PTE_P_W                  0x3
-/* Present, writable, user (so code dropped to CPL3 can run), 2 MiB page. */
-#define PDE_LARGE                0x87
-#define PTE_P_W_U                0x7
 
 /*
  * The descriptor is 8 bytes wide: QEMU reads a full pointer-sized value
@@ -48,22 +46,7 @@ pvh_start32:
 	rep stosl
 	movl %esi, pvh_start_info_paddr
 
-	/* pml4[0] -> pdpt, pdpt[0..3] -> pd[0..3], 2048 x 2 MiB pages. */
-	movl $pdpt + PTE_P_W_U, pml4
-	movl $pd + PTE_P_W_U, %eax
-	movl $pdpt, %edi
-	movl $4, %ecx
-1:	movl %eax, (%edi)
-	addl $0x1000, %eax
-	addl $8, %edi
-	loop 1b
-	movl $PDE_LARGE, %eax
-	movl $pd, %edi
-	movl $2048, %ecx
-2:	movl %eax, (%edi)
-	addl $0x200000, %eax
-	addl $8, %edi
-	loop 2b
+	identity_map_4g pml4, pdpt, pd
 
 	movl $pml4, %eax
 	movl %eax, %cr3
@@ -147,6 +130,7 @@ gdt:
 	.quad 0x00affa000000ffff
 	.quad 0, 0
 gdt_end:
+	.globl gdt_desc			/* also loaded by the bzImage guest's entries */
 gdt_desc:
 	.word gdt_end - gdt - 1
 	.quad gdt

@@ -23,29 +23,16 @@ nothing_left
 # variant NAME: write $TEST_TMP/NAME.save, a damaged copy of the good one.
 variant() {
     python3 - "$good" "$TEST_TMP/$1.save" "$1" <<'PY'
-import struct, sys
+import os, struct, sys
+sys.path.insert(0, os.environ["STUBVISOR_SRC"] + "/tests")
+from savefile_edit import CONFIG, VCPU, MEMORY, DM, END, sections as find_sections, replace as replaced
 data = bytearray(open(sys.argv[1], "rb").read())
 kind = sys.argv[3]
-sections = {}  # type -> (payload offset, length)
-off = 32
-while off + 24 <= len(data):
-    t, _, n = struct.unpack_from("<IIQ", data, off)
-    sections.setdefault(t, (off + 24, n))
-    off += 24 + n
-CONFIG, VCPU, MEMORY, DM, END = 1, 3, 4, 5, 6
-def crc32c(buf):
-    crc = 0xffffffff
-    for byte in buf:
-        crc ^= byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
-    return crc ^ 0xffffffff
+sections = find_sections(data)
 def replace(t, payload):
     """The section's payload replaced, with a good checksum."""
     global data
-    o, n = sections[t]
-    head = struct.pack("<IIQII", t, 0, len(payload), crc32c(payload), 0)
-    data = data[:o - 24] + head + payload + data[o + n:]
+    data = replaced(data, t, payload)
 def flip(t):
     o, n = sections[t]
     data[o + n // 2] ^= 0x40

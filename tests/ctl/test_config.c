@@ -573,7 +573,8 @@ static void test_parse_file(void **state)
 /* The examples shipped in examples/ must parse. */
 static void test_examples(void **state)
 {
-    static const char *const names[] = {"hello.cfg", "seabios-disk.cfg", "counter.cfg"};
+    static const char *const names[] = {"hello.cfg", "seabios-disk.cfg", "counter.cfg",
+                                        "grub-disk.cfg", "linux.cfg"};
     const char *src = getenv("STUBVISOR_SRC");
     if (!src)
         skip();

@@ -337,6 +337,50 @@ static void test_bad_queue_setup(void **state)
     fg_queue(&b);
     b.used_gpa = FG_RAM_SIZE - (6 + 8 * FG_QSIZE) - 2;
     assert_int_equal(virtq_enable(fg.dm, &b), 0);
+
+    /* A used ring over the available ring or the descriptor table: each
+     * completion would change what the device reads next. */
+    virtq_reset(&b);
+    fg_queue(&b);
+    b.used_gpa = FG_AVAIL;
+    assert_int_equal(virtq_enable(fg.dm, &b), -EINVAL);
+    virtq_reset(&b);
+    fg_queue(&b);
+    b.used_gpa = FG_DESC + 16 * FG_QSIZE - 4;
+    assert_int_equal(virtq_enable(fg.dm, &b), -EINVAL);
+    /* Just past the available ring's used_event: fine. */
+    virtq_reset(&b);
+    fg_queue(&b);
+    b.used_gpa = FG_AVAIL + 6 + 2 * FG_QSIZE + 2;
+    assert_int_equal(virtq_enable(fg.dm, &b), 0);
+}
+
+/* A buffer the device may write that covers the available ring or the
+ * descriptor table breaks the ring: a completion must never be a request. */
+static void test_writable_over_rings(void **state)
+{
+    (void)state;
+    fg_desc(0, FG_DATA, 16, VRING_DESC_F_NEXT, 1);
+    fg_desc(1, FG_AVAIL, 4, VRING_DESC_F_WRITE, 0);
+    expect_broken();
+}
+
+static void test_writable_over_descriptors(void **state)
+{
+    (void)state;
+    fg_desc(0, FG_DATA, 16, VRING_DESC_F_NEXT, 1);
+    fg_desc(1, FG_DESC - 8, 16, VRING_DESC_F_WRITE, 0);
+    expect_broken();
+}
+
+/* Readable buffers may be anything in RAM (the device only reads them). */
+static void test_readable_over_rings(void **state)
+{
+    (void)state;
+    fg_desc(0, FG_AVAIL, 4, VRING_DESC_F_NEXT, 1);
+    fg_desc(1, FG_DATA, 16, VRING_DESC_F_WRITE, 0);
+    fg_avail(0);
+    assert_int_equal(virtq_pop(fg.dm, &q, &chain), 1);
 }
 
 static void test_interrupt_suppression(void **state)
@@ -452,6 +496,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_addresses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_indexes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_readable_after_writable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_writable_over_rings, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_writable_over_descriptors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_readable_over_rings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_queue_setup, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interrupt_suppression, setup, teardown),
         cmocka_unit_test_setup_teardown(test_event_idx, setup, teardown),

@@ -17,6 +17,9 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from savefile_edit import CONFIG, section  # noqa: E402
+
 STUBVMM, GUEST, PLACEMENT, WORK = sys.argv[1:5]
 MEMORY = "16"
 procs = []
@@ -25,15 +28,6 @@ procs = []
 def fail(msg):
     print("FAIL: save-restore-%s: %s" % (PLACEMENT, msg), file=sys.stderr)
     sys.exit(1)
-
-
-def crc32c(data, crc=0):
-    crc ^= 0xFFFFFFFF
-    for b in data:
-        crc ^= b
-        for _ in range(8):
-            crc = (crc >> 1) ^ (0x82F63B78 & -(crc & 1))
-    return crc ^ 0xFFFFFFFF
 
 
 def start(name, extra, restore_file=None):
@@ -112,7 +106,7 @@ def save_file(path):
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
     cfg = b'name = "counter"\n'
     hdr = b"STUBVISOR-SAVE\0\0" + struct.pack("<IIQ", 1, 0, 0)
-    sect = struct.pack("<IIQII", 1, 0, len(cfg), crc32c(cfg), 0) + cfg
+    sect = section(CONFIG, cfg)
     os.write(fd, hdr + sect)
     return fd, len(hdr) + len(sect)
 
